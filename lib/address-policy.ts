@@ -1,0 +1,136 @@
+/**
+ * SSRF guard for the result callback (DESIGN.md §4): which resolved addresses a callback may
+ * connect to, and which hosts the operator has vouched for.
+ *
+ * The policy is deny-by-default: an address is allowed only when `ipaddr.js` classifies it as
+ * plain `unicast`. Everything it names otherwise is refused — IPv4 `unspecified` (0.0.0.0/8),
+ * `broadcast`, `multicast`, `linkLocal` (169.254/16, where cloud metadata lives), `loopback`,
+ * `carrierGradeNat` (100.64/10, which holds Alibaba Cloud's metadata service 100.100.100.200),
+ * `private` (RFC 1918), `reserved`, `as112`, `amt`; IPv6 `unspecified`, `loopback`,
+ * `linkLocal`, `uniqueLocal` (fc00::/7), `multicast`, `deprecatedSiteLocal`, `discard`,
+ * `benchmarking`, `reserved`, `orchid*`, `teredo` (its embedded addresses are obfuscated and
+ * relayed; no real receiver needs it), and the rest.
+ *
+ * IPv6 forms that carry an IPv4 address are judged by that address: `ipv4Mapped`
+ * (::ffff:a.b.c.d), `rfc6145` (::ffff:0:a.b.c.d), `rfc6052` well-known NAT64 64:ff9b::/96 and
+ * `6to4` (2002:AABB:CCDD::/48).
+ *
+ * Added by hand (ipaddr.js calls these `unicast` or does not split them out):
+ *  - ::/8 besides :: and ::1 — IANA-reserved, holds the deprecated IPv4-compatible ::a.b.c.d;
+ *  - 64:ff9b:1::/48 (RFC 8215 local-use NAT64), which ipaddr folds into `rfc6052` but whose
+ *    embedding is site-defined, so it is refused outright;
+ *  - IPv4 text that is not plain dotted decimal (`0x7f.1`, `010.0.0.1`, `2130706433`): other
+ *    parsers may read it differently, so it is refused rather than guessed.
+ * Anything unparseable is forbidden.
+ */
+import ipaddr from 'ipaddr.js';
+
+const NAT64_LOCAL_USE = ipaddr.IPv6.parse('64:ff9b:1::');
+const NAT64_WELL_KNOWN = ipaddr.IPv6.parse('64:ff9b::');
+const IANA_RESERVED_V6 = ipaddr.IPv6.parse('::');
+
+function isForbiddenV4(address: ipaddr.IPv4): boolean {
+  return address.range() !== 'unicast';
+}
+
+function embeddedV4(parts: readonly number[], highIndex: number): ipaddr.IPv4 {
+  const high = parts[highIndex] ?? 0;
+  const low = parts[highIndex + 1] ?? 0;
+  return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+}
+
+function isForbiddenV6(address: ipaddr.IPv6): boolean {
+  const range = address.range();
+  switch (range) {
+    case 'unicast':
+      return address.match(IANA_RESERVED_V6, 8);
+    case 'ipv4Mapped':
+    case 'rfc6145':
+      return isForbiddenV4(embeddedV4(address.parts, 6));
+    case 'rfc6052':
+      if (address.match(NAT64_LOCAL_USE, 48) || !address.match(NAT64_WELL_KNOWN, 96)) return true;
+      return isForbiddenV4(embeddedV4(address.parts, 6));
+    case '6to4':
+      return isForbiddenV4(embeddedV4(address.parts, 1));
+    default:
+      return true;
+  }
+}
+
+/**
+ * True when a callback must not connect to `ip` (a literal IPv4 or IPv6 address, as DNS
+ * returns it; an IPv6 zone suffix like `%eth0` is tolerated). Unparseable input is forbidden.
+ */
+export function isForbiddenAddress(ip: string): boolean {
+  try {
+    if (ipaddr.IPv4.isValid(ip)) {
+      if (!ipaddr.IPv4.isValidFourPartDecimal(ip)) return true;
+      return isForbiddenV4(ipaddr.IPv4.parse(ip));
+    }
+    if (ipaddr.IPv6.isValid(ip)) return isForbiddenV6(ipaddr.IPv6.parse(ip));
+    return true;
+  } catch {
+    return true;
+  }
+}
+
+interface HostEntry {
+  host: string;
+  port?: number;
+}
+
+/** `host`, `host:port`, `[v6]`, `[v6]:port` or a bare IPv6 literal → normalised parts. */
+export function parseHostEntry(entry: string): HostEntry | undefined {
+  const text = entry.trim().toLowerCase();
+  let host: string;
+  let portText: string | undefined;
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text);
+  if (bracketed) {
+    host = `[${bracketed[1]}]`;
+    portText = bracketed[2];
+  } else if ((text.match(/:/g) ?? []).length > 1) {
+    host = `[${text}]`;
+  } else {
+    const [name, port] = text.split(':');
+    host = name ?? '';
+    portText = port;
+    if (port !== undefined && !/^\d{1,5}$/.test(port)) return undefined;
+  }
+  if (host === '' || /[/?#@\\\s]/.test(host)) return undefined;
+  let hostname: string;
+  try {
+    // The WHATWG parser gives the same normal form as `URL.hostname` (punycode, IPv6 compression).
+    hostname = new URL(`http://${host}/`).hostname;
+  } catch {
+    return undefined;
+  }
+  const port = portText === undefined ? undefined : Number(portText);
+  if (port !== undefined && (port < 1 || port > 65_535)) return undefined;
+  return { host: stripTrailingDot(hostname), ...(port === undefined ? {} : { port }) };
+}
+
+function stripTrailingDot(hostname: string): string {
+  return hostname.endsWith('.') ? hostname.slice(0, -1) : hostname;
+}
+
+/** The port a URL will really connect to (the WHATWG parser blanks default ports). */
+export function effectivePort(url: URL): number | undefined {
+  if (url.port !== '') return Number(url.port);
+  if (url.protocol === 'https:') return 443;
+  if (url.protocol === 'http:') return 80;
+  return undefined;
+}
+
+/**
+ * True when the operator allow-listed `url`'s host (`CALLBACK_ALLOWED_HOSTS`): an entry
+ * `host` admits any port, `host:port` only that port (`host:443` matches `https://host/`).
+ * Case-insensitive; a trailing dot on either side is ignored; IPv6 entries may be bracketed.
+ */
+export function isAllowedHost(url: URL, allowedHosts: readonly string[]): boolean {
+  const hostname = stripTrailingDot(url.hostname.toLowerCase());
+  const port = effectivePort(url);
+  return allowedHosts.some((raw) => {
+    const entry = parseHostEntry(raw);
+    return entry !== undefined && entry.host === hostname && (entry.port === undefined || entry.port === port);
+  });
+}

@@ -1,0 +1,23 @@
+import type { FcCredentials } from './credentials';
+
+/** The parts of the FC 3.0 Node.js context this project reads. */
+export interface FcContext {
+  requestId: string;
+  credentials?: FcCredentials;
+  function?: { name?: string; timeout?: number; memory?: number };
+  region?: string;
+  accountId?: string;
+}
+
+/** FC's own default when a local tool passes no function timeout. */
+const DEFAULT_TIMEOUT_SECONDS = 60;
+
+/**
+ * FC has no getRemainingTimeInMillis: the deadline is the invocation start plus the
+ * configured timeout, less a margin to log, call back and answer before FC kills us.
+ */
+export function invocationDeadlineMs(startMs: number, context: FcContext): number {
+  const timeoutMs = (context.function?.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
+  const marginMs = Math.min(1_000, timeoutMs * 0.1);
+  return startMs + timeoutMs - marginMs;
+}

@@ -1,0 +1,105 @@
+import OpenApi, { Config as OpenApiConfig, OpenApiRequest, Params } from '@alicloud/openapi-client';
+import { RuntimeOptions } from '@alicloud/tea-util';
+import type { Credentials } from './credentials';
+
+export const API_VERSION = '2019-12-26';
+
+export type OutboundBotAction = 'WithdrawScriptReview' | 'ListScripts';
+
+export interface EndpointOptions {
+  endpoint: string;
+  protocol: 'https' | 'http';
+  connectTimeoutMs: number;
+}
+
+/** The JSON body of an answer: the API's fields, whatever the action. */
+export type ApiBody = Record<string, unknown>;
+
+/**
+ * Why a call failed, reduced to what the retry policy and the result need. The
+ * upstream body is not kept: it is the API's business, not ours, to log.
+ */
+export class OutboundBotCallError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    /** HTTP status of the answer; undefined when there was none (network, timeout). */
+    readonly statusCode: number | undefined,
+    readonly requestId: string | undefined,
+  ) {
+    super(message);
+    this.name = 'OutboundBotCallError';
+  }
+}
+
+const paramsByAction = new Map<OutboundBotAction, Params>();
+
+function paramsFor(action: OutboundBotAction): Params {
+  let params = paramsByAction.get(action);
+  if (!params) {
+    params = new Params({
+      action,
+      version: API_VERSION,
+      protocol: 'HTTPS',
+      pathname: '/',
+      method: 'POST',
+      authType: 'AK',
+      style: 'RPC',
+      reqBodyType: 'formData',
+      bodyType: 'json',
+    });
+    paramsByAction.set(action, params);
+  }
+  return params;
+}
+
+export interface OutboundBotClient {
+  call(action: OutboundBotAction, query: Record<string, string>, readTimeoutMs: number): Promise<ApiBody>;
+}
+
+/**
+ * The official client signs (ACS3-HMAC-SHA256) and sends; it keeps its sockets in
+ * a module-level keep-alive agent, so reusing one client per credential set keeps
+ * warm invocations on the same connection.
+ */
+export function createOutboundBotClient(credentials: Credentials, endpoint: EndpointOptions): OutboundBotClient {
+  const client = new OpenApi(
+    new OpenApiConfig({
+      accessKeyId: credentials.accessKeyId,
+      accessKeySecret: credentials.accessKeySecret,
+      securityToken: credentials.securityToken,
+      endpoint: endpoint.endpoint,
+      protocol: endpoint.protocol,
+      connectTimeout: endpoint.connectTimeoutMs,
+    }),
+  );
+  return {
+    async call(action, query, readTimeoutMs) {
+      // autoretry stays off: retries are decided by lib/retry-policy.ts, against the invocation deadline.
+      const runtime = new RuntimeOptions({ autoretry: false, readTimeout: readTimeoutMs, connectTimeout: Math.min(endpoint.connectTimeoutMs, readTimeoutMs) });
+      try {
+        const response = await client.callApi(paramsFor(action), new OpenApiRequest({ query }), runtime);
+        return response.body as ApiBody;
+      } catch (error) {
+        throw toCallError(error);
+      }
+    },
+  };
+}
+
+/** Normalises what the SDK, httpx and node:http throw into one typed error. */
+export function toCallError(error: unknown): OutboundBotCallError {
+  const e = error as { code?: unknown; statusCode?: unknown; data?: Record<string, unknown>; name?: string; message?: string };
+  if (typeof e?.statusCode === 'number' && e.data) {
+    const requestId = typeof e.data.RequestId === 'string' ? e.data.RequestId : undefined;
+    const message = typeof e.data.Message === 'string' ? e.data.Message : `HTTP ${e.statusCode}`;
+    const code = typeof e.data.Code === 'string' && e.data.Code ? e.data.Code : `Http${e.statusCode}`;
+    return new OutboundBotCallError(code, message, e.statusCode, requestId);
+  }
+  if (e?.name === 'RequestTimeoutError') return new OutboundBotCallError('RequestTimeout', 'OutboundBot did not answer in time', undefined, undefined);
+  if (error instanceof SyntaxError) {
+    return new OutboundBotCallError('InvalidResponse', 'OutboundBot answered with a body that is not JSON', undefined, undefined);
+  }
+  const code = typeof e?.code === 'string' && /^E[A-Z_]+$/.test(e.code) ? e.code : 'NetworkError';
+  return new OutboundBotCallError(code, `Request to OutboundBot failed: ${code}`, undefined, undefined);
+}

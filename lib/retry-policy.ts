@@ -1,0 +1,69 @@
+import type { Clock } from './clock';
+
+export interface RetryPolicy {
+  /** Attempts per item, the first included. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** What the policy needs to know of a failure. */
+export interface FailureFacts {
+  code: string;
+  /** Undefined when no answer arrived (network error, timeout). */
+  statusCode: number | undefined;
+}
+
+/**
+ * Retry what may succeed next time: no answer at all, 5xx, 429 and throttling.
+ * Any other 4xx is the caller's mistake (or a script that is not under review) and
+ * will fail the same way again.
+ */
+export function isRetryable(failure: FailureFacts): boolean {
+  if (failure.statusCode === undefined) return true;
+  if (failure.statusCode >= 500 || failure.statusCode === 429) return true;
+  return failure.code.startsWith('Throttling') || failure.code === 'ServiceUnavailable';
+}
+
+/** Exponential backoff with full jitter: uniform in [0, min(max, base·2^(n-1))). */
+export function backoffDelayMs(retryNumber: number, policy: RetryPolicy, random: () => number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retryNumber - 1));
+  return Math.floor(random() * ceiling);
+}
+
+export type AttemptOutcome<T, F extends FailureFacts> = { ok: true; value: T } | { ok: false; failure: F };
+
+export interface RetryRun<T, F extends FailureFacts> {
+  /** Undefined when the deadline had passed before the first attempt. */
+  outcome: AttemptOutcome<T, F> | undefined;
+  attempts: number;
+  /** True when the deadline, not the attempt budget, ended the retries. */
+  deadlineReached: boolean;
+}
+
+/**
+ * Runs `attempt` until it succeeds, fails for good, runs out of attempts, or the
+ * next try could not start before `deadlineMs`. Each attempt is told the time left
+ * so a slow answer cannot carry the invocation past its deadline.
+ */
+export async function runWithRetry<T, F extends FailureFacts>(
+  attempt: (remainingMs: number) => Promise<AttemptOutcome<T, F>>,
+  policy: RetryPolicy,
+  clock: Clock,
+  deadlineMs: number,
+): Promise<RetryRun<T, F>> {
+  let attempts = 0;
+  let outcome: AttemptOutcome<T, F> | undefined;
+  for (;;) {
+    const remainingMs = deadlineMs - clock.nowMs();
+    if (remainingMs <= 0) return { outcome, attempts, deadlineReached: true };
+    attempts += 1;
+    outcome = await attempt(remainingMs);
+    if (outcome.ok || !isRetryable(outcome.failure) || attempts >= policy.maxAttempts) {
+      return { outcome, attempts, deadlineReached: !outcome.ok && clock.nowMs() >= deadlineMs };
+    }
+    const delayMs = backoffDelayMs(attempts, policy, clock.random);
+    if (clock.nowMs() + delayMs >= deadlineMs) return { outcome, attempts, deadlineReached: true };
+    await clock.sleep(delayMs);
+  }
+}

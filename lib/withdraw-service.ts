@@ -1,0 +1,305 @@
+import { sendCallback, parseAllowedHosts, type CallbackReport } from './callback';
+import { isAllowedHost } from './address-policy';
+import type { Clock } from './clock';
+import { parseConfig, type Config } from './config';
+import { resolveCredentials, type Credentials } from './credentials';
+import { InvalidParameterError, InvalidSignatureError, WithdrawServiceError } from './errors';
+import { invocationDeadlineMs, type FcContext } from './fc-context';
+import { errorBody, errorResponse, jsonResponse, parseHttpWithdrawal, readHttpRequest, type FcHttpResponse } from './http-trigger';
+import type { WithdrawalItem } from './items';
+import { createLogger, type Logger } from './logger';
+import { mapWithConcurrency } from './concurrency';
+import { MemoCache } from './memo-cache';
+import { createOutboundBotClient, type OutboundBotClient } from './outboundbot-client';
+import { SecretRegistry } from './redact';
+import { classifyEvent, decodeEvent, type EventEntry, type TriggerKind } from './triggers';
+import { parseWebhookSecrets, verifyWebhook } from './webhook-verify';
+import { withdrawItem, type WithdrawResult } from './withdraw';
+
+export interface ItemResult extends WithdrawResult {
+  Callback?: CallbackReport;
+}
+
+export interface BatchResult {
+  Success: boolean;
+  Results: ItemResult[];
+}
+
+/** Thrown to FC for an event that may succeed later, so its async retries and on-failure destination apply. */
+export class RetryableFailureError extends Error {
+  constructor(readonly result: ItemResult | BatchResult) {
+    const failed = 'Results' in result ? result.Results.filter((r) => r.Retryable) : [result];
+    super(`${failed.length} withdrawal(s) failed retryably: ${failed.map((r) => `${r.ScriptId} ${r.Code}`).join(', ')}`);
+    this.name = 'RetryableFailureError';
+  }
+}
+
+export interface ServiceOptions {
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  /** Where log lines go; stdout in FC. */
+  write?: (line: string) => void;
+  /** Resolver for callback hosts; tests map names to loopback. */
+  lookup?: Parameters<typeof sendCallback>[3]['lookup'];
+}
+
+/** How long webhook ids and completed withdrawals are remembered: twice the signature tolerance. */
+const MEMORY_TTL_MS = 10 * 60_000;
+const MEMORY_CAPACITY = 10_000;
+
+/**
+ * Everything that lives as long as the FC instance: config (parsed once), the
+ * client (reused while the credentials hold), and the memory of work already done.
+ * Per-invocation state is passed down as arguments, never kept here.
+ */
+export function createWithdrawService(options: ServiceOptions) {
+  const { clock } = options;
+  const secrets = new SecretRegistry();
+  let config: Config | undefined;
+  let configError: WithdrawServiceError | undefined;
+  let baseLogger: Logger | undefined;
+  let cachedClient: { key: string; client: OutboundBotClient } | undefined;
+  let coldStart = true;
+  const webhookResponses = new MemoCache<Promise<FcHttpResponse>>(MEMORY_CAPACITY, MEMORY_TTL_MS, clock.nowMs);
+  const completed = new MemoCache<ItemResult>(MEMORY_CAPACITY, MEMORY_TTL_MS, clock.nowMs);
+  let webhookSecrets: string[] = [];
+  let allowedHosts: string[] = [];
+
+  function loadConfig(): Config {
+    if (config) return config;
+    if (configError) throw configError;
+    try {
+      const parsed = parseConfig(options.env);
+      for (const value of [parsed.WEBHOOK_SECRET, parsed.CALLBACK_SECRET, parsed.ALIBABA_CLOUD_ACCESS_KEY_SECRET, parsed.ALIBABA_CLOUD_SECURITY_TOKEN]) {
+        for (const part of value?.split(/[\s,]+/) ?? []) secrets.add(part);
+      }
+      webhookSecrets = parseWebhookSecrets(parsed.WEBHOOK_SECRET);
+      allowedHosts = parseAllowedHosts(parsed.CALLBACK_ALLOWED_HOSTS);
+      config = parsed;
+      return parsed;
+    } catch (error) {
+      if (error instanceof WithdrawServiceError) configError = error;
+      throw error;
+    }
+  }
+
+  function logger(): Logger {
+    baseLogger ??= createLogger({ level: config?.LOG_LEVEL ?? 'info', secrets, write: options.write, nowMs: clock.nowMs });
+    return baseLogger;
+  }
+
+  function clientFor(credentials: Credentials, cfg: Config): OutboundBotClient {
+    const key = `${credentials.accessKeyId}\0${credentials.accessKeySecret}\0${credentials.securityToken ?? ''}`;
+    if (cachedClient?.key !== key) {
+      cachedClient = {
+        key,
+        client: createOutboundBotClient(credentials, {
+          endpoint: cfg.OUTBOUNDBOT_ENDPOINT,
+          protocol: cfg.OUTBOUNDBOT_PROTOCOL,
+          connectTimeoutMs: cfg.OUTBOUNDBOT_CONNECT_TIMEOUT_MS,
+        }),
+      };
+    }
+    return cachedClient.client;
+  }
+
+  interface Invocation {
+    requestId: string;
+    trigger: TriggerKind;
+    startMs: number;
+    deadlineMs: number;
+    coldStart: boolean;
+    log: Logger;
+    context: FcContext;
+  }
+
+  function callbackTarget(cfg: Config, requestUrl: string | undefined): string | undefined {
+    if (requestUrl === undefined) return cfg.CALLBACK_URL;
+    let parsed: URL;
+    try {
+      parsed = new URL(requestUrl);
+    } catch {
+      throw new InvalidParameterError([{ Path: 'CallbackUrl', Message: 'must be an absolute URL' }]);
+    }
+    if (!isAllowedHost(parsed, allowedHosts)) {
+      throw new InvalidParameterError([{ Path: 'CallbackUrl', Message: 'host is not in CALLBACK_ALLOWED_HOSTS' }]);
+    }
+    return requestUrl;
+  }
+
+  /** Withdraws each item (bounded concurrency), logs one line per item, and calls back. */
+  async function withdrawAll(items: WithdrawalItem[], inv: Invocation, callbackUrl: string | undefined): Promise<ItemResult[]> {
+    const cfg = loadConfig();
+    const credentials = resolveCredentials(inv.context.credentials, cfg);
+    secrets.add(credentials.accessKeySecret);
+    secrets.add(credentials.securityToken);
+    const client = clientFor(credentials, cfg);
+    const deps = {
+      client,
+      clock,
+      policy: { maxAttempts: cfg.RETRY_MAX_ATTEMPTS, baseDelayMs: cfg.RETRY_BASE_DELAY_MS, maxDelayMs: cfg.RETRY_MAX_DELAY_MS },
+      readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,
+      deadlineMs: inv.deadlineMs,
+    };
+    return mapWithConcurrency(items, cfg.BATCH_CONCURRENCY, async (item) => {
+      const memoKey = `${inv.requestId}\0${item.InstanceId}\0${item.ScriptId}`;
+      const startedMs = clock.nowMs();
+      // FC delivers an async event again after a retryable failure: what already succeeded is not redone.
+      const remembered = completed.get(memoKey);
+      const result: ItemResult = remembered ?? (await withdrawItem(item, deps));
+      if (result.Success && !remembered) completed.set(memoKey, result);
+      if (callbackUrl && !remembered) {
+        result.Callback = await sendCallback(
+          {
+            url: callbackUrl,
+            secret: cfg.CALLBACK_SECRET,
+            allowedHosts,
+            timeoutMs: cfg.CALLBACK_TIMEOUT_MS,
+            maxAttempts: 3,
+          },
+          { ...result, InvocationRequestId: inv.requestId },
+          inv.deadlineMs,
+          { nowMs: clock.nowMs, sleep: clock.sleep, random: clock.random, lookup: options.lookup },
+        );
+      }
+      logResult(inv, result, clock.nowMs() - startedMs, remembered !== undefined);
+      return result;
+    });
+  }
+
+  function logResult(inv: Invocation, result: ItemResult, durationMs: number, fromMemory: boolean) {
+    const level = result.Success ? 'info' : result.Retryable ? 'error' : 'warn';
+    inv.log[level](result.Success ? 'withdrawal succeeded' : 'withdrawal failed', {
+      InstanceId: result.InstanceId,
+      ScriptId: result.ScriptId,
+      Success: result.Success,
+      Code: result.Code,
+      HttpStatusCode: result.HttpStatusCode,
+      upstreamRequestId: result.RequestId,
+      Attempts: result.Attempts,
+      Retryable: result.Retryable,
+      durationMs,
+      coldStart: inv.coldStart,
+      ...(fromMemory ? { fromMemory: true } : {}),
+      ...(result.Callback ? { callbackDelivered: result.Callback.Delivered, callbackCode: result.Callback.Code } : {}),
+    });
+  }
+
+  function logRefusal(inv: Invocation, error: WithdrawServiceError) {
+    inv.log.warn('request refused', {
+      Code: error.code,
+      HttpStatusCode: error.statusCode,
+      Message: error.message,
+      durationMs: clock.nowMs() - inv.startMs,
+      coldStart: inv.coldStart,
+    });
+  }
+
+  async function handleHttp(event: Parameters<typeof readHttpRequest>[0], inv: Invocation): Promise<FcHttpResponse> {
+    const request = readHttpRequest(event);
+    const cfg = loadConfig();
+    let webhookId: string | undefined;
+    if (webhookSecrets.length > 0) {
+      webhookId = verifyWebhook({ secrets: webhookSecrets, headers: request.headers, rawBody: request.rawBody, nowMs: clock.nowMs() }).webhookId;
+    } else if (!cfg.ALLOW_UNSIGNED_HTTP) {
+      throw new InvalidSignatureError('HTTP requests must be signed: WEBHOOK_SECRET is not set and ALLOW_UNSIGNED_HTTP is not true');
+    }
+    const respond = async (): Promise<FcHttpResponse> => {
+      const parsed = parseHttpWithdrawal(request);
+      const callbackUrl = callbackTarget(cfg, parsed.callbackUrl);
+      const results = await withdrawAll(parsed.items, inv, callbackUrl);
+      if (!parsed.batch) {
+        const [only] = results as [ItemResult];
+        return jsonResponse(only.HttpStatusCode, only, inv.requestId);
+      }
+      const success = results.every((r) => r.Success);
+      return jsonResponse(success ? 200 : 207, { Success: success, Results: results }, inv.requestId);
+    };
+    if (webhookId === undefined) return respond();
+    const earlier = webhookResponses.get(webhookId);
+    if (earlier) {
+      inv.log.info('webhook replay answered from memory', { webhookId });
+      const response = await earlier;
+      return { ...response, headers: { ...response.headers, 'x-fc-request-id': inv.requestId, 'webhook-replayed': 'true' } };
+    }
+    const pending = respond();
+    webhookResponses.set(webhookId, pending);
+    // A refusal (bad body) may be corrected and resent under the same id; only outcomes of real work are kept.
+    pending.catch(() => webhookResponses.delete(webhookId));
+    return pending;
+  }
+
+  async function handleEntries(entries: EventEntry[], inv: Invocation): Promise<ItemResult[]> {
+    const valid = entries.flatMap((e) => (e.item ? [e.item] : []));
+    const withdrawn = valid.length > 0 ? await withdrawAll(valid, inv, loadConfig().CALLBACK_URL) : [];
+    let next = 0;
+    return entries.map((e) => (e.item ? withdrawn[next++]! : refusedEntry(e.error, inv)));
+  }
+
+  function refusedEntry(error: InvalidParameterError, inv: Invocation): ItemResult {
+    logRefusal(inv, error);
+    return {
+      InstanceId: '',
+      ScriptId: '',
+      Success: false,
+      HttpStatusCode: 400,
+      Code: error.code,
+      Message: error.message,
+      Attempts: 0,
+      Retryable: false,
+    };
+  }
+
+  /** Events return their result; they throw only when FC retrying could help. */
+  function eventOutcome(results: ItemResult[], batch: boolean): ItemResult | BatchResult {
+    const outcome = batch ? { Success: results.every((r) => r.Success), Results: results } : results[0]!;
+    if (results.some((r) => r.Retryable)) throw new RetryableFailureError(outcome);
+    return outcome;
+  }
+
+  return {
+    secrets,
+    async handle(event: unknown, context: FcContext): Promise<unknown> {
+      const startMs = clock.nowMs();
+      const wasCold = coldStart;
+      coldStart = false;
+      const requestId = context.requestId;
+      const inv: Invocation = {
+        requestId,
+        trigger: 'invoke',
+        startMs,
+        deadlineMs: invocationDeadlineMs(startMs, context),
+        coldStart: wasCold,
+        log: logger().child({ requestId }),
+        context,
+      };
+      let isHttp = false;
+      try {
+        loadConfig();
+        inv.log = logger().child({ requestId });
+        const invocation = classifyEvent(decodeEvent(event));
+        inv.trigger = invocation.kind;
+        inv.log = inv.log.child({ trigger: invocation.kind });
+        if (invocation.kind === 'http') {
+          isHttp = true;
+          return await handleHttp(invocation.event, inv);
+        }
+        if (invocation.kind === 'invoke') {
+          const callbackUrl = callbackTarget(loadConfig(), invocation.request.callbackUrl);
+          const results = await withdrawAll(invocation.request.items, inv, callbackUrl);
+          return eventOutcome(results, invocation.request.batch);
+        }
+        return eventOutcome(await handleEntries(invocation.entries, inv), invocation.batch);
+      } catch (error) {
+        if (!(error instanceof WithdrawServiceError)) {
+          if (!(error instanceof RetryableFailureError)) inv.log.error('invocation crashed', { error });
+          throw error;
+        }
+        logRefusal(inv, error);
+        if (isHttp) return errorResponse(error, requestId);
+        if (error.retryable) throw error;
+        return errorBody(error, requestId);
+      }
+    },
+  };
+}

@@ -1,0 +1,110 @@
+import type { Clock } from './clock';
+import type { WithdrawalItem } from './items';
+import { OutboundBotCallError, type ApiBody, type OutboundBotClient } from './outboundbot-client';
+import { isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from './retry-policy';
+
+/** A result per item: the API's shape, plus the ids it was for and how many attempts it took. */
+export interface WithdrawResult {
+  InstanceId: string;
+  ScriptId: string;
+  Success: boolean;
+  HttpStatusCode: number;
+  Code: string;
+  Message: string;
+  /** The upstream RequestId when OutboundBot answered. */
+  RequestId?: string;
+  Script?: Record<string, unknown>;
+  Attempts: number;
+  /** True when trying again later may succeed: FC's async retry and on-failure destination take over. */
+  Retryable: boolean;
+}
+
+export interface WithdrawDeps {
+  client: OutboundBotClient;
+  clock: Clock;
+  policy: RetryPolicy;
+  readTimeoutMs: number;
+  /** Epoch ms after which no attempt may start or still be running. */
+  deadlineMs: number;
+}
+
+interface Failure {
+  code: string;
+  statusCode: number | undefined;
+  message: string;
+  requestId: string | undefined;
+}
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/** A 2xx that says `Success: false` is a failure too; its own HttpStatusCode and Code decide how. */
+function fromAnswer(body: ApiBody): AttemptOutcome<ApiBody, Failure> {
+  if (body.Success === true) return { ok: true, value: body };
+  const claimed = typeof body.HttpStatusCode === 'number' && body.HttpStatusCode >= 400 ? body.HttpStatusCode : 502;
+  return {
+    ok: false,
+    failure: {
+      code: str(body.Code) ?? 'UnsuccessfulResponse',
+      statusCode: claimed,
+      message: str(body.Message) ?? 'OutboundBot answered Success: false',
+      requestId: str(body.RequestId),
+    },
+  };
+}
+
+async function attemptWithdrawal(item: WithdrawalItem, deps: WithdrawDeps, remainingMs: number): Promise<AttemptOutcome<ApiBody, Failure>> {
+  try {
+    const query = { InstanceId: item.InstanceId, ScriptId: item.ScriptId };
+    return fromAnswer(await deps.client.call('WithdrawScriptReview', query, Math.min(deps.readTimeoutMs, remainingMs)));
+  } catch (error) {
+    if (!(error instanceof OutboundBotCallError)) throw error;
+    return { ok: false, failure: { code: error.code, statusCode: error.statusCode, message: error.message, requestId: error.requestId } };
+  }
+}
+
+/** One withdrawal with our retry policy; never throws for an upstream failure, it reports it. */
+export async function withdrawItem(item: WithdrawalItem, deps: WithdrawDeps): Promise<WithdrawResult> {
+  const run = await runWithRetry((remainingMs) => attemptWithdrawal(item, deps, remainingMs), deps.policy, deps.clock, deps.deadlineMs);
+  const ids = { InstanceId: item.InstanceId, ScriptId: item.ScriptId };
+  const Attempts = run.attempts;
+  if (run.outcome?.ok) {
+    const body = run.outcome.value;
+    const script = body.Script;
+    return {
+      ...ids,
+      Success: true,
+      HttpStatusCode: 200,
+      Code: str(body.Code) ?? 'OK',
+      Message: str(body.Message) ?? 'Success',
+      RequestId: str(body.RequestId),
+      Script: typeof script === 'object' && script !== null ? (script as Record<string, unknown>) : undefined,
+      Attempts,
+      Retryable: false,
+    };
+  }
+  const failure = run.outcome?.failure;
+  const retryable = failure === undefined || isRetryable(failure);
+  if (run.deadlineReached && retryable) {
+    return {
+      ...ids,
+      Success: false,
+      HttpStatusCode: 504,
+      Code: 'DeadlineExceeded',
+      Message: `The invocation deadline arrived before OutboundBot answered successfully${failure ? ` (last: ${failure.code})` : ''}`,
+      RequestId: failure?.requestId,
+      Attempts,
+      Retryable: true,
+    };
+  }
+  return {
+    ...ids,
+    Success: false,
+    // Upstream refusals pass through with their status; a failure that outlived its retries is a bad gateway.
+    HttpStatusCode: retryable ? 502 : (failure!.statusCode ?? 502),
+    Code: failure!.code,
+    Message: failure!.message,
+    RequestId: failure!.requestId,
+    Attempts,
+    Retryable: retryable,
+  };
+}

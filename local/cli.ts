@@ -1,0 +1,1 @@
+process.stderr.write("cli: not yet\n"); process.exit(2);

@@ -1,0 +1,57 @@
+// Bundles each FC function into dist/<name>/index.js (CommonJS, node20, dependencies inside)
+// and the local tools (dev server, CLI) into build/. Run: node scripts/build.mjs
+import { build } from 'esbuild';
+import { existsSync, readdirSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+
+/** Every functions/<name>/index.ts is a deployable function. */
+export const FUNCTIONS = readdirSync(path.join(root, 'functions')).filter((name) =>
+  existsSync(path.join(root, 'functions', name, 'index.ts')),
+);
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  logLevel: 'warning',
+  absWorkingDir: root,
+};
+
+export async function buildFunctions() {
+  const metafiles = {};
+  for (const name of FUNCTIONS) {
+    const outdir = path.join(root, 'dist', name);
+    await mkdir(outdir, { recursive: true });
+    const result = await build({
+      ...common,
+      entryPoints: [`functions/${name}/index.ts`],
+      outfile: path.join(outdir, 'index.js'),
+      metafile: true,
+      minify: true,
+      legalComments: 'none',
+    });
+    metafiles[name] = result.metafile;
+    // A package.json here keeps Node from reading the bundle as ESM if a parent says "type": "module".
+    await writeFile(path.join(outdir, 'package.json'), '{"type":"commonjs"}\n');
+  }
+  return metafiles;
+}
+
+export async function buildTools() {
+  await build({
+    ...common,
+    entryPoints: { server: 'local/server.ts', cli: 'local/cli.ts' },
+    outdir: path.join(root, 'build'),
+    sourcemap: true,
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  await buildFunctions();
+  if (process.argv.includes('--tools')) await buildTools();
+}
