@@ -97,6 +97,8 @@ export interface OutboundBotEmulator {
   script(instanceId: string, scriptId: string): EmulatorScript | undefined;
   /** Every request received, including refused ones, oldest first. */
   readonly requests: ReadonlyArray<Readonly<EmulatorRequestRecord>>;
+  /** TCP connections accepted so far: proves (or disproves) keep-alive reuse by a client. */
+  readonly connections: number;
   /** How many withdrawals actually changed this script: the double-withdrawal detector. */
   withdrawals(instanceId: string, scriptId: string): number;
   /**
@@ -216,12 +218,16 @@ class Emulator implements OutboundBotEmulator {
   #endpoint = '';
   #port = 0;
   #closed: Promise<void> | undefined;
+  #connections = 0;
 
   constructor(options: EmulatorOptions) {
     this.#now = options.now ?? Date.now;
     this.#maxClockSkewMs = options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS;
     this.#latencyMs = options.latencyMs ?? 0;
     this.#server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    this.#server.on('connection', () => {
+      this.#connections += 1;
+    });
     for (const credential of options.credentials ?? []) this.addCredential(credential);
   }
 
@@ -231,6 +237,10 @@ class Emulator implements OutboundBotEmulator {
 
   get port(): number {
     return this.#port;
+  }
+
+  get connections(): number {
+    return this.#connections;
   }
 
   get requests(): ReadonlyArray<Readonly<EmulatorRequestRecord>> {

@@ -20,9 +20,11 @@
  *  - 64:ff9b:1::/48 (RFC 8215 local-use NAT64), which ipaddr folds into `rfc6052` but whose
  *    embedding is site-defined, so it is refused outright;
  *  - IPv4 text that is not plain dotted decimal (`0x7f.1`, `010.0.0.1`, `2130706433`): other
- *    parsers may read it differently, so it is refused rather than guessed.
+ *    parsers may read it differently, so it is refused rather than guessed;
+ *  - IPv6 text written `::a.b.c.d` is judged as the IPv4-compatible address it is (see below).
  * Anything unparseable is forbidden.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 const NAT64_LOCAL_USE = ipaddr.IPv6.parse('64:ff9b:1::');
@@ -60,15 +62,24 @@ function isForbiddenV6(address: ipaddr.IPv6): boolean {
 /**
  * True when a callback must not connect to `ip` (a literal IPv4 or IPv6 address, as DNS
  * returns it; an IPv6 zone suffix like `%eth0` is tolerated). Unparseable input is forbidden.
+ *
+ * Text is first validated with Node's own (strict, inet_pton-like) parser, the one the socket
+ * will use, and IPv6 is re-serialised by the WHATWG URL parser before `ipaddr.js` sees it:
+ * ipaddr.js reads the deprecated `::a.b.c.d` (IPv4-compatible) as `::ffff:a.b.c.d`
+ * (IPv4-mapped), so `::8.8.8.8` and `::808:808` — the same address — would get different
+ * verdicts. The serialiser emits hex only, which ipaddr.js reads faithfully.
  */
 export function isForbiddenAddress(ip: string): boolean {
   try {
-    if (ipaddr.IPv4.isValid(ip)) {
+    if (isIPv4(ip)) {
       if (!ipaddr.IPv4.isValidFourPartDecimal(ip)) return true;
       return isForbiddenV4(ipaddr.IPv4.parse(ip));
     }
-    if (ipaddr.IPv6.isValid(ip)) return isForbiddenV6(ipaddr.IPv6.parse(ip));
-    return true;
+    const zone = ip.indexOf('%');
+    const bare = zone === -1 ? ip : ip.slice(0, zone);
+    if (!isIPv6(bare)) return true;
+    const canonical = new URL(`http://[${bare}]/`).hostname.slice(1, -1);
+    return isForbiddenV6(ipaddr.IPv6.parse(canonical));
   } catch {
     return true;
   }

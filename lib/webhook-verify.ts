@@ -29,7 +29,7 @@ const SECRET_PREFIX = 'whsec_';
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const TIMESTAMP = /^\d{1,15}$/;
 
-/** Decoded keys by secret string: secrets are few and fixed per process. */
+/** Decoded keys by secret string: secrets come from configuration only, so they are few. */
 const keyCache = new Map<string, Buffer>();
 
 /**
@@ -106,6 +106,8 @@ function header(headers: Readonly<Record<string, string | undefined>>, name: str
  * @param input.headers lower-case header names, as FC3's HTTP trigger delivers them.
  * @returns the message id (for de-duplication) and its timestamp.
  * @throws InvalidSignatureError saying what was wrong, never echoing a signature or secret.
+ * @throws InvalidConfigurationError when a configured secret is malformed (validate them at
+ *   start-up with {@link parseWebhookSecrets} so this never happens per request).
  */
 export function verifyWebhook(input: {
   secrets: readonly string[];

@@ -275,15 +275,12 @@ export function createWithdrawService(options: ServiceOptions) {
       };
       let isHttp = false;
       try {
-        loadConfig();
-        inv.log = logger().child({ requestId });
         const invocation = classifyEvent(decodeEvent(event));
         inv.trigger = invocation.kind;
-        inv.log = inv.log.child({ trigger: invocation.kind });
-        if (invocation.kind === 'http') {
-          isHttp = true;
-          return await handleHttp(invocation.event, inv);
-        }
+        isHttp = invocation.kind === 'http';
+        loadConfig();
+        inv.log = logger().child({ requestId, trigger: invocation.kind });
+        if (invocation.kind === 'http') return await handleHttp(invocation.event, inv);
         if (invocation.kind === 'invoke') {
           const callbackUrl = callbackTarget(loadConfig(), invocation.request.callbackUrl);
           const results = await withdrawAll(invocation.request.items, inv, callbackUrl);

@@ -37,15 +37,17 @@ interface Failure {
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
-/** A 2xx that says `Success: false` is a failure too; its own HttpStatusCode and Code decide how. */
+/**
+ * A 2xx that says `Success: false` is a failure too. It is a definite answer, so its
+ * own HttpStatusCode and Code decide whether a retry could help (throttling, 5xx).
+ */
 function fromAnswer(body: ApiBody): AttemptOutcome<ApiBody, Failure> {
   if (body.Success === true) return { ok: true, value: body };
-  const claimed = typeof body.HttpStatusCode === 'number' && body.HttpStatusCode >= 400 ? body.HttpStatusCode : 502;
   return {
     ok: false,
     failure: {
       code: str(body.Code) ?? 'UnsuccessfulResponse',
-      statusCode: claimed,
+      statusCode: typeof body.HttpStatusCode === 'number' ? body.HttpStatusCode : 200,
       message: str(body.Message) ?? 'OutboundBot answered Success: false',
       requestId: str(body.RequestId),
     },
@@ -99,8 +101,9 @@ export async function withdrawItem(item: WithdrawalItem, deps: WithdrawDeps): Pr
   return {
     ...ids,
     Success: false,
-    // Upstream refusals pass through with their status; a failure that outlived its retries is a bad gateway.
-    HttpStatusCode: retryable ? 502 : (failure!.statusCode ?? 502),
+    // Upstream refusals pass through with their status; a failure that outlived its
+    // retries, or an answer that refused with a 2xx, is a bad gateway.
+    HttpStatusCode: !retryable && failure!.statusCode !== undefined && failure!.statusCode >= 400 ? failure!.statusCode : 502,
     Code: failure!.code,
     Message: failure!.message,
     RequestId: failure!.requestId,

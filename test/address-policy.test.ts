@@ -44,6 +44,7 @@ describe('isForbiddenAddress', () => {
     ['::127.0.0.1', 'IPv4-compatible loopback'],
     ['::7f00:1', 'IPv4-compatible loopback, hex form'],
     ['::8.8.8.8', 'IPv4-compatible (deprecated) even for public'],
+    ['::808:808', 'the same IPv4-compatible address, hex form'],
     ['64:ff9b::7f00:1', 'NAT64 of loopback'],
     ['64:ff9b::10.0.0.5', 'NAT64 of private'],
     ['64:ff9b:1::808:808', 'local-use NAT64 (RFC 8215)'],

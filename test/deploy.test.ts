@@ -61,10 +61,6 @@ const TRIGGER_CONFIG_DEFINITION: Record<string, string> = {
   http: 'IHttpTriggerConfig',
   timer: 'ITimerTriggerConfig',
   eventbridge: 'IEventBridge',
-  mns_topic: 'IMnsTriggerConfig',
-  oss: 'IOssTriggerConfig',
-  log: 'ILogTriggerConfig',
-  cdn_events: 'ICdnTriggerConfig',
 };
 
 const ACCOUNT_ID = '1234567890123456';
@@ -187,7 +183,7 @@ describe('s.yaml', () => {
     expect(spec.name).toBe('withdraw-script-review');
     // s reads access before resolving variables.
     expect(spec.access).not.toContain('${');
-    expect(names.sort()).toEqual(['cleanup', 'withdraw']);
+    expect([...names].sort()).toEqual(['cleanup', 'withdraw']);
     for (const name of names) expect(spec.resources[name]?.component).toBe('fc3');
   });
 

@@ -1,0 +1,52 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { startEmulator, type EmulatorScript, type OutboundBotEmulator } from '../../emulator/outboundbot';
+import type { Clock } from '../../lib/clock';
+import { systemClock } from '../../lib/clock';
+import type { FcContext } from '../../lib/fc-context';
+import { createWithdrawService, type ServiceOptions } from '../../lib/withdraw-service';
+
+export interface RoleCredentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken: string;
+}
+
+/** A fresh STS triple, as FC hands the function's role to each invocation. */
+export function newRole(): RoleCredentials {
+  return {
+    accessKeyId: `STS.NT${randomBytes(8).toString('hex')}`,
+    accessKeySecret: randomBytes(24).toString('base64'),
+    securityToken: `CAIS${randomBytes(40).toString('base64')}`,
+  };
+}
+
+export function script(ScriptId: string, Status = 'EXAMINE_IN_PROGRESS', UpdateTime = Date.now() - 3_600_000): EmulatorScript {
+  return { ScriptId, ScriptName: `script ${ScriptId}`, Status, UpdateTime };
+}
+
+export async function startTestEmulator(): Promise<{ emulator: OutboundBotEmulator; role: RoleCredentials }> {
+  const emulator = await startEmulator();
+  const role = newRole();
+  emulator.addCredential(role);
+  return { emulator, role };
+}
+
+/** The service as the handler builds it, pointed at the emulator, its log captured. */
+export function serviceFor(
+  emulator: OutboundBotEmulator,
+  env: Record<string, string> = {},
+  options: Partial<ServiceOptions> & { clock?: Clock } = {},
+) {
+  const lines: string[] = [];
+  const service = createWithdrawService({
+    env: { OUTBOUNDBOT_ENDPOINT: emulator.endpoint, OUTBOUNDBOT_PROTOCOL: 'http', ALLOW_UNSIGNED_HTTP: 'true', RETRY_BASE_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '5', ...env },
+    clock: options.clock ?? systemClock,
+    write: (line) => lines.push(line),
+    ...options,
+  });
+  return { service, lines, logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+export function contextFor(role: Partial<RoleCredentials> | undefined, timeoutSeconds = 30, requestId: string = randomUUID()): FcContext {
+  return { requestId, credentials: role ?? {}, function: { name: 'withdraw', timeout: timeoutSeconds }, region: 'cn-shanghai', accountId: '1234567890123456' };
+}
