@@ -18,6 +18,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import { InvalidConfigurationError } from './errors';
 import { isAllowedHost, isForbiddenAddress, parseHostEntry } from './address-policy';
+import { backoffDelayMs } from './retry-policy';
 import { decodeWebhookSecret, signWebhook } from './webhook-verify';
 
 export interface CallbackConfig {
@@ -359,8 +360,7 @@ export async function sendCallback(
       }
       if (!retryable || attempts >= maxAttempts) return last;
 
-      const backoffMs = deps.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempts - 1));
-      const delayMs = retryAfterMs ?? backoffMs;
+      const delayMs = retryAfterMs ?? backoffDelayMs(attempts, { maxAttempts, baseDelayMs, maxDelayMs }, deps.random);
       if (deps.nowMs() + delayMs > deadlineMs - MIN_ATTEMPT_MS) {
         const why = retryAfterMs !== undefined ? `retry-after of ${Math.ceil(retryAfterMs / 1000)} s` : 'the next retry';
         return { ...last, Message: `${last.Message}; ${why} does not fit before the deadline` };
