@@ -17,7 +17,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import { InvalidConfigurationError } from './errors';
-import { isAllowedHost, isForbiddenAddress, parseHostEntry } from './address-policy';
+import { isForbiddenAddress } from './address-policy';
+import { isAllowedHost } from './allowed-hosts';
 import { backoffDelayMs } from './retry-policy';
 import { decodeWebhookSecret, signWebhook } from './webhook-verify';
 
@@ -65,22 +66,6 @@ const MAX_RESPONSE_BYTES = 4 * 1024;
 /** Not worth starting an attempt (or sleeping towards one) with less time than this left. */
 const MIN_ATTEMPT_MS = 50;
 const USER_AGENT = 'withdraw-script-review-callback/1';
-
-/**
- * Parses `CALLBACK_ALLOWED_HOSTS`: `host` or `host:port` entries separated by commas or spaces.
- * @throws InvalidConfigurationError naming the variable for an entry that is not a host (e.g. a URL).
- */
-export function parseAllowedHosts(value: string | undefined): string[] {
-  if (value === undefined) return [];
-  const entries = value.split(/[\s,]+/).filter((e) => e !== '');
-  const bad = entries.filter((e) => parseHostEntry(e) === undefined);
-  if (bad.length > 0) {
-    throw new InvalidConfigurationError([
-      { Path: 'CALLBACK_ALLOWED_HOSTS', Message: `entries must be host or host:port, not ${bad.map((b) => JSON.stringify(b)).join(', ')}` },
-    ]);
-  }
-  return entries.map((e) => e.toLowerCase());
-}
 
 /**
  * Keep-alive agents whose pool key includes the checked address, so a pooled socket is only

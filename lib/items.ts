@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { InvalidParameterError, type Issue } from './errors';
 
 /** The API's own names. Real ids are UUIDs; the rule is loose enough for any id the console shows. */
@@ -18,25 +18,24 @@ export interface WithdrawalRequest {
 export const MAX_BATCH_ITEMS = 100;
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
-const id = z
-  .string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') })
-  .regex(ID_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 _ -, starting with a letter or digit');
+const id = z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') }).check(
+  z.regex(ID_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 _ -, starting with a letter or digit'),
+);
 
 const itemSchema = z.object({ InstanceId: id, ScriptId: id });
 
-const callbackUrl = z.string().url('must be an absolute URL').max(2048).optional();
+const callbackUrl = z.optional(z.url({ error: 'must be an absolute URL' }).check(z.maxLength(2048, 'must be at most 2048 characters')));
 
-const singleSchema = itemSchema.extend({ CallbackUrl: callbackUrl });
+const singleSchema = z.extend(itemSchema, { CallbackUrl: callbackUrl });
 
 const batchSchema = z.object({
   Items: z
     .array(itemSchema, { error: 'must be an array of {InstanceId, ScriptId}' })
-    .min(1, 'must hold at least one item')
-    .max(MAX_BATCH_ITEMS, `must hold at most ${MAX_BATCH_ITEMS} items`),
+    .check(z.minLength(1, 'must hold at least one item'), z.maxLength(MAX_BATCH_ITEMS, `must hold at most ${MAX_BATCH_ITEMS} items`)),
   CallbackUrl: callbackUrl,
 });
 
-function toIssues(error: z.ZodError): Issue[] {
+function toIssues(error: z.core.$ZodError): Issue[] {
   return error.issues.map((issue) => ({
     Path: issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, ''),
     Message: issue.message,
@@ -77,3 +76,6 @@ export function parseWithdrawalItem(payload: unknown): WithdrawalItem {
 function pickIds(value: WithdrawalItem): WithdrawalItem {
   return { InstanceId: value.InstanceId, ScriptId: value.ScriptId };
 }
+
+/** The id rule, for other inputs that name an instance or a script (the cleanup's timer payload). */
+export const idSchema = id;

@@ -1,3 +1,4 @@
+import type Credential from '@alicloud/credentials';
 import OpenApi, { Config as OpenApiConfig, OpenApiRequest, Params } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import type { Credentials } from './credentials';
@@ -65,9 +66,10 @@ export interface OutboundBotClient {
 export function createOutboundBotClient(credentials: Credentials, endpoint: EndpointOptions): OutboundBotClient {
   const client = new OpenApi(
     new OpenApiConfig({
-      accessKeyId: credentials.accessKeyId,
-      accessKeySecret: credentials.accessKeySecret,
-      securityToken: credentials.securityToken,
+      // The role's STS triple is handed over as a ready credential: the SDK's provider chain
+      // (@alicloud/credentials: ECS metadata, OIDC, profile files) is never consulted, and
+      // the withdraw bundle leaves it out (scripts/build.mjs).
+      credential: fixedCredential(credentials),
       endpoint: endpoint.endpoint,
       protocol: endpoint.protocol,
       connectTimeout: endpoint.connectTimeoutMs,
@@ -85,6 +87,16 @@ export function createOutboundBotClient(credentials: Credentials, endpoint: Endp
       }
     },
   };
+}
+
+function fixedCredential(credentials: Credentials): Credential {
+  const model = {
+    accessKeyId: credentials.accessKeyId,
+    accessKeySecret: credentials.accessKeySecret,
+    securityToken: credentials.securityToken,
+    type: credentials.securityToken ? 'sts' : 'access_key',
+  };
+  return { getCredential: async () => model } as unknown as Credential;
 }
 
 /** Normalises what the SDK, httpx and node:http throw into one typed error. */

@@ -1,5 +1,5 @@
-import { sendCallback, parseAllowedHosts, type CallbackReport } from './callback';
-import { isAllowedHost } from './address-policy';
+import { isAllowedHost, parseAllowedHosts } from './allowed-hosts';
+import type { CallbackDeps, CallbackReport } from './callback';
 import type { Clock } from './clock';
 import { parseConfig, type Config } from './config';
 import { resolveCredentials, type Credentials } from './credentials';
@@ -40,7 +40,7 @@ export interface ServiceOptions {
   /** Where log lines go; stdout in FC. */
   write?: (line: string) => void;
   /** Resolver for callback hosts; tests map names to loopback. */
-  lookup?: Parameters<typeof sendCallback>[3]['lookup'];
+  lookup?: CallbackDeps['lookup'];
 }
 
 /** How long webhook ids and completed withdrawals are remembered: twice the signature tolerance. */
@@ -62,6 +62,8 @@ export function createWithdrawService(options: ServiceOptions) {
   let coldStart = true;
   const webhookResponses = new MemoCache<Promise<FcHttpResponse>>(MEMORY_CAPACITY, MEMORY_TTL_MS, clock.nowMs);
   const completed = new MemoCache<ItemResult>(MEMORY_CAPACITY, MEMORY_TTL_MS, clock.nowMs);
+  // The callback sender (DNS, TLS, the address policy) loads on first use: most deployments never call back.
+  let callbackModule: Promise<typeof import('./callback')> | undefined;
   let webhookSecrets: string[] = [];
   let allowedHosts: string[] = [];
 
@@ -149,6 +151,7 @@ export function createWithdrawService(options: ServiceOptions) {
       const result: ItemResult = remembered ?? (await withdrawItem(item, deps));
       if (result.Success && !remembered) completed.set(memoKey, result);
       if (callbackUrl && !remembered) {
+        const { sendCallback } = await (callbackModule ??= import('./callback'));
         result.Callback = await sendCallback(
           {
             url: callbackUrl,

@@ -1,6 +1,6 @@
 import type { Clock } from './clock';
 import type { WithdrawalItem } from './items';
-import { OutboundBotCallError, type ApiBody, type OutboundBotClient } from './outboundbot-client';
+import { OutboundBotCallError, type ApiBody, type OutboundBotAction, type OutboundBotClient } from './outboundbot-client';
 import { isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from './retry-policy';
 
 /** A result per item: the API's shape, plus the ids it was for and how many attempts it took. */
@@ -28,7 +28,8 @@ export interface WithdrawDeps {
   deadlineMs: number;
 }
 
-interface Failure {
+/** A failed attempt of any action, as the retry policy and the result need it. */
+export interface CallFailure {
   code: string;
   statusCode: number | undefined;
   message: string;
@@ -41,7 +42,7 @@ const str = (value: unknown): string | undefined => (typeof value === 'string' &
  * A 2xx that says `Success: false` is a failure too. It is a definite answer, so its
  * own HttpStatusCode and Code decide whether a retry could help (throttling, 5xx).
  */
-function fromAnswer(body: ApiBody): AttemptOutcome<ApiBody, Failure> {
+function fromAnswer(body: ApiBody): AttemptOutcome<ApiBody, CallFailure> {
   if (body.Success === true) return { ok: true, value: body };
   return {
     ok: false,
@@ -54,14 +55,27 @@ function fromAnswer(body: ApiBody): AttemptOutcome<ApiBody, Failure> {
   };
 }
 
-async function attemptWithdrawal(item: WithdrawalItem, deps: WithdrawDeps, remainingMs: number): Promise<AttemptOutcome<ApiBody, Failure>> {
+/**
+ * One attempt of any action, classified for {@link runWithRetry}: the withdrawal and the
+ * cleanup's ListScripts paging judge answers by the same rules.
+ */
+export async function attemptCall(
+  client: OutboundBotClient,
+  action: OutboundBotAction,
+  query: Record<string, string>,
+  readTimeoutMs: number,
+  remainingMs: number,
+): Promise<AttemptOutcome<ApiBody, CallFailure>> {
   try {
-    const query = { InstanceId: item.InstanceId, ScriptId: item.ScriptId };
-    return fromAnswer(await deps.client.call('WithdrawScriptReview', query, Math.min(deps.readTimeoutMs, remainingMs)));
+    return fromAnswer(await client.call(action, query, Math.min(readTimeoutMs, remainingMs)));
   } catch (error) {
     if (!(error instanceof OutboundBotCallError)) throw error;
     return { ok: false, failure: { code: error.code, statusCode: error.statusCode, message: error.message, requestId: error.requestId } };
   }
+}
+
+function attemptWithdrawal(item: WithdrawalItem, deps: WithdrawDeps, remainingMs: number): Promise<AttemptOutcome<ApiBody, CallFailure>> {
+  return attemptCall(deps.client, 'WithdrawScriptReview', { InstanceId: item.InstanceId, ScriptId: item.ScriptId }, deps.readTimeoutMs, remainingMs);
 }
 
 /** One withdrawal with our retry policy; never throws for an upstream failure, it reports it. */

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { FcContext } from '../lib/fc-context';
 import { verifyFcRequest, type FcKey } from './fc-signature';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './local-keys';
 
 export type FcHandler = (event: Buffer, context: FcContext) => Promise<unknown>;
 
@@ -73,8 +74,8 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
     requestId,
     credentials: options.roleCredentials(),
     function: { name, timeout: fn.timeoutSeconds, memory: 128 },
-    region: 'cn-shanghai',
-    accountId: '1234567890123456',
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT_ID,
   });
 
   async function httpTrigger(req: IncomingMessage, res: ServerResponse, body: Buffer, requestId: string) {
@@ -91,7 +92,7 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
       body: isText ? body.toString('utf8') : body.toString('base64'),
       isBase64Encoded: !isText,
       requestContext: {
-        accountId: '1234567890123456',
+        accountId: LOCAL_ACCOUNT_ID,
         domainName: headers.host ?? 'localhost',
         requestId,
         time: new Date(nowMs()).toISOString(),

@@ -22,6 +22,17 @@ const common = {
   absWorkingDir: root,
 };
 
+/**
+ * SDK modules the JSON RPC path provably never runs, replaced per function by stubs that
+ * throw if reached (see scripts/stubs/ and test/bundle.test.ts).
+ */
+export const STUBBED_MODULES = {
+  withdraw: {
+    '@alicloud/credentials': 'scripts/stubs/alicloud-credentials.cjs',
+    '@alicloud/tea-xml': 'scripts/stubs/alicloud-tea-xml.cjs',
+  },
+};
+
 export async function buildFunctions() {
   const metafiles = {};
   for (const name of FUNCTIONS) {
@@ -33,6 +44,7 @@ export async function buildFunctions() {
       outfile: path.join(outdir, 'index.js'),
       metafile: true,
       minify: true,
+      alias: Object.fromEntries(Object.entries(STUBBED_MODULES[name] ?? {}).map(([from, to]) => [from, `./${to}`])),
       legalComments: 'none',
     });
     metafiles[name] = result.metafile;

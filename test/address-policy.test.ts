@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isAllowedHost, isForbiddenAddress } from '../lib/address-policy';
+import { isForbiddenAddress } from '../lib/address-policy';
+import { isAllowedHost } from '../lib/allowed-hosts';
 
 describe('isForbiddenAddress', () => {
   it.each([

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidConfigurationError } from '../lib/errors';
-import { type CallbackConfig, type CallbackDeps, parseAllowedHosts, parseRetryAfterMs, sendCallback } from '../lib/callback';
+import { parseAllowedHosts } from '../lib/allowed-hosts';
+import { type CallbackConfig, type CallbackDeps, parseRetryAfterMs, sendCallback } from '../lib/callback';
 import { verifyWebhook } from '../lib/webhook-verify';
 
 const SECRET = `whsec_${Buffer.from('callback-test-secret-24b!').toString('base64')}`;

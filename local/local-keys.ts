@@ -1,0 +1,15 @@
+/**
+ * What `npm start` and the CLI agree on without importing each other: server.ts starts a
+ * server when loaded, so the CLI's defaults live here.
+ *
+ * The key pair is not a secret: it only opens the loopback server that `npm start` runs,
+ * and it is published so that any FC SDK can be pointed at that server.
+ */
+export const LOCAL_FC_KEY = { accessKeyId: 'LTAI5tLocalFcInvokeKey', accessKeySecret: 'local-fc-invoke-secret-for-npm-start' } as const;
+
+/** The account and region the local front end reports in FC contexts and events. */
+export const LOCAL_ACCOUNT_ID = '1234567890123456';
+export const LOCAL_REGION = 'cn-shanghai';
+
+/** `npm start` listens here unless PORT says otherwise. */
+export const LOCAL_DEFAULT_PORT = 9000;
