@@ -28,8 +28,7 @@ export function createLogger(options: LoggerOptions, bound: LogFields = {}): Log
   const nowMs = options.nowMs ?? Date.now;
   const emit = (level: LogLevel, message: string, fields?: LogFields) => {
     if (RANK[level] < RANK[options.level]) return;
-    const record = { time: new Date(nowMs()).toISOString(), level, message, ...bound, ...fields };
-    write(JSON.stringify(options.secrets.redact(record)));
+    write(options.secrets.serialize({ time: new Date(nowMs()).toISOString(), level, message, ...bound, ...fields }));
   };
   return {
     debug: (m, f) => emit('debug', m, f),
