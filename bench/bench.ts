@@ -3,14 +3,13 @@
  * against the OutboundBot emulator on loopback and reported as ratios (these machines are
  * noisy; a ratio of two things measured alternately is not). Exits 1 when a budget is missed.
  */
-import { spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { deflateRawSync } from 'node:zlib';
-import { startEmulator, type EmulatorScript } from '../emulator/outboundbot';
 import { rawWithdraw, type RawTarget } from './raw-request';
 
 const root = path.resolve(__dirname, '..');
@@ -55,6 +54,14 @@ function zippedBytes(dir: string): number {
   return total;
 }
 
+/** Sends one message to the emulator process and waits for its acknowledgement. */
+function ask(child: ChildProcess, message: object): Promise<{ endpoint: string }> {
+  return new Promise((resolve) => {
+    child.once('message', (reply) => resolve(reply as { endpoint: string }));
+    child.send(message);
+  });
+}
+
 interface Row {
   name: string;
   measured: string;
@@ -63,21 +70,17 @@ interface Row {
 }
 
 async function main() {
-  const emulator = await startEmulator();
+  const emulator = fork(path.join(root, 'build', 'bench-emulator.js'), { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const { endpoint } = await new Promise<{ endpoint: string }>((resolve) => emulator.once('message', (m) => resolve(m as { endpoint: string })));
   const role: RawTarget = {
-    endpoint: emulator.endpoint,
+    endpoint,
     accessKeyId: `STS.Bench${randomBytes(6).toString('hex')}`,
     accessKeySecret: randomBytes(24).toString('base64'),
     securityToken: `CAIS${randomBytes(48).toString('base64')}`,
   };
-  emulator.addCredential({ ...role, securityToken: role.securityToken! });
-  const scripts: EmulatorScript[] = Array.from({ length: 2 * COLD_RUNS + 2 * WARM_OPS + 600 }, (_, i) => ({
-    ScriptId: `bench-${i}`,
-    ScriptName: `bench ${i}`,
-    Status: 'EXAMINE_IN_PROGRESS',
-    UpdateTime: Date.now(),
-  }));
-  emulator.addInstance(INSTANCE, scripts);
+  await ask(emulator, {
+    setup: { credential: role, instanceId: INSTANCE, scriptCount: 2 * COLD_RUNS + 2 * WARM_OPS + 600 },
+  });
   let next = 0;
   const fresh = () => `bench-${next++}`;
   const creds = [role.endpoint, role.accessKeyId, role.accessKeySecret, role.securityToken!];
@@ -92,7 +95,7 @@ async function main() {
   }
 
   // Warm: the handler in this process vs a raw signed keep-alive request, alternating in blocks.
-  process.env.OUTBOUNDBOT_ENDPOINT = emulator.endpoint;
+  process.env.OUTBOUNDBOT_ENDPOINT = endpoint;
   process.env.OUTBOUNDBOT_PROTOCOL = 'http';
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { handler } = require(BUNDLE) as { handler: (event: Buffer, context: unknown) => Promise<{ Success: boolean }> };
@@ -127,12 +130,11 @@ async function main() {
   }
 
   // Batch: 500 items, 20 ms upstream latency, concurrency 16, in a process of its own.
-  emulator.setLatency(20);
+  await ask(emulator, { latencyMs: 20 });
   const batchStart = next;
   next += 500;
   const batch = JSON.parse((await runChild(path.join(build, 'bench-batch.js'), [BUNDLE, ...creds, INSTANCE, String(batchStart)])).trim().split('\n').at(-1)!) as { elapsedMs: number; maxRssKb: number };
-  emulator.setLatency(0);
-  await emulator.close();
+  emulator.send({ close: true });
   agent.destroy();
 
   const idealMs = (500 / 16) * 20;
@@ -144,7 +146,7 @@ async function main() {
       .filter((name) => statSync(path.join(root, 'dist', name)).isDirectory())
       .map((name) => [name, zippedBytes(path.join(root, 'dist', name))]),
   );
-  const ms = (v: number) => `${v.toFixed(1)} ms`;
+  const ms = (v: number) => `${v < 10 ? v.toFixed(3) : v.toFixed(1)} ms`;
   const rows: Row[] = [
     { name: 'cold start (handler / bare node)', measured: `${coldRatio.toFixed(2)}× (${ms(median(coldHandler))} / ${ms(median(coldRaw))})`, budget: '≤ 1.5×', ok: coldRatio <= 1.5 },
     { name: 'warm latency, median (handler / raw)', measured: `${warmRatio.toFixed(2)}× (${ms(median(warmHandler))} / ${ms(median(warmRaw))})`, budget: '≤ 1.2×', ok: warmRatio <= 1.2 },

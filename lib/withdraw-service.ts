@@ -8,7 +8,7 @@ import { invocationDeadlineMs, type FcContext } from './fc-context';
 import { errorBody, errorResponse, jsonResponse, parseHttpWithdrawal, readHttpRequest, type FcHttpResponse } from './http-trigger';
 import type { WithdrawalItem } from './items';
 import { createLogger, type Logger } from './logger';
-import { mapWithConcurrency } from './concurrency';
+import { createLimiter, mapWithConcurrency, type Limiter } from './concurrency';
 import { MemoCache } from './memo-cache';
 import { createOutboundBotClient, type OutboundBotClient } from './outboundbot-client';
 import { SecretRegistry } from './redact';
@@ -59,6 +59,9 @@ export function createWithdrawService(options: ServiceOptions) {
   let configError: WithdrawServiceError | undefined;
   let baseLogger: Logger | undefined;
   let cachedClient: { key: string; client: OutboundBotClient } | undefined;
+  // One limit for the instance, not per invocation: with FC instance concurrency, parallel
+  // invocations share it, so OutboundBot never sees more than BATCH_CONCURRENCY calls from us.
+  let upstreamLimiter: Limiter | undefined;
   let coldStart = true;
   const webhookResponses = new MemoCache<Promise<FcHttpResponse>>(MEMORY_CAPACITY, MEMORY_TTL_MS, clock.nowMs);
   const completed = new MemoCache<ItemResult>(MEMORY_CAPACITY, MEMORY_TTL_MS, clock.nowMs);
@@ -143,7 +146,8 @@ export function createWithdrawService(options: ServiceOptions) {
       readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,
       deadlineMs: inv.deadlineMs,
     };
-    return mapWithConcurrency(items, cfg.BATCH_CONCURRENCY, async (item) => {
+    upstreamLimiter ??= createLimiter(cfg.BATCH_CONCURRENCY);
+    return mapWithConcurrency(items, upstreamLimiter, async (item) => {
       const memoKey = `${inv.requestId}\0${item.InstanceId}\0${item.ScriptId}`;
       const startedMs = clock.nowMs();
       // FC delivers an async event again after a retryable failure: what already succeeded is not redone.

@@ -74,6 +74,7 @@ export async function buildTools() {
       'bench-cold-raw': 'bench/cold-raw.ts',
       'bench-cold-handler': 'bench/cold-handler.ts',
       'bench-batch': 'bench/batch-child.ts',
+      'bench-emulator': 'bench/emulator-process.ts',
     },
     outdir: path.join(root, 'build'),
     sourcemap: true,
