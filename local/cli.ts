@@ -10,7 +10,6 @@
  */
 import { realpathSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { InvalidParameterError } from '../lib/errors';
 import { parseWithdrawalItem, type WithdrawalItem } from '../lib/items';
@@ -71,7 +70,7 @@ interface Target {
   accountId: string;
   region: string;
   credentials: Credentials;
-  /** The `npm start` server, whose connection errors deserve a hint. */
+  /** An `npm start` server (the local key pair), whose refusals and connection errors deserve a hint. */
   local: boolean;
 }
 
@@ -102,7 +101,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
   try {
     invocation = parseCommandLine(argv, env);
   } catch (error) {
-    io.stderr(`${PROGRAM}: ${oneLine(error)} (see --help)\n`);
+    io.stderr(`${PROGRAM}: ${oneLine(error)}\n`);
     return EXIT_USAGE;
   }
   if (invocation === 'help') {
@@ -133,7 +132,7 @@ function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): Invo
     },
   });
   if (values.help) return 'help';
-  if (positionals.length !== 2) throw new UsageError(`expected <InstanceId> <ScriptId>, got ${positionals.length} argument(s)`);
+  if (positionals.length !== 2) throw new UsageError(`expected <InstanceId> <ScriptId>, got ${positionals.length} argument(s); see --help`);
   const functionName = values.function ?? DEFAULT_FUNCTION;
   if (!FUNCTION_NAME.test(functionName)) throw new UsageError(`--function ${JSON.stringify(functionName)} is not a Function Compute function name`);
   return {
@@ -164,7 +163,7 @@ function resolveTarget(values: { region?: string; 'account-id'?: string; endpoin
   const { region, 'account-id': accountId } = values;
   const endpoint = values.endpoint === undefined ? undefined : parseEndpoint(values.endpoint);
   if (region === undefined && accountId === undefined) {
-    return { endpoint: endpoint ?? localEndpoint(env), accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION, credentials: LOCAL_FC_KEY, local: endpoint === undefined };
+    return { endpoint: endpoint ?? localEndpoint(env), accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION, credentials: LOCAL_FC_KEY, local: true };
   }
   if (region === undefined || accountId === undefined) throw new UsageError('--region and --account-id go together: they name the deployed function');
   if (!REGION.test(region)) throw new UsageError(`--region ${JSON.stringify(region)} is not a region id such as cn-shanghai`);
@@ -208,13 +207,9 @@ function envCredentials(env: NodeJS.ProcessEnv): Credentials {
   return { accessKeyId, accessKeySecret, securityToken };
 }
 
-/**
- * fc2 pulls in ali-oss, whose urllib has an optional `proxy-agent` require that esbuild
- * cannot resolve; loading fc2 at run time from the checkout's node_modules keeps it out
- * of the build/cli.js bundle.
- */
+/** Loaded on first use, so that usage errors and --help answer without loading fc2 and its dependencies. */
 function loadFc2(): Fc2Constructor {
-  return createRequire(__filename)('@alicloud/fc2') as Fc2Constructor;
+  return require('@alicloud/fc2') as Fc2Constructor;
 }
 
 async function invoke({ payload, functionName, async, target }: Invocation): Promise<{ headers: IncomingHttpHeaders; data: unknown }> {

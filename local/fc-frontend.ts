@@ -122,12 +122,12 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
         Code: failure,
         Message: 'The request signature does not conform to Function Compute requirements',
         RequestId: requestId,
-      });
+      }, { 'x-fc-request-id': requestId });
       return;
     }
     const fn = options.functions.get(name);
     if (!fn) {
-      sendJson(res, 404, { Code: 'FunctionNotFound', Message: `function '${name}' does not exist`, RequestId: requestId });
+      sendJson(res, 404, { Code: 'FunctionNotFound', Message: `function '${name}' does not exist`, RequestId: requestId }, { 'x-fc-request-id': requestId });
       return;
     }
     if ((headers['x-fc-invocation-type'] ?? '').toLowerCase() === 'async') {

@@ -43,7 +43,9 @@ function banner({ frontend, functions, emulator, demo }: LocalStack): string[] {
     const item = JSON.stringify({ InstanceId: demo.instanceId, ScriptId: first.ScriptId });
     lines.push('Try it (each line withdraws a demo script that is under review):');
     lines.push(`  curl -s -X POST ${frontend.url}/ -H 'content-type: application/json' -d '${item}'`);
-    lines.push(`  node build/cli.js ${demo.instanceId} ${second.ScriptId}${frontend.url === `http://127.0.0.1:${LOCAL_DEFAULT_PORT}` ? '' : ` --endpoint ${frontend.url}`}`);
+    // The CLI finds a server on the default port by itself; elsewhere it is told where.
+    const endpoint = frontend.url === `http://127.0.0.1:${LOCAL_DEFAULT_PORT}` ? '' : ` --endpoint ${frontend.url}`;
+    lines.push(`  node build/cli.js ${demo.instanceId} ${second.ScriptId}${endpoint}`);
   }
   lines.push('Ctrl-C to stop.');
   return lines;

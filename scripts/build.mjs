@@ -1,8 +1,9 @@
 // Bundles each FC function into dist/<name>/index.js (CommonJS, node20, dependencies inside)
 // and the local tools (dev server, CLI) into build/. Run: node scripts/build.mjs
 import { build } from 'esbuild';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -54,9 +55,16 @@ export async function buildFunctions() {
       outfile: path.join(outdir, 'index.js'),
       metafile: true,
       minify: true,
-      alias: Object.fromEntries(Object.entries(STUBBED_MODULES[name] ?? {}).map(([from, to]) => [from, `./${to}`])),
       legalComments: 'none',
+      alias: Object.fromEntries(Object.entries(STUBBED_MODULES[name] ?? {}).map(([from, to]) => [from, `./${to}`])),
+      write: false,
     });
+    // Written aside and renamed, so a process loading the bundle never sees half a file.
+    for (const file of result.outputFiles) {
+      const temporary = `${file.path}.${randomBytes(6).toString("hex")}.tmp`;
+      await writeFile(temporary, file.contents);
+      await rename(temporary, file.path);
+    }
     metafiles[name] = result.metafile;
     // A package.json here keeps Node from reading the bundle as ESM if a parent says "type": "module".
     await writeFile(path.join(outdir, 'package.json'), '{"type":"commonjs"}\n');
