@@ -36,7 +36,8 @@ export interface IntakeRun<T, R> {
 
 /**
  * Runs `fn` over `items` with at most `limit` in flight and starts nothing once
- * `intakeEndMs` has passed; one item's failure is its own result, never the others'.
+ * `intakeEndMs` has passed. `fn` reports failures in its result (withdrawItem and
+ * dispatchChunk never throw for them), so one failure never stops the others.
  */
 export async function mapUntil<T, R>(
   items: readonly T[],

@@ -1,7 +1,10 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { InvalidParameterError, type Issue } from './errors';
 import { idSchema } from './items';
 import { decodeEvent } from './triggers';
+
+/** How the run was started: a timer trigger, or a direct (`s invoke`) invocation with the same object. */
+export type CleanupTrigger = 'timer' | 'invoke';
 
 /** What one cleanup run is asked to do: the timer trigger's payload (DESIGN.md §2). */
 export interface CleanupRequest {
@@ -19,11 +22,11 @@ export const MAX_WITHDRAWALS_PER_RUN = 10_000;
 const MAX_OLDER_THAN_MINUTES = 525_600;
 
 const positiveInt = (max: number) =>
-  z
-    .number({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a number') })
-    .int('must be an integer')
-    .min(1, 'must be at least 1')
-    .max(max, `must be at most ${max}`);
+  z.number({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a number') }).check(
+    z.int({ error: 'must be an integer' }),
+    z.gte(1, 'must be at least 1'),
+    z.lte(max, `must be at most ${max}`),
+  );
 
 /**
  * Strict: a misspelt optional field (`MaxWithdrawal`) would otherwise be dropped
@@ -32,8 +35,8 @@ const positiveInt = (max: number) =>
 const requestSchema = z.strictObject({
   InstanceId: idSchema,
   OlderThanMinutes: positiveInt(MAX_OLDER_THAN_MINUTES),
-  DryRun: z.boolean({ error: 'must be true or false' }).default(false),
-  MaxWithdrawals: positiveInt(MAX_WITHDRAWALS_PER_RUN).optional(),
+  DryRun: z._default(z.boolean({ error: 'must be true or false' }), false),
+  MaxWithdrawals: z.optional(positiveInt(MAX_WITHDRAWALS_PER_RUN)),
 });
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -56,7 +59,7 @@ function parsePayloadText(text: string): unknown {
   }
 }
 
-function toIssues(error: z.ZodError, prefix: string): Issue[] {
+function toIssues(error: z.core.$ZodError, prefix: string): Issue[] {
   return error.issues.flatMap((issue) => {
     // An unknown key is reported under its own name, so the log names the field to fix.
     const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [key]) : [issue.path.map(String)];
@@ -70,14 +73,15 @@ function toIssues(error: z.ZodError, prefix: string): Issue[] {
  * object itself (direct invocation, `s invoke`).
  * @throws InvalidParameterError naming each bad field; retrying the same event cannot fix it.
  */
-export function parseCleanupRequest(event: unknown): CleanupRequest {
+export function parseCleanupRequest(event: unknown): { trigger: CleanupTrigger; request: CleanupRequest } {
   const decoded = decodeEvent(event);
   if (!isRecord(decoded)) {
     throw new InvalidParameterError([{ Path: 'event', Message: 'must be a timer event or a JSON object with InstanceId and OlderThanMinutes' }]);
   }
+  const trigger: CleanupTrigger = isTimerEnvelope(decoded) ? 'timer' : 'invoke';
   let request: unknown = decoded;
   let prefix = '';
-  if (isTimerEnvelope(decoded)) {
+  if (trigger === 'timer') {
     prefix = 'payload';
     request = typeof decoded.payload === 'string' ? parsePayloadText(decoded.payload) : decoded.payload;
   }
@@ -87,5 +91,5 @@ export function parseCleanupRequest(event: unknown): CleanupRequest {
     throw new InvalidParameterError(toIssues(parsed.error, prefix));
   }
   const { InstanceId, OlderThanMinutes, DryRun, MaxWithdrawals } = parsed.data;
-  return { InstanceId, OlderThanMinutes, DryRun, ...(MaxWithdrawals !== undefined ? { MaxWithdrawals } : {}) };
+  return { trigger, request: { InstanceId, OlderThanMinutes, DryRun, ...(MaxWithdrawals !== undefined ? { MaxWithdrawals } : {}) } };
 }

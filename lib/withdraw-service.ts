@@ -58,6 +58,7 @@ export function createWithdrawService(options: ServiceOptions) {
   let config: Config | undefined;
   let configError: WithdrawServiceError | undefined;
   let baseLogger: Logger | undefined;
+  let loggerConfigured = false;
   let cachedClient: { key: string; client: OutboundBotClient } | undefined;
   // One limit for the instance, not per invocation: with FC instance concurrency, parallel
   // invocations share it, so OutboundBot never sees more than BATCH_CONCURRENCY calls from us.
@@ -88,8 +89,12 @@ export function createWithdrawService(options: ServiceOptions) {
     }
   }
 
+  /** Until the configuration has been read (or if it cannot be), lines are logged at info. */
   function logger(): Logger {
-    baseLogger ??= createLogger({ level: config?.LOG_LEVEL ?? 'info', secrets, write: options.write, nowMs: clock.nowMs });
+    if (!baseLogger || (config && !loggerConfigured)) {
+      baseLogger = createLogger({ level: config?.LOG_LEVEL ?? 'info', secrets, write: options.write, nowMs: clock.nowMs });
+      loggerConfigured = config !== undefined;
+    }
     return baseLogger;
   }
 

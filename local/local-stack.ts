@@ -66,6 +66,8 @@ export async function startLocal(options: LocalStackOptions): Promise<LocalStack
     allowUnsignedHttpLocally();
     const functions = loadFunctions(options.root);
     const keys = new Map<string, FcKey>([[LOCAL_FC_KEY.accessKeyId, { accessKeySecret: LOCAL_FC_KEY.accessKeySecret }]]);
+    // The cleanup's fan-out invokes the withdraw function with the role's own key, as in FC.
+    if (upstream) keys.set(upstream.role.accessKeyId, { accessKeySecret: upstream.role.accessKeySecret, securityToken: upstream.role.securityToken });
     const frontend = await startFrontend({
       host: options.host,
       port: options.port,
@@ -77,6 +79,7 @@ export async function startLocal(options: LocalStackOptions): Promise<LocalStack
       asyncRetryDelayMs: options.asyncRetryDelayMs,
       log: options.log,
     });
+    if (upstream) process.env.FC_ENDPOINT ??= frontend.url;
     return {
       frontend,
       functions,

@@ -3,6 +3,7 @@
  * emulator) over real loopback HTTP, and the built server as a process whose printed curl
  * line must work exactly as printed.
  */
+import { script } from './support/stack';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -266,6 +267,21 @@ describe('invoke path POST /2023-03-30/functions/{name}/invocations', () => {
     expect(calls).toHaveLength(3);
     const lines = frontendLog.map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.requestId === requestId);
     expect(lines.at(-1)).toMatchObject({ level: 'error', message: 'async invocation sent to the on-failure destination', function: 'hopeless' });
+  });
+});
+
+describe('cleanup under the local stack', () => {
+  it('fan-out mode async-invokes the local withdraw function with the role key, and the stale reviews are withdrawn once', async () => {
+    const instanceId = `fanout-${Date.now()}`;
+    const old = Date.now() - 3 * 24 * 3_600_000;
+    const stale = ['stale-1', 'stale-2', 'stale-3'];
+    stack.emulator.addInstance(instanceId, [...stale.map((id) => script(id, 'EXAMINE_IN_PROGRESS', old)), script('fresh-1', 'EXAMINE_IN_PROGRESS', Date.now())]);
+    process.env.CLEANUP_MODE = 'fanout';
+    const { data } = await fc2().post('/functions/cleanup/invocations', JSON.stringify({ InstanceId: instanceId, OlderThanMinutes: 60 }), {});
+    expect(data).toMatchObject({ Success: true, Selected: 3, Dispatched: 3 });
+    await stack.frontend.drain();
+    for (const id of stale) expect(stack.emulator.withdrawals(instanceId, id)).toBe(1);
+    expect(stack.emulator.withdrawals(instanceId, 'fresh-1')).toBe(0);
   });
 });
 

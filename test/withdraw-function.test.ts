@@ -304,3 +304,12 @@ describe('withdraw function: events', () => {
     expect(emulator.withdrawals(INSTANCE, ids[1]!)).toBe(1);
   });
 });
+
+describe('withdraw function: log level', () => {
+  it('applies LOG_LEVEL from the first invocation on', async () => {
+    const { service, lines } = serviceFor(emulator, { LOG_LEVEL: 'warn' });
+    await service.handle(Buffer.from(JSON.stringify({ InstanceId: INSTANCE, ScriptId: ids[0] })), contextFor(role));
+    await service.handle(Buffer.from(JSON.stringify({ InstanceId: INSTANCE, ScriptId: 'missing' })), contextFor(role));
+    expect(lines.map((l) => JSON.parse(l).level)).toEqual(['warn']);
+  });
+});

@@ -1,0 +1,168 @@
+import type { Clock } from './clock';
+import type { Credentials } from './credentials';
+import { InvalidConfigurationError } from './errors';
+import type { WithdrawalItem } from './items';
+import { isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from './retry-policy';
+import type { CallFailure } from './withdraw';
+
+/** The FC 3.0 data-plane API; fc2 hard-codes 2016-08-15 (FC 2.0), whose paths FC 3.0 does not serve. */
+export const FC_API_VERSION = '2023-03-30';
+/** FC answers an async invocation once it is queued; this only bounds a network that hangs. */
+export const INVOKE_TIMEOUT_MS = 10_000;
+
+/** Where the chunks go, and as whom. */
+export interface FanoutTarget {
+  accountId: string;
+  region: string;
+  /** `http(s)://host[:port]`; undefined = fc2's `https://{accountId}.{region}.fc.aliyuncs.com`. */
+  endpoint: string | undefined;
+  functionName: string;
+  credentials: Credentials;
+}
+
+/** One chunk's fate. A chunk is one `{"Items": [...]}` async invocation of the withdraw function. */
+export interface ChunkResult {
+  /** Position in `Chunks`, from 0. */
+  Index: number;
+  Size: number;
+  /** Queued by FC; the withdraw function reports each item in its own log and callback. */
+  Success: boolean;
+  Code: string;
+  Message: string;
+  /** FC's status for a refused chunk; undefined when no answer arrived. */
+  HttpStatusCode?: number;
+  /** FC's `x-fc-request-id`: the withdraw function's log lines carry it as `requestId`. */
+  RequestId?: string;
+  Attempts: number;
+  /** The chunk's items when it was not queued, so the operator (or the next run) can take them up. */
+  NotDispatched?: WithdrawalItem[];
+}
+
+/** The slice of `@alicloud/fc2`'s client this module uses (the package ships no types). */
+interface Fc2Client {
+  version: string;
+  post(path: string, body: string, headers: Record<string, string>): Promise<{ headers: Record<string, string | string[] | undefined>; data: unknown }>;
+}
+
+type Fc2Constructor = new (
+  accountId: string,
+  config: { accessKeyID: string; accessKeySecret: string; securityToken?: string; region: string; endpoint?: string; secure: boolean; timeout: number },
+) => Fc2Client;
+
+export interface AsyncInvoker {
+  /** Resolves with FC's request id once the invocation is queued; rejects with what fc2 throws. */
+  invokeAsync(functionName: string, payload: unknown, timeoutMs: number): Promise<string | undefined>;
+}
+
+/**
+ * An fc2 client per call, so each attempt carries its own timeout (fc2 fixes it at
+ * construction) and concurrent chunks share nothing mutable. Construction is cheap:
+ * sockets live in Node's global agent, not in the client.
+ *
+ * `require` (not `import`) keeps fc2 and its dependencies (ali-oss, axios…) out of
+ * module initialisation: esbuild turns it into a lazy call, so only a fan-out run pays
+ * for loading them, and the withdraw bundle never imports this module at all.
+ * @throws InvalidConfigurationError when fc2 refuses the settings (e.g. an STS key without its token).
+ */
+export function createAsyncInvoker(target: Omit<FanoutTarget, 'functionName'>): AsyncInvoker {
+  const FC = require('@alicloud/fc2') as Fc2Constructor;
+  const clientFor = (timeoutMs: number): Fc2Client => {
+    const client = new FC(target.accountId, {
+      accessKeyID: target.credentials.accessKeyId,
+      accessKeySecret: target.credentials.accessKeySecret,
+      securityToken: target.credentials.securityToken,
+      region: target.region,
+      endpoint: target.endpoint,
+      secure: true,
+      timeout: timeoutMs,
+    });
+    client.version = FC_API_VERSION;
+    return client;
+  };
+  try {
+    clientFor(INVOKE_TIMEOUT_MS);
+  } catch (error) {
+    throw new InvalidConfigurationError([{ Path: 'FC client', Message: error instanceof Error ? error.message : String(error) }]);
+  }
+  return {
+    async invokeAsync(functionName, payload, timeoutMs) {
+      const path = `/functions/${encodeURIComponent(functionName)}/invocations`;
+      const response = await clientFor(timeoutMs).post(path, JSON.stringify(payload), { 'x-fc-invocation-type': 'Async' });
+      const requestId = response.headers['x-fc-request-id'];
+      return typeof requestId === 'string' ? requestId : undefined;
+    },
+  };
+}
+
+/** fc2 puts the status only in its message: `POST /functions/f/invocations failed with 403. requestid: …, message: ….` */
+const FC2_HTTP_ERROR = /failed with (\d{3})\. requestid: ([^,]*), message: (.*)\.$/s;
+
+/** Reduces what fc2, httpx and node:http throw to what the retry policy needs. */
+export function toDispatchFailure(error: unknown): CallFailure {
+  const e = error as { name?: unknown; code?: unknown; message?: unknown };
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  const http = FC2_HTTP_ERROR.exec(message);
+  if (http) {
+    const statusCode = Number(http[1]);
+    const requestId = http[2] && http[2] !== 'undefined' ? http[2] : undefined;
+    const detail = http[3] && http[3] !== 'undefined' ? `: ${http[3]}` : '';
+    // FC 3.0 names its error `Code`, fc2 reads `ErrorCode`: the status is often all there is.
+    const code = typeof e.code === 'string' && e.code !== '' ? e.code : `Http${statusCode}`;
+    return { code, statusCode, message: `Function Compute answered ${statusCode}${detail}`, requestId };
+  }
+  if (typeof e?.name === 'string' && e.name.startsWith('RequestTimeout')) {
+    return { code: 'RequestTimeout', statusCode: undefined, message: 'Function Compute did not answer in time', requestId: undefined };
+  }
+  if (error instanceof SyntaxError) {
+    return { code: 'InvalidResponse', statusCode: undefined, message: 'Function Compute answered with a body that is not JSON', requestId: undefined };
+  }
+  const code = typeof e?.code === 'string' && /^E[A-Z_]+$/.test(e.code) ? e.code : 'NetworkError';
+  return { code, statusCode: undefined, message: `Request to Function Compute failed: ${code}`, requestId: undefined };
+}
+
+/** Consecutive slices of at most `size`. */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  return chunks;
+}
+
+export interface DispatchDeps {
+  invoker: AsyncInvoker;
+  functionName: string;
+  clock: Clock;
+  policy: RetryPolicy;
+  /** Epoch ms after which no attempt may start or still be running. */
+  deadlineMs: number;
+}
+
+/**
+ * Queues one chunk under the withdrawal's retry policy (network errors, 5xx, 429).
+ * A retry after a timeout may queue the chunk twice; the second withdrawal of each
+ * script is then refused upstream as not under review, so nothing is withdrawn twice.
+ */
+export async function dispatchChunk(items: WithdrawalItem[], index: number, deps: DispatchDeps): Promise<ChunkResult> {
+  const attempt = async (remainingMs: number): Promise<AttemptOutcome<string | undefined, CallFailure>> => {
+    try {
+      return { ok: true, value: await deps.invoker.invokeAsync(deps.functionName, { Items: items }, Math.min(INVOKE_TIMEOUT_MS, remainingMs)) };
+    } catch (error) {
+      return { ok: false, failure: toDispatchFailure(error) };
+    }
+  };
+  const run = await runWithRetry(attempt, deps.policy, deps.clock, deps.deadlineMs);
+  const base = { Index: index, Size: items.length, Attempts: run.attempts };
+  if (run.outcome?.ok) {
+    return { ...base, Success: true, Code: 'Accepted', Message: `Queued for ${deps.functionName}`, RequestId: run.outcome.value };
+  }
+  const failure = run.outcome?.failure;
+  const deadline = run.deadlineReached && (failure === undefined || isRetryable(failure));
+  return {
+    ...base,
+    Success: false,
+    Code: deadline ? 'DeadlineExceeded' : failure!.code,
+    Message: deadline ? `The invocation deadline arrived before the chunk was queued${failure ? ` (last: ${failure.code})` : ''}` : failure!.message,
+    HttpStatusCode: failure?.statusCode,
+    RequestId: failure?.requestId,
+    NotDispatched: items,
+  };
+}
