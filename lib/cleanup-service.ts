@@ -16,7 +16,7 @@ import { createLogger, type Logger } from './logger';
 import { createOutboundBotClient, type OutboundBotClient } from './outboundbot-client';
 import { SecretRegistry } from './redact';
 import type { RetryPolicy } from './retry-policy';
-import { withdrawItem, type WithdrawResult } from './withdraw';
+import { logWithdrawal, withdrawItem, type WithdrawResult } from './withdraw';
 
 export type CleanupMode = Config['CLEANUP_MODE'];
 
@@ -156,28 +156,12 @@ export function createCleanupService(options: CleanupServiceOptions) {
     return { accountId: accountId!, region: region!, endpoint, functionName: cfg.WITHDRAW_FUNCTION_NAME, credentials };
   }
 
-  function logWithdrawal(run: Run, result: WithdrawResult, durationMs: number) {
-    const level = result.Success ? 'info' : result.Retryable ? 'error' : 'warn';
-    run.log[level](result.Success ? 'withdrawal succeeded' : 'withdrawal failed', {
-      InstanceId: result.InstanceId,
-      ScriptId: result.ScriptId,
-      Success: result.Success,
-      Code: result.Code,
-      HttpStatusCode: result.HttpStatusCode,
-      upstreamRequestId: result.RequestId,
-      Attempts: result.Attempts,
-      Retryable: result.Retryable,
-      durationMs,
-      coldStart: run.coldStart,
-    });
-  }
-
   async function withdrawInline(run: Run, items: WithdrawalItem[], client: OutboundBotClient): Promise<Outcome> {
     const deps = { client, clock, policy: retryPolicy(run.cfg), readTimeoutMs: run.cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, deadlineMs: run.budget.workEndMs };
     const { done, notStarted } = await mapUntil(items, run.cfg.CLEANUP_CONCURRENCY, run.budget.intakeEndMs, clock, async (item) => {
       const startedMs = clock.nowMs();
       const result = await withdrawItem(item, deps);
-      logWithdrawal(run, result, clock.nowMs() - startedMs);
+      logWithdrawal(run.log, result, { durationMs: clock.nowMs() - startedMs, coldStart: run.coldStart });
       return result;
     });
     const withdrawn = done.filter((r) => r.Success).length;

@@ -1,23 +1,16 @@
 import type { Clock } from './clock';
-import type { Credentials } from './credentials';
 import { InvalidConfigurationError } from './errors';
+import { createFc3Client, invokeFunction, type FcTarget } from './fc-client';
 import type { WithdrawalItem } from './items';
 import { isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from './retry-policy';
 import type { CallFailure } from './withdraw';
 
-/** The FC 3.0 data-plane API; fc2 hard-codes 2016-08-15 (FC 2.0), whose paths FC 3.0 does not serve. */
-export const FC_API_VERSION = '2023-03-30';
 /** FC answers an async invocation once it is queued; this only bounds a network that hangs. */
 export const INVOKE_TIMEOUT_MS = 10_000;
 
 /** Where the chunks go, and as whom. */
-export interface FanoutTarget {
-  accountId: string;
-  region: string;
-  /** `http(s)://host[:port]`; undefined = fc2's `https://{accountId}.{region}.fc.aliyuncs.com`. */
-  endpoint: string | undefined;
+export interface FanoutTarget extends FcTarget {
   functionName: string;
-  credentials: Credentials;
 }
 
 /** One chunk's fate. A chunk is one `{"Items": [...]}` async invocation of the withdraw function. */
@@ -38,47 +31,18 @@ export interface ChunkResult {
   NotDispatched?: WithdrawalItem[];
 }
 
-/** The slice of `@alicloud/fc2`'s client this module uses (the package ships no types). */
-interface Fc2Client {
-  version: string;
-  post(path: string, body: string, headers: Record<string, string>): Promise<{ headers: Record<string, string | string[] | undefined>; data: unknown }>;
-}
-
-type Fc2Constructor = new (
-  accountId: string,
-  config: { accessKeyID: string; accessKeySecret: string; securityToken?: string; region: string; endpoint?: string; secure: boolean; timeout: number },
-) => Fc2Client;
-
 export interface AsyncInvoker {
   /** Resolves with FC's request id once the invocation is queued; rejects with what fc2 throws. */
   invokeAsync(functionName: string, payload: unknown, timeoutMs: number): Promise<string | undefined>;
 }
 
 /**
- * An fc2 client per call, so each attempt carries its own timeout (fc2 fixes it at
- * construction) and concurrent chunks share nothing mutable. Construction is cheap:
- * sockets live in Node's global agent, not in the client.
- *
- * `require` (not `import`) keeps fc2 and its dependencies (ali-oss, axios…) out of
- * module initialisation: esbuild turns it into a lazy call, so only a fan-out run pays
- * for loading them, and the withdraw bundle never imports this module at all.
+ * An fc2 client per call, so each attempt carries its own timeout and concurrent chunks
+ * share nothing mutable; the withdraw bundle never imports this module at all.
  * @throws InvalidConfigurationError when fc2 refuses the settings (e.g. an STS key without its token).
  */
-export function createAsyncInvoker(target: Omit<FanoutTarget, 'functionName'>): AsyncInvoker {
-  const FC = require('@alicloud/fc2') as Fc2Constructor;
-  const clientFor = (timeoutMs: number): Fc2Client => {
-    const client = new FC(target.accountId, {
-      accessKeyID: target.credentials.accessKeyId,
-      accessKeySecret: target.credentials.accessKeySecret,
-      securityToken: target.credentials.securityToken,
-      region: target.region,
-      endpoint: target.endpoint,
-      secure: true,
-      timeout: timeoutMs,
-    });
-    client.version = FC_API_VERSION;
-    return client;
-  };
+export function createAsyncInvoker(target: FcTarget): AsyncInvoker {
+  const clientFor = (timeoutMs: number) => createFc3Client(target, timeoutMs);
   try {
     clientFor(INVOKE_TIMEOUT_MS);
   } catch (error) {
@@ -86,8 +50,7 @@ export function createAsyncInvoker(target: Omit<FanoutTarget, 'functionName'>): 
   }
   return {
     async invokeAsync(functionName, payload, timeoutMs) {
-      const path = `/functions/${encodeURIComponent(functionName)}/invocations`;
-      const response = await clientFor(timeoutMs).post(path, JSON.stringify(payload), { 'x-fc-invocation-type': 'Async' });
+      const response = await invokeFunction(clientFor(timeoutMs), functionName, payload, 'Async');
       const requestId = response.headers['x-fc-request-id'];
       return typeof requestId === 'string' ? requestId : undefined;
     },

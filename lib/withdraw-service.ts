@@ -14,7 +14,7 @@ import { createOutboundBotClient, type OutboundBotClient } from './outboundbot-c
 import { SecretRegistry } from './redact';
 import { classifyEvent, decodeEvent, type EventEntry, type TriggerKind } from './triggers';
 import { parseWebhookSecrets, verifyWebhook } from './webhook-verify';
-import { withdrawItem, type WithdrawResult } from './withdraw';
+import { logWithdrawal, withdrawItem, type WithdrawResult } from './withdraw';
 
 export interface ItemResult extends WithdrawResult {
   Callback?: CallbackReport;
@@ -182,16 +182,7 @@ export function createWithdrawService(options: ServiceOptions) {
   }
 
   function logResult(inv: Invocation, result: ItemResult, durationMs: number, fromMemory: boolean) {
-    const level = result.Success ? 'info' : result.Retryable ? 'error' : 'warn';
-    inv.log[level](result.Success ? 'withdrawal succeeded' : 'withdrawal failed', {
-      InstanceId: result.InstanceId,
-      ScriptId: result.ScriptId,
-      Success: result.Success,
-      Code: result.Code,
-      HttpStatusCode: result.HttpStatusCode,
-      upstreamRequestId: result.RequestId,
-      Attempts: result.Attempts,
-      Retryable: result.Retryable,
+    logWithdrawal(inv.log, result, {
       durationMs,
       coldStart: inv.coldStart,
       ...(fromMemory ? { fromMemory: true } : {}),

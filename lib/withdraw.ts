@@ -1,5 +1,6 @@
 import type { Clock } from './clock';
 import type { WithdrawalItem } from './items';
+import type { LogFields, Logger } from './logger';
 import { OutboundBotCallError, type ApiBody, type OutboundBotAction, type OutboundBotClient } from './outboundbot-client';
 import { isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from './retry-policy';
 
@@ -124,4 +125,20 @@ export async function withdrawItem(item: WithdrawalItem, deps: WithdrawDeps): Pr
     Attempts,
     Retryable: retryable,
   };
+}
+
+/** A result's log line, the same for the withdraw and the cleanup function; `fields` adds timing and context. */
+export function logWithdrawal(log: Logger, result: WithdrawResult, fields: LogFields): void {
+  const level = result.Success ? 'info' : result.Retryable ? 'error' : 'warn';
+  log[level](result.Success ? 'withdrawal succeeded' : 'withdrawal failed', {
+    InstanceId: result.InstanceId,
+    ScriptId: result.ScriptId,
+    Success: result.Success,
+    Code: result.Code,
+    HttpStatusCode: result.HttpStatusCode,
+    upstreamRequestId: result.RequestId,
+    Attempts: result.Attempts,
+    Retryable: result.Retryable,
+    ...fields,
+  });
 }

@@ -11,7 +11,9 @@
 import { realpathSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { parseArgs } from 'node:util';
+import type { Credentials } from '../lib/credentials';
 import { InvalidParameterError } from '../lib/errors';
+import { createFc3Client, invokeFunction, type FcTarget } from '../lib/fc-client';
 import { parseWithdrawalItem, type WithdrawalItem } from '../lib/items';
 import { LOCAL_ACCOUNT_ID, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY, LOCAL_REGION } from './local-keys';
 
@@ -29,8 +31,6 @@ export interface CliIo {
 
 const PROGRAM = 'withdraw-script-review';
 const DEFAULT_FUNCTION = 'withdraw-script-review-withdraw';
-/** fc2 hard-codes the FC 2.0 version; the FC 3.0 data-plane path carries this one. */
-const FC3_API_VERSION = '2023-03-30';
 /** Longer than the withdraw function's 30 s timeout, so FC's own timeout answer arrives first. */
 const INVOKE_TIMEOUT_MS = 60_000;
 /** FC's function-name rule: checking it here turns a typo into a usage error, not a signed 404. */
@@ -59,17 +59,8 @@ Exit status: 0 withdrawn (or accepted with --async), 1 the withdrawal failed,
 /** A problem the user can fix, reported as one line and exit code 2. */
 class UsageError extends Error {}
 
-interface Credentials {
-  accessKeyId: string;
-  accessKeySecret: string;
-  securityToken?: string;
-}
-
-interface Target {
+interface Target extends FcTarget {
   endpoint: string;
-  accountId: string;
-  region: string;
-  credentials: Credentials;
   /** An `npm start` server (the local key pair), whose refusals and connection errors deserve a hint. */
   local: boolean;
 }
@@ -80,17 +71,6 @@ interface Invocation {
   async: boolean;
   target: Target;
 }
-
-/** The part of @alicloud/fc2's client used here; the package ships no types. */
-interface Fc2Client {
-  version: string;
-  post(path: string, body: string, headers: Record<string, string>): Promise<{ headers: IncomingHttpHeaders; data: unknown }>;
-}
-
-type Fc2Constructor = new (
-  accountId: string,
-  config: { accessKeyID: string; accessKeySecret: string; securityToken?: string; region: string; endpoint: string; timeout: number },
-) => Fc2Client;
 
 /**
  * Runs the command and returns its exit code; never throws, never prints a stack trace or a
@@ -207,25 +187,9 @@ function envCredentials(env: NodeJS.ProcessEnv): Credentials {
   return { accessKeyId, accessKeySecret, securityToken };
 }
 
-/** Loaded on first use, so that usage errors and --help answer without loading fc2 and its dependencies. */
-function loadFc2(): Fc2Constructor {
-  return require('@alicloud/fc2') as Fc2Constructor;
-}
-
-async function invoke({ payload, functionName, async, target }: Invocation): Promise<{ headers: IncomingHttpHeaders; data: unknown }> {
-  const FC = loadFc2();
-  const client = new FC(target.accountId, {
-    accessKeyID: target.credentials.accessKeyId,
-    accessKeySecret: target.credentials.accessKeySecret,
-    securityToken: target.credentials.securityToken,
-    region: target.region,
-    endpoint: target.endpoint,
-    timeout: INVOKE_TIMEOUT_MS,
-  });
-  client.version = FC3_API_VERSION;
-  return client.post(`/functions/${encodeURIComponent(functionName)}/invocations`, JSON.stringify(payload), {
-    'x-fc-invocation-type': async ? 'Async' : 'Sync',
-  });
+/** fc2 loads on first use (lib/fc-client.ts), so usage errors and --help answer without it. */
+function invoke({ payload, functionName, async, target }: Invocation): Promise<{ headers: IncomingHttpHeaders; data: unknown }> {
+  return invokeFunction(createFc3Client(target, INVOKE_TIMEOUT_MS), functionName, payload, async ? 'Async' : 'Sync');
 }
 
 /** Prints the function's answer and picks the exit code from it. */
