@@ -55,6 +55,20 @@ export type Fault =
   /** 200 whose body says `Success: false` (code `OperationFailed`): a 2xx is not proof of success. */
   | { kind: 'success-false' };
 
+/**
+ * Per-request odds of a fault, for load tests: each authenticated request that no queued
+ * fault ({@link OutboundBotEmulator.injectFault}) claims draws once and plays at most one of
+ * these. Rates are probabilities in [0, 1]; their sum must not exceed 1. Unset means 0.
+ */
+export interface RandomFaultRates {
+  /** 500 `InternalError`; the action is not performed. */
+  status500Rate?: number;
+  /** 429 `Throttling.User` (no `retry-after`); the action is not performed. */
+  throttleRate?: number;
+  /** The connection is reset before any answer; the action is not performed. */
+  resetRate?: number;
+}
+
 /** One received request, refused or not. */
 export interface EmulatorRequestRecord {
   /** The `x-acs-action` header, '' when absent. */
@@ -107,9 +121,16 @@ export interface OutboundBotEmulator {
    * authentication so that a client's signing bugs are never masked by an injected error.
    */
   injectFault(fault: Fault, opts?: { times?: number; action?: string }): void;
+  /**
+   * From now on, every authenticated request of any action that no queued fault claims plays
+   * a fault at random with the given odds (see {@link RandomFaultRates}); like queued faults,
+   * they come after authentication. `random` (uniform in [0, 1), default `Math.random`) makes a
+   * run reproducible. All rates 0, or {@link reset}, turns them off.
+   */
+  setRandomFaults(rates: RandomFaultRates, random?: () => number): void;
   /** Delay added to every answer, including refusals (the batch benchmark uses 20 ms). */
   setLatency(ms: number): void;
-  /** Forgets pending faults and the request log; scripts, credentials, counts and nonces stay. */
+  /** Forgets pending and random faults and the request log; scripts, credentials, counts and nonces stay. */
   reset(): void;
   /** Stops listening and destroys every connection, including hung and idle keep-alive ones. */
   close(): Promise<void>;
@@ -145,6 +166,18 @@ type Answer =
   | { kind: 'html' }
   | { kind: 'reset' }
   | { kind: 'hang' };
+
+/** The random faults in draw order, each with its share of [0, 1). */
+const RANDOM_FAULTS: ReadonlyArray<{ rate: keyof RandomFaultRates; fault: Fault }> = [
+  { rate: 'resetRate', fault: { kind: 'reset' } },
+  { rate: 'status500Rate', fault: { kind: 'status', status: 500, code: 'InternalError' } },
+  { rate: 'throttleRate', fault: { kind: 'status', status: 429, code: 'Throttling.User' } },
+];
+
+interface RandomFaults {
+  rates: Required<RandomFaultRates>;
+  random: () => number;
+}
 
 interface QueuedFault {
   fault: Fault;
@@ -208,6 +241,7 @@ class Emulator implements OutboundBotEmulator {
   /** nonce → forget-after (epoch ms); insertion order is expiry order, so pruning stops early. */
   readonly #nonces = new Map<string, number>();
   readonly #faults: QueuedFault[] = [];
+  #randomFaults: RandomFaults | undefined;
   readonly #requests: EmulatorRequestRecord[] = [];
   readonly #timers = new Set<NodeJS.Timeout>();
   readonly #actions: Readonly<Record<string, ActionHandler>> = {
@@ -282,6 +316,17 @@ class Emulator implements OutboundBotEmulator {
     this.#faults.push({ fault: { ...fault }, action: opts.action, remaining: times });
   }
 
+  setRandomFaults(rates: RandomFaultRates, random: () => number = Math.random): void {
+    const checked = { status500Rate: rates.status500Rate ?? 0, throttleRate: rates.throttleRate ?? 0, resetRate: rates.resetRate ?? 0 };
+    let sum = 0;
+    for (const [name, rate] of Object.entries(checked)) {
+      if (!(rate >= 0 && rate <= 1)) throw new RangeError(`${name} must be within [0, 1], got ${rate}`);
+      sum += rate;
+    }
+    if (sum > 1 + 1e-9) throw new RangeError(`the fault rates add up to ${sum}, more than 1`);
+    this.#randomFaults = sum > 0 ? { rates: checked, random } : undefined;
+  }
+
   setLatency(ms: number): void {
     if (!(ms >= 0)) throw new RangeError(`latency must be >= 0 ms, got ${ms}`);
     this.#latencyMs = ms;
@@ -289,6 +334,7 @@ class Emulator implements OutboundBotEmulator {
 
   reset(): void {
     this.#faults.length = 0;
+    this.#randomFaults = undefined;
     this.#requests.length = 0;
   }
 
@@ -398,7 +444,7 @@ class Emulator implements OutboundBotEmulator {
   }
 
   #play(run: ActionHandler, action: string, params: Params, requestId: string): Answer {
-    const fault = this.#takeFault(action);
+    const fault = this.#takeFault(action) ?? this.#drawRandomFault();
     switch (fault?.kind) {
       case undefined:
         return run(params, requestId);
@@ -433,6 +479,18 @@ class Emulator implements OutboundBotEmulator {
     queued.remaining -= 1;
     if (queued.remaining === 0) this.#faults.splice(index, 1);
     return queued.fault;
+  }
+
+  #drawRandomFault(): Fault | undefined {
+    if (this.#randomFaults === undefined) return undefined;
+    const { rates, random } = this.#randomFaults;
+    const draw = random();
+    let upTo = 0;
+    for (const { rate, fault } of RANDOM_FAULTS) {
+      upTo += rates[rate];
+      if (draw < upTo) return fault;
+    }
+    return undefined;
   }
 
   /**

@@ -21,3 +21,16 @@ export function invocationDeadlineMs(startMs: number, context: FcContext): numbe
   const marginMs = Math.min(1_000, timeoutMs * 0.1);
   return startMs + timeoutMs - marginMs;
 }
+
+/** The callback reserve never takes more than this share of the invocation's time. */
+const MAX_CALLBACK_RESERVE_FRACTION = 0.1;
+
+/**
+ * When the work must end so that its result, a 504 at the deadline included, can still be
+ * called back before `deadlineMs`: a reserve of the callback timeout, capped at 10% of the
+ * invocation (the cleanup's planBudget splits its run the same way).
+ */
+export function workEndMs(startMs: number, deadlineMs: number, callbackTimeoutMs: number | undefined): number {
+  if (callbackTimeoutMs === undefined) return deadlineMs;
+  return deadlineMs - Math.min(callbackTimeoutMs, Math.max(0, deadlineMs - startMs) * MAX_CALLBACK_RESERVE_FRACTION);
+}

@@ -4,7 +4,7 @@ import type { Clock } from './clock';
 import { parseConfig, type Config } from './config';
 import { resolveCredentials, type Credentials } from './credentials';
 import { InvalidParameterError, InvalidSignatureError, WithdrawServiceError } from './errors';
-import { invocationDeadlineMs, type FcContext } from './fc-context';
+import { invocationDeadlineMs, workEndMs, type FcContext } from './fc-context';
 import { errorBody, errorResponse, jsonResponse, parseHttpWithdrawal, readHttpRequest, type FcHttpResponse } from './http-trigger';
 import type { WithdrawalItem } from './items';
 import { createLogger, type Logger } from './logger';
@@ -149,7 +149,8 @@ export function createWithdrawService(options: ServiceOptions) {
       clock,
       policy: { maxAttempts: cfg.RETRY_MAX_ATTEMPTS, baseDelayMs: cfg.RETRY_BASE_DELAY_MS, maxDelayMs: cfg.RETRY_MAX_DELAY_MS },
       readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,
-      deadlineMs: inv.deadlineMs,
+      // With a callback to send, the withdrawal stops early enough for it to go out before the deadline.
+      deadlineMs: workEndMs(inv.startMs, inv.deadlineMs, callbackUrl ? cfg.CALLBACK_TIMEOUT_MS : undefined),
     };
     upstreamLimiter ??= createLimiter(cfg.BATCH_CONCURRENCY);
     return mapWithConcurrency(items, upstreamLimiter, async (item) => {

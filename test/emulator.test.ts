@@ -241,8 +241,10 @@ describe('authentication', () => {
 
   it('does not burn a nonce on a request whose signature fails', async () => {
     const good = signed({ query: withdrawQuery() });
-    const forged = { ...good, headers: { ...good.headers, authorization: good.headers['authorization']!.replace(/Signature=\w/, 'Signature=0') } };
-    const forgedAgain = { ...forged, headers: { ...forged.headers, authorization: forged.headers['authorization']!.replace(/Signature=\w/, 'Signature=1') } };
+    // Two first characters that differ from the real signature's, so that neither forgery is the original.
+    const [first, second] = ['0', '1', '2'].filter((c) => !good.headers['authorization']!.includes(`Signature=${c}`));
+    const forged = { ...good, headers: { ...good.headers, authorization: good.headers['authorization']!.replace(/Signature=\w/, `Signature=${first}`) } };
+    const forgedAgain = { ...forged, headers: { ...forged.headers, authorization: forged.headers['authorization']!.replace(/Signature=\w/, `Signature=${second}`) } };
     await expectRefused(forged, 400, 'SignatureDoesNotMatch');
     await expectRefused(forgedAgain, 400, 'SignatureDoesNotMatch');
     expect((await send(good)).status).toBe(200);
@@ -427,6 +429,44 @@ describe('faults', () => {
     expect(response.statusCode).toBe(200);
     expect(response.body).toMatchObject({ Success: false, HttpStatusCode: 200, Code: 'OperationFailed', RequestId: expect.stringMatching(UUID_UPPER) });
     expect(emulator.script(INSTANCE, UNDER_REVIEW)?.Status).toBe('EXAMINE_IN_PROGRESS');
+  });
+
+  it('random faults: one draw per authenticated request, mapped onto reset, 500 and 429 by their rates', async () => {
+    const draws = [0.005, 0.03, 0.07, 0.5];
+    let drawn = 0;
+    emulator.setRandomFaults({ resetRate: 0.01, status500Rate: 0.05, throttleRate: 0.02 }, () => draws[drawn++]!);
+    await expect(send(signed({ query: withdrawQuery() }))).rejects.toThrow(/socket hang up|ECONNRESET/);
+    await expectRefused(signed({ query: withdrawQuery() }), 500, 'InternalError');
+    await expectRefused(signed({ query: withdrawQuery() }), 429, 'Throttling.User');
+    expect(emulator.withdrawals(INSTANCE, UNDER_REVIEW)).toBe(0);
+    expect((await sendJson(signed({ query: withdrawQuery() }))).status).toBe(200);
+    expect(emulator.withdrawals(INSTANCE, UNDER_REVIEW)).toBe(1);
+    expect(emulator.requests.map((r) => [r.status, r.code])).toEqual([
+      [0, ''],
+      [500, 'InternalError'],
+      [429, 'Throttling.User'],
+      [200, 'OK'],
+    ]);
+    expect(drawn).toBe(4);
+  });
+
+  it('random faults: refusals and queued faults take no draw; reset() turns them off; bad rates are refused', async () => {
+    let drawn = 0;
+    emulator.setRandomFaults({ status500Rate: 1 }, () => (drawn++, 0.5));
+    await expectRefused(signed({ query: withdrawQuery(), credential: { ...KEY, accessKeySecret: 'wrong' } }), 400, 'SignatureDoesNotMatch');
+    emulator.injectFault({ kind: 'status', status: 503, code: 'ServiceUnavailable' });
+    await expectRefused(signed({ query: withdrawQuery() }), 503, 'ServiceUnavailable');
+    expect(drawn).toBe(0);
+    await expectRefused(signed({ action: 'ListScripts', query: { InstanceId: INSTANCE } }), 500, 'InternalError');
+    expect(drawn).toBe(1);
+    emulator.reset();
+    expect((await send(signed({ query: withdrawQuery() }))).status).toBe(200);
+    emulator.setRandomFaults({ status500Rate: 1 });
+    emulator.setRandomFaults({ status500Rate: 0 });
+    expect((await send(signed({ query: withdrawQuery(PUBLISHED_UNDER_REVIEW) }))).status).toBe(200);
+    expect(() => emulator.setRandomFaults({ resetRate: 1.5 })).toThrow(RangeError);
+    expect(() => emulator.setRandomFaults({ resetRate: Number.NaN })).toThrow(RangeError);
+    expect(() => emulator.setRandomFaults({ resetRate: 0.6, status500Rate: 0.6 })).toThrow(/more than 1/);
   });
 
   it('latency applies to every answer; reset() forgets faults and the log', async () => {
