@@ -1,5 +1,6 @@
 import type { Clock } from './clock';
 import { mapWithConcurrency } from './concurrency';
+import { MAX_RESERVE_FRACTION, workEndMs as callbackSafeEndMs } from './fc-context';
 
 /** How one cleanup run spends the time FC gives it, as epoch-ms instants. */
 export interface CleanupBudget {
@@ -11,9 +12,6 @@ export interface CleanupBudget {
   deadlineMs: number;
 }
 
-/** Neither reserve takes more than this share of the run, so short timeouts still get work done. */
-const MAX_RESERVE_FRACTION = 0.1;
-
 /**
  * Splits the run: a reserve at the end for the callback, and before it a reserve so
  * that work started last still gets a full read timeout. Work started later would
@@ -21,9 +19,8 @@ const MAX_RESERVE_FRACTION = 0.1;
  * run is cleaner, and the next run lists it again anyway.
  */
 export function planBudget(startMs: number, deadlineMs: number, reserves: { readTimeoutMs: number; callbackTimeoutMs?: number }): CleanupBudget {
-  const capMs = Math.max(0, deadlineMs - startMs) * MAX_RESERVE_FRACTION;
-  const workEndMs = deadlineMs - Math.min(reserves.callbackTimeoutMs ?? 0, capMs);
-  const intakeEndMs = workEndMs - Math.min(reserves.readTimeoutMs, capMs);
+  const workEndMs = callbackSafeEndMs(startMs, deadlineMs, reserves.callbackTimeoutMs);
+  const intakeEndMs = workEndMs - Math.min(reserves.readTimeoutMs, Math.max(0, deadlineMs - startMs) * MAX_RESERVE_FRACTION);
   return { intakeEndMs, workEndMs, deadlineMs };
 }
 

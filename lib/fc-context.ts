@@ -22,8 +22,8 @@ export function invocationDeadlineMs(startMs: number, context: FcContext): numbe
   return startMs + timeoutMs - marginMs;
 }
 
-/** The callback reserve never takes more than this share of the invocation's time. */
-const MAX_CALLBACK_RESERVE_FRACTION = 0.1;
+/** No reserve (for the callback, for a last read) takes more than this share of the invocation's time. */
+export const MAX_RESERVE_FRACTION = 0.1;
 
 /**
  * When the work must end so that its result, a 504 at the deadline included, can still be
@@ -32,5 +32,5 @@ const MAX_CALLBACK_RESERVE_FRACTION = 0.1;
  */
 export function workEndMs(startMs: number, deadlineMs: number, callbackTimeoutMs: number | undefined): number {
   if (callbackTimeoutMs === undefined) return deadlineMs;
-  return deadlineMs - Math.min(callbackTimeoutMs, Math.max(0, deadlineMs - startMs) * MAX_CALLBACK_RESERVE_FRACTION);
+  return deadlineMs - Math.min(callbackTimeoutMs, Math.max(0, deadlineMs - startMs) * MAX_RESERVE_FRACTION);
 }

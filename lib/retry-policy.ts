@@ -31,6 +31,12 @@ export function backoffDelayMs(retryNumber: number, policy: RetryPolicy, random:
   return Math.floor(random() * ceiling);
 }
 
+/**
+ * An attempt started with less time than this left could not get its answer back: it
+ * would only create the ambiguous case (sent, outcome unknown) for nothing.
+ */
+export const MIN_ATTEMPT_MS = 50;
+
 export type AttemptOutcome<T, F extends FailureFacts> = { ok: true; value: T } | { ok: false; failure: F };
 
 export interface RetryRun<T, F extends FailureFacts> {
@@ -56,14 +62,14 @@ export async function runWithRetry<T, F extends FailureFacts>(
   let outcome: AttemptOutcome<T, F> | undefined;
   for (;;) {
     const remainingMs = deadlineMs - clock.nowMs();
-    if (remainingMs <= 0) return { outcome, attempts, deadlineReached: true };
+    if (remainingMs < MIN_ATTEMPT_MS) return { outcome, attempts, deadlineReached: true };
     attempts += 1;
     outcome = await attempt(remainingMs);
     if (outcome.ok || !isRetryable(outcome.failure) || attempts >= policy.maxAttempts) {
       return { outcome, attempts, deadlineReached: !outcome.ok && clock.nowMs() >= deadlineMs };
     }
     const delayMs = backoffDelayMs(attempts, policy, clock.random);
-    if (clock.nowMs() + delayMs >= deadlineMs) return { outcome, attempts, deadlineReached: true };
+    if (clock.nowMs() + delayMs > deadlineMs - MIN_ATTEMPT_MS) return { outcome, attempts, deadlineReached: true };
     await clock.sleep(delayMs);
   }
 }

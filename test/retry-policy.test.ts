@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { backoffDelayMs, isRetryable, runWithRetry, type AttemptOutcome, type FailureFacts } from '../lib/retry-policy';
+import { backoffDelayMs, isRetryable, MIN_ATTEMPT_MS, runWithRetry, type AttemptOutcome, type FailureFacts } from '../lib/retry-policy';
 import { FakeClock } from './support/fake-clock';
 
 const policy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1_000 };
@@ -60,11 +60,19 @@ describe('retry policy', () => {
   it('does not sleep past the deadline: it stops and says the deadline ended it', async () => {
     const clock = new FakeClock(0, 0.99);
     let calls = 0;
-    const run = await runWithRetry(async () => (calls++, clock.advance(40), fail('InternalError', 500)), policy, clock, 150);
-    // attempt 1 ends at 40, sleeps 99 → 139; attempt 2 ends at 179 ≥ deadline.
+    const run = await runWithRetry(async () => (calls++, clock.advance(40), fail('InternalError', 500)), policy, clock, 250);
+    // attempt 1 ends at 40, sleeps 99 → 139; attempt 2 ends at 179, and its backoff (198) would end past the deadline.
     expect(calls).toBe(2);
     expect(run.deadlineReached).toBe(true);
-    expect(clock.now).toBeLessThanOrEqual(180);
+    expect(clock.now).toBeLessThanOrEqual(250);
+  });
+
+  it(`starts no attempt with less than ${MIN_ATTEMPT_MS} ms left: its answer could not come back in time`, async () => {
+    const clock = new FakeClock(0, 0);
+    let calls = 0;
+    const run = await runWithRetry(async () => (calls++, clock.advance(160), fail('InternalError', 500)), { ...policy, baseDelayMs: 1 }, clock, 200);
+    expect(calls).toBe(1);
+    expect(run).toMatchObject({ attempts: 1, deadlineReached: true });
   });
 
   it('gives each attempt only the time left before the deadline', async () => {
