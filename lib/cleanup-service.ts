@@ -1,21 +1,19 @@
-import { parseAllowedHosts } from './allowed-hosts';
-import { sendCallback, type CallbackReport } from './callback';
+import type { CallbackReport } from './callback';
 import { mapUntil, planBudget, type CleanupBudget } from './cleanup-budget';
 import { listScripts, type ListingFailure } from './cleanup-list';
 import { parseCleanupRequest, type CleanupRequest } from './cleanup-request';
 import { selectStaleReviews, type StaleReview } from './cleanup-select';
 import type { Clock } from './clock';
-import { parseConfig, type Config } from './config';
+import type { Config } from './config';
 import { resolveCredentials, type Credentials } from './credentials';
 import { InvalidConfigurationError, WithdrawServiceError } from './errors';
 import { chunk, createAsyncInvoker, dispatchChunk, type ChunkResult, type FanoutTarget } from './fanout';
 import { invocationDeadlineMs, type FcContext } from './fc-context';
 import { errorBody } from './http-trigger';
 import type { WithdrawalItem } from './items';
-import { createLogger, type Logger } from './logger';
-import { createOutboundBotClient, type OutboundBotClient } from './outboundbot-client';
-import { SecretRegistry } from './redact';
-import type { RetryPolicy } from './retry-policy';
+import { createInstance, type InstanceOptions } from './instance';
+import type { Logger } from './logger';
+import type { OutboundBotClient } from './outboundbot-client';
 import { logWithdrawal, withdrawItem, type WithdrawResult } from './withdraw';
 
 export type CleanupMode = Config['CLEANUP_MODE'];
@@ -65,14 +63,7 @@ export interface CleanupResult extends CleanupSummary {
   Callback?: CallbackReport;
 }
 
-export interface CleanupServiceOptions {
-  env: NodeJS.ProcessEnv;
-  clock: Clock;
-  /** Where log lines go; stdout in FC. */
-  write?: (line: string) => void;
-  /** Resolver for callback hosts; tests map names to loopback. */
-  lookup?: Parameters<typeof sendCallback>[3]['lookup'];
-}
+export type CleanupServiceOptions = InstanceOptions;
 
 interface Run {
   requestId: string;
@@ -90,12 +81,6 @@ interface Outcome {
   detail: Pick<CleanupResult, 'Results' | 'Chunks' | 'Candidates'>;
 }
 
-const retryPolicy = (cfg: Config): RetryPolicy => ({
-  maxAttempts: cfg.RETRY_MAX_ATTEMPTS,
-  baseDelayMs: cfg.RETRY_BASE_DELAY_MS,
-  maxDelayMs: cfg.RETRY_MAX_DELAY_MS,
-});
-
 const idsOf = (script: StaleReview, instanceId: string): WithdrawalItem => ({ InstanceId: instanceId, ScriptId: script.ScriptId });
 
 /**
@@ -111,35 +96,7 @@ const idsOf = (script: StaleReview, instanceId: string): WithdrawalItem => ({ In
  */
 export function createCleanupService(options: CleanupServiceOptions) {
   const { clock } = options;
-  const secrets = new SecretRegistry();
-  let config: Config | undefined;
-  let allowedHosts: string[] = [];
-  let baseLogger: Logger | undefined;
-  let coldStart = true;
-
-  function loadConfig(): Config {
-    if (config) return config;
-    const parsed = parseConfig(options.env);
-    for (const value of [parsed.CALLBACK_SECRET, parsed.WEBHOOK_SECRET, parsed.ALIBABA_CLOUD_ACCESS_KEY_SECRET, parsed.ALIBABA_CLOUD_SECURITY_TOKEN]) {
-      for (const part of value?.split(/[\s,]+/) ?? []) secrets.add(part);
-    }
-    allowedHosts = parseAllowedHosts(parsed.CALLBACK_ALLOWED_HOSTS);
-    config = parsed;
-    return parsed;
-  }
-
-  function logger(): Logger {
-    baseLogger ??= createLogger({ level: config?.LOG_LEVEL ?? 'info', secrets, write: options.write, nowMs: clock.nowMs });
-    return baseLogger;
-  }
-
-  function outboundBot(credentials: Credentials, cfg: Config): OutboundBotClient {
-    return createOutboundBotClient(credentials, {
-      endpoint: cfg.OUTBOUNDBOT_ENDPOINT,
-      protocol: cfg.OUTBOUNDBOT_PROTOCOL,
-      connectTimeoutMs: cfg.OUTBOUNDBOT_CONNECT_TIMEOUT_MS,
-    });
-  }
+  const instance = createInstance(options);
 
   /** FC puts account and region in the context; local tools may only have FC_ACCOUNT_ID / FC_REGION. */
   function fanoutTarget(cfg: Config, context: FcContext, credentials: Credentials): FanoutTarget {
@@ -157,7 +114,7 @@ export function createCleanupService(options: CleanupServiceOptions) {
   }
 
   async function withdrawInline(run: Run, items: WithdrawalItem[], client: OutboundBotClient): Promise<Outcome> {
-    const deps = { client, clock, policy: retryPolicy(run.cfg), readTimeoutMs: run.cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, deadlineMs: run.budget.workEndMs };
+    const deps = { client, clock, policy: instance.retryPolicy(run.cfg), readTimeoutMs: run.cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, deadlineMs: run.budget.workEndMs };
     const { done, notStarted } = await mapUntil(items, run.cfg.CLEANUP_CONCURRENCY, run.budget.intakeEndMs, clock, async (item) => {
       const startedMs = clock.nowMs();
       const result = await withdrawItem(item, deps);
@@ -172,7 +129,7 @@ export function createCleanupService(options: CleanupServiceOptions) {
   }
 
   async function fanOut(run: Run, items: WithdrawalItem[], target: FanoutTarget): Promise<Outcome> {
-    const deps = { invoker: createAsyncInvoker(target), functionName: target.functionName, clock, policy: retryPolicy(run.cfg), deadlineMs: run.budget.workEndMs };
+    const deps = { invoker: createAsyncInvoker(target), functionName: target.functionName, clock, policy: instance.retryPolicy(run.cfg), deadlineMs: run.budget.workEndMs };
     const chunks = chunk(items, run.cfg.FANOUT_CHUNK_SIZE).map((slice, index) => ({ slice, index }));
     const { done, notStarted } = await mapUntil(chunks, run.cfg.CLEANUP_CONCURRENCY, run.budget.intakeEndMs, clock, async ({ slice, index }) => {
       const startedMs = clock.nowMs();
@@ -209,15 +166,13 @@ export function createCleanupService(options: CleanupServiceOptions) {
   async function cleanUp(run: Run, context: FcContext): Promise<CleanupResult> {
     const { cfg, request } = run;
     const credentials = resolveCredentials(context.credentials, cfg);
-    secrets.add(credentials.accessKeySecret);
-    secrets.add(credentials.securityToken);
     // Resolved before any work, so a fan-out misconfiguration costs no listing.
     const target = cfg.CLEANUP_MODE === 'fanout' ? fanoutTarget(cfg, context, credentials) : undefined;
-    const client = outboundBot(credentials, cfg);
+    const client = instance.client(credentials, cfg);
     const listing = await listScripts(request.InstanceId, {
       client,
       clock,
-      policy: retryPolicy(cfg),
+      policy: instance.retryPolicy(cfg),
       readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,
       deadlineMs: run.budget.workEndMs,
     });
@@ -273,13 +228,7 @@ export function createCleanupService(options: CleanupServiceOptions) {
 
   async function callBack<T extends object>(cfg: Config | undefined, result: T, deadlineMs: number): Promise<T & { Callback?: CallbackReport }> {
     if (!cfg?.CALLBACK_URL) return result;
-    const report = await sendCallback(
-      { url: cfg.CALLBACK_URL, secret: cfg.CALLBACK_SECRET, allowedHosts, timeoutMs: cfg.CALLBACK_TIMEOUT_MS, maxAttempts: 3 },
-      result,
-      deadlineMs,
-      { nowMs: clock.nowMs, sleep: clock.sleep, random: clock.random, lookup: options.lookup },
-    );
-    return { ...result, Callback: report };
+    return { ...result, Callback: await instance.callBack(cfg, cfg.CALLBACK_URL, result, deadlineMs) };
   }
 
   function logSummary(log: Logger, result: CleanupResult) {
@@ -294,18 +243,16 @@ export function createCleanupService(options: CleanupServiceOptions) {
   }
 
   return {
-    secrets,
     async handle(event: unknown, context: FcContext): Promise<unknown> {
       const startMs = clock.nowMs();
       const deadlineMs = invocationDeadlineMs(startMs, context);
-      const wasCold = coldStart;
-      coldStart = false;
+      const wasCold = instance.takeColdStart();
       // The logger is made after the config is read, so LOG_LEVEL applies from the first line.
       let log: Logger | undefined;
       let cfg: Config | undefined;
       try {
-        cfg = loadConfig();
-        log = logger().child({ requestId: context.requestId });
+        cfg = instance.loadConfig();
+        log = instance.logger().child({ requestId: context.requestId });
         const { trigger, request } = parseCleanupRequest(event);
         log = log.child({ trigger, InstanceId: request.InstanceId });
         const budget = planBudget(startMs, deadlineMs, {
@@ -317,7 +264,7 @@ export function createCleanupService(options: CleanupServiceOptions) {
         logSummary(log, result);
         return result;
       } catch (error) {
-        log ??= logger().child({ requestId: context.requestId });
+        log ??= instance.logger().child({ requestId: context.requestId });
         if (!(error instanceof WithdrawServiceError)) {
           log.error('invocation crashed', { error });
           throw error;

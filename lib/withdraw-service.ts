@@ -1,17 +1,15 @@
-import { isAllowedHost, parseAllowedHosts } from './allowed-hosts';
-import type { CallbackDeps, CallbackReport } from './callback';
-import type { Clock } from './clock';
-import { parseConfig, type Config } from './config';
-import { resolveCredentials, type Credentials } from './credentials';
+import { isAllowedHost } from './allowed-hosts';
+import type { CallbackReport } from './callback';
+import type { Config } from './config';
+import { resolveCredentials } from './credentials';
 import { InvalidParameterError, InvalidSignatureError, WithdrawServiceError } from './errors';
 import { invocationDeadlineMs, workEndMs, type FcContext } from './fc-context';
 import { errorBody, errorResponse, jsonResponse, parseHttpWithdrawal, readHttpRequest, type FcHttpResponse } from './http-trigger';
 import type { WithdrawalItem } from './items';
-import { createLogger, type Logger } from './logger';
+import { createInstance, type InstanceOptions } from './instance';
+import type { Logger } from './logger';
 import { createLimiter, mapWithConcurrency, type Limiter } from './concurrency';
 import { MemoCache } from './memo-cache';
-import { createOutboundBotClient, type OutboundBotClient } from './outboundbot-client';
-import { SecretRegistry } from './redact';
 import { classifyEvent, decodeEvent, type EventEntry, type TriggerKind } from './triggers';
 import { parseWebhookSecrets, verifyWebhook } from './webhook-verify';
 import { logWithdrawal, withdrawItem, type WithdrawResult } from './withdraw';
@@ -34,14 +32,7 @@ export class RetryableFailureError extends Error {
   }
 }
 
-export interface ServiceOptions {
-  env: NodeJS.ProcessEnv;
-  clock: Clock;
-  /** Where log lines go; stdout in FC. */
-  write?: (line: string) => void;
-  /** Resolver for callback hosts; tests map names to loopback. */
-  lookup?: CallbackDeps['lookup'];
-}
+export type ServiceOptions = InstanceOptions;
 
 /** How long webhook ids and completed withdrawals are remembered: twice the signature tolerance. */
 const MEMORY_TTL_MS = 10 * 60_000;
@@ -54,63 +45,18 @@ const MEMORY_CAPACITY = 10_000;
  */
 export function createWithdrawService(options: ServiceOptions) {
   const { clock } = options;
-  const secrets = new SecretRegistry();
-  let config: Config | undefined;
-  let configError: WithdrawServiceError | undefined;
-  let baseLogger: Logger | undefined;
-  let loggerConfigured = false;
-  let cachedClient: { key: string; client: OutboundBotClient } | undefined;
+  const instance = createInstance(options);
   // One limit for the instance, not per invocation: with FC instance concurrency, parallel
   // invocations share it, so OutboundBot never sees more than BATCH_CONCURRENCY calls from us.
   let upstreamLimiter: Limiter | undefined;
-  let coldStart = true;
   const webhookResponses = new MemoCache<Promise<FcHttpResponse>>(MEMORY_CAPACITY, MEMORY_TTL_MS, clock.nowMs);
   const completed = new MemoCache<ItemResult>(MEMORY_CAPACITY, MEMORY_TTL_MS, clock.nowMs);
-  // The callback sender (DNS, TLS, the address policy) loads on first use: most deployments never call back.
-  let callbackModule: Promise<typeof import('./callback')> | undefined;
-  let webhookSecrets: string[] = [];
-  let allowedHosts: string[] = [];
+  let webhookSecrets: string[] | undefined;
 
   function loadConfig(): Config {
-    if (config) return config;
-    if (configError) throw configError;
-    try {
-      const parsed = parseConfig(options.env);
-      for (const value of [parsed.WEBHOOK_SECRET, parsed.CALLBACK_SECRET, parsed.ALIBABA_CLOUD_ACCESS_KEY_SECRET, parsed.ALIBABA_CLOUD_SECURITY_TOKEN]) {
-        for (const part of value?.split(/[\s,]+/) ?? []) secrets.add(part);
-      }
-      webhookSecrets = parseWebhookSecrets(parsed.WEBHOOK_SECRET);
-      allowedHosts = parseAllowedHosts(parsed.CALLBACK_ALLOWED_HOSTS);
-      config = parsed;
-      return parsed;
-    } catch (error) {
-      if (error instanceof WithdrawServiceError) configError = error;
-      throw error;
-    }
-  }
-
-  /** Until the configuration has been read (or if it cannot be), lines are logged at info. */
-  function logger(): Logger {
-    if (!baseLogger || (config && !loggerConfigured)) {
-      baseLogger = createLogger({ level: config?.LOG_LEVEL ?? 'info', secrets, write: options.write, nowMs: clock.nowMs });
-      loggerConfigured = config !== undefined;
-    }
-    return baseLogger;
-  }
-
-  function clientFor(credentials: Credentials, cfg: Config): OutboundBotClient {
-    const key = `${credentials.accessKeyId}\0${credentials.accessKeySecret}\0${credentials.securityToken ?? ''}`;
-    if (cachedClient?.key !== key) {
-      cachedClient = {
-        key,
-        client: createOutboundBotClient(credentials, {
-          endpoint: cfg.OUTBOUNDBOT_ENDPOINT,
-          protocol: cfg.OUTBOUNDBOT_PROTOCOL,
-          connectTimeoutMs: cfg.OUTBOUNDBOT_CONNECT_TIMEOUT_MS,
-        }),
-      };
-    }
-    return cachedClient.client;
+    const cfg = instance.loadConfig();
+    webhookSecrets ??= parseWebhookSecrets(cfg.WEBHOOK_SECRET);
+    return cfg;
   }
 
   interface Invocation {
@@ -131,7 +77,7 @@ export function createWithdrawService(options: ServiceOptions) {
     } catch {
       throw new InvalidParameterError([{ Path: 'CallbackUrl', Message: 'must be an absolute URL' }]);
     }
-    if (!isAllowedHost(parsed, allowedHosts)) {
+    if (!isAllowedHost(parsed, instance.allowedHosts())) {
       throw new InvalidParameterError([{ Path: 'CallbackUrl', Message: 'host is not in CALLBACK_ALLOWED_HOSTS' }]);
     }
     return requestUrl;
@@ -140,14 +86,10 @@ export function createWithdrawService(options: ServiceOptions) {
   /** Withdraws each item (bounded concurrency), logs one line per item, and calls back. */
   async function withdrawAll(items: WithdrawalItem[], inv: Invocation, callbackUrl: string | undefined): Promise<ItemResult[]> {
     const cfg = loadConfig();
-    const credentials = resolveCredentials(inv.context.credentials, cfg);
-    secrets.add(credentials.accessKeySecret);
-    secrets.add(credentials.securityToken);
-    const client = clientFor(credentials, cfg);
     const deps = {
-      client,
+      client: instance.client(resolveCredentials(inv.context.credentials, cfg), cfg),
       clock,
-      policy: { maxAttempts: cfg.RETRY_MAX_ATTEMPTS, baseDelayMs: cfg.RETRY_BASE_DELAY_MS, maxDelayMs: cfg.RETRY_MAX_DELAY_MS },
+      policy: instance.retryPolicy(cfg),
       readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,
       // With a callback to send, the withdrawal stops early enough for it to go out before the deadline.
       deadlineMs: workEndMs(inv.startMs, inv.deadlineMs, callbackUrl ? cfg.CALLBACK_TIMEOUT_MS : undefined),
@@ -161,21 +103,7 @@ export function createWithdrawService(options: ServiceOptions) {
       const result: ItemResult = remembered ?? (await withdrawItem(item, deps));
       if (result.Success && !remembered) completed.set(memoKey, result);
       if (callbackUrl && !remembered) {
-        const { sendCallback } = await (callbackModule ??= import('./callback'));
-        result.Callback = await sendCallback(
-          {
-            url: callbackUrl,
-            secret: cfg.CALLBACK_SECRET,
-            allowedHosts,
-            timeoutMs: cfg.CALLBACK_TIMEOUT_MS,
-            maxAttempts: cfg.RETRY_MAX_ATTEMPTS,
-            baseDelayMs: cfg.RETRY_BASE_DELAY_MS,
-            maxDelayMs: cfg.RETRY_MAX_DELAY_MS,
-          },
-          { ...result, InvocationRequestId: inv.requestId },
-          inv.deadlineMs,
-          { nowMs: clock.nowMs, sleep: clock.sleep, random: clock.random, lookup: options.lookup },
-        );
+        result.Callback = await instance.callBack(cfg, callbackUrl, { ...result, InvocationRequestId: inv.requestId }, inv.deadlineMs);
       }
       logResult(inv, result, clock.nowMs() - startedMs, remembered !== undefined);
       return result;
@@ -205,8 +133,8 @@ export function createWithdrawService(options: ServiceOptions) {
     const request = readHttpRequest(event);
     const cfg = loadConfig();
     let webhookId: string | undefined;
-    if (webhookSecrets.length > 0) {
-      webhookId = verifyWebhook({ secrets: webhookSecrets, headers: request.headers, rawBody: request.rawBody, nowMs: clock.nowMs() }).webhookId;
+    if (webhookSecrets!.length > 0) {
+      webhookId = verifyWebhook({ secrets: webhookSecrets!, headers: request.headers, rawBody: request.rawBody, nowMs: clock.nowMs() }).webhookId;
     } else if (!cfg.ALLOW_UNSIGNED_HTTP) {
       throw new InvalidSignatureError('HTTP requests must be signed: WEBHOOK_SECRET is not set and ALLOW_UNSIGNED_HTTP is not true');
     }
@@ -264,11 +192,9 @@ export function createWithdrawService(options: ServiceOptions) {
   }
 
   return {
-    secrets,
     async handle(event: unknown, context: FcContext): Promise<unknown> {
       const startMs = clock.nowMs();
-      const wasCold = coldStart;
-      coldStart = false;
+      const wasCold = instance.takeColdStart();
       const requestId = context.requestId;
       const inv: Invocation = {
         requestId,
@@ -276,7 +202,7 @@ export function createWithdrawService(options: ServiceOptions) {
         startMs,
         deadlineMs: invocationDeadlineMs(startMs, context),
         coldStart: wasCold,
-        log: logger().child({ requestId }),
+        log: instance.logger().child({ requestId }),
         context,
       };
       let isHttp = false;
@@ -285,7 +211,7 @@ export function createWithdrawService(options: ServiceOptions) {
         inv.trigger = invocation.kind;
         isHttp = invocation.kind === 'http';
         loadConfig();
-        inv.log = logger().child({ requestId, trigger: invocation.kind });
+        inv.log = instance.logger().child({ requestId, trigger: invocation.kind });
         if (invocation.kind === 'http') return await handleHttp(invocation.event, inv);
         if (invocation.kind === 'invoke') {
           const callbackUrl = callbackTarget(loadConfig(), invocation.request.callbackUrl);
