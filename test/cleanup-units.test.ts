@@ -1,4 +1,5 @@
 // The cleanup's pure parts: payload parsing, paging, selection, the time budget and fc2 error mapping.
+import { issuesOf } from './support/issues';
 import { describe, expect, it } from 'vitest';
 import { mapUntil, planBudget } from '../lib/cleanup-budget';
 import { collectPages, MAX_LIST_PAGES, readScriptPage, type ListedScript, type PageOutcome } from '../lib/cleanup-list';
@@ -11,15 +12,7 @@ import { FakeClock } from './support/fake-clock';
 const INSTANCE = '38d2e8ed-04e9-4dac-83b5-a8e57642ef13';
 const timer = (payload: unknown) => ({ triggerTime: '2026-11-24T19:00:00Z', triggerName: 'nightly', payload });
 
-function issuesOf(event: unknown) {
-  try {
-    parseCleanupRequest(event);
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidParameterError);
-    return (error as InvalidParameterError).issues;
-  }
-  throw new Error('expected InvalidParameterError');
-}
+const issuesOfRequest = (event: unknown) => issuesOf(() => parseCleanupRequest(event), InvalidParameterError);
 
 describe('parseCleanupRequest', () => {
   it('reads the timer envelope, whose payload is JSON text, as FC sends it (a Buffer)', () => {
@@ -38,7 +31,7 @@ describe('parseCleanupRequest', () => {
   });
 
   it('names each bad field of a timer payload under payload.', () => {
-    expect(issuesOf(timer(JSON.stringify({ InstanceId: 'bad id!', OlderThanMinutes: 0, MaxWithdrawals: 10_001, DryRun: 'yes' })))).toEqual([
+    expect(issuesOfRequest(timer(JSON.stringify({ InstanceId: 'bad id!', OlderThanMinutes: 0, MaxWithdrawals: 10_001, DryRun: 'yes' })))).toEqual([
       { Path: 'payload.InstanceId', Message: expect.stringContaining('1-64 characters') },
       { Path: 'payload.OlderThanMinutes', Message: 'must be at least 1' },
       { Path: 'payload.DryRun', Message: 'must be true or false' },
@@ -47,26 +40,26 @@ describe('parseCleanupRequest', () => {
   });
 
   it('requires InstanceId and OlderThanMinutes, and integers', () => {
-    expect(issuesOf({})).toEqual([
+    expect(issuesOfRequest({})).toEqual([
       { Path: 'InstanceId', Message: 'is required' },
       { Path: 'OlderThanMinutes', Message: 'is required' },
     ]);
-    expect(issuesOf({ InstanceId: INSTANCE, OlderThanMinutes: 1.5 })).toEqual([{ Path: 'OlderThanMinutes', Message: 'must be an integer' }]);
-    expect(issuesOf({ InstanceId: INSTANCE, OlderThanMinutes: '60' })).toEqual([{ Path: 'OlderThanMinutes', Message: 'must be a number' }]);
+    expect(issuesOfRequest({ InstanceId: INSTANCE, OlderThanMinutes: 1.5 })).toEqual([{ Path: 'OlderThanMinutes', Message: 'must be an integer' }]);
+    expect(issuesOfRequest({ InstanceId: INSTANCE, OlderThanMinutes: '60' })).toEqual([{ Path: 'OlderThanMinutes', Message: 'must be a number' }]);
   });
 
   it('refuses an unknown field by name, so a misspelt cap is never silently ignored', () => {
-    expect(issuesOf(timer(JSON.stringify({ InstanceId: INSTANCE, OlderThanMinutes: 60, MaxWithdrawal: 5 })))).toEqual([
+    expect(issuesOfRequest(timer(JSON.stringify({ InstanceId: INSTANCE, OlderThanMinutes: 60, MaxWithdrawal: 5 })))).toEqual([
       { Path: 'payload.MaxWithdrawal', Message: expect.stringContaining('not a known field') },
     ]);
   });
 
   it('says what is wrong with a payload that is empty, not JSON, or not an object', () => {
-    expect(issuesOf(timer(''))).toEqual([{ Path: 'payload', Message: expect.stringContaining('is empty') }]);
-    expect(issuesOf(timer('{"InstanceId":'))).toEqual([{ Path: 'payload', Message: 'is not valid JSON' }]);
-    expect(issuesOf(timer('[1]'))).toEqual([{ Path: 'payload', Message: 'must be a JSON object' }]);
-    expect(issuesOf(Buffer.from('not json'))).toEqual([{ Path: 'event', Message: 'is not valid JSON' }]);
-    expect(issuesOf([1, 2])).toEqual([{ Path: 'event', Message: expect.stringContaining('timer event') }]);
+    expect(issuesOfRequest(timer(''))).toEqual([{ Path: 'payload', Message: expect.stringContaining('is empty') }]);
+    expect(issuesOfRequest(timer('{"InstanceId":'))).toEqual([{ Path: 'payload', Message: 'is not valid JSON' }]);
+    expect(issuesOfRequest(timer('[1]'))).toEqual([{ Path: 'payload', Message: 'must be a JSON object' }]);
+    expect(issuesOfRequest(Buffer.from('not json'))).toEqual([{ Path: 'event', Message: 'is not valid JSON' }]);
+    expect(issuesOfRequest([1, 2])).toEqual([{ Path: 'event', Message: expect.stringContaining('timer event') }]);
   });
 });
 

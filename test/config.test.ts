@@ -1,16 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../lib/config';
 import { InvalidConfigurationError } from '../lib/errors';
+import { issuesOf } from './support/issues';
 
-function issues(env: Record<string, string>) {
-  try {
-    parseConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidConfigurationError);
-    return (error as InvalidConfigurationError).issues;
-  }
-  throw new Error('expected InvalidConfigurationError');
-}
+const issues = (env: Record<string, string>) => issuesOf(() => parseConfig(env), InvalidConfigurationError);
 
 describe('configuration from the environment', () => {
   it('has the documented defaults', () => {

@@ -3,16 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { InvalidParameterError } from '../lib/errors';
 import { MAX_BATCH_ITEMS, parseWithdrawalItem, parseWithdrawalRequest } from '../lib/items';
 import { INSTANCE_ID, SCRIPT_ID } from './support/events';
+import { issuesOf } from './support/issues';
 
-function issuesOf(fn: () => unknown) {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidParameterError);
-    return (error as InvalidParameterError).issues;
-  }
-  throw new Error('expected InvalidParameterError');
-}
+const invalid = (fn: () => unknown) => issuesOf(fn, InvalidParameterError);
 
 describe('withdrawal request validation', () => {
   it('accepts one item and keeps only the two ids', () => {
@@ -27,14 +20,14 @@ describe('withdrawal request validation', () => {
   });
 
   it('names each missing field', () => {
-    expect(issuesOf(() => parseWithdrawalRequest({}))).toEqual([
+    expect(invalid(() => parseWithdrawalRequest({}))).toEqual([
       { Path: 'InstanceId', Message: 'is required' },
       { Path: 'ScriptId', Message: 'is required' },
     ]);
   });
 
   it('names the field and index inside a batch', () => {
-    const issues = issuesOf(() => parseWithdrawalRequest({ Items: [{ InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID }, { InstanceId: INSTANCE_ID, ScriptId: '../etc' }] }));
+    const issues = invalid(() => parseWithdrawalRequest({ Items: [{ InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID }, { InstanceId: INSTANCE_ID, ScriptId: '../etc' }] }));
     expect(issues).toHaveLength(1);
     expect(issues[0]!.Path).toBe('Items[1].ScriptId');
   });
@@ -48,7 +41,7 @@ describe('withdrawal request validation', () => {
     ['a space', 'a b'],
     ['unicode', 'ａbc'],
   ])('refuses an id with %s', (_name, id) => {
-    expect(issuesOf(() => parseWithdrawalItem({ InstanceId: id, ScriptId: SCRIPT_ID }))[0]!.Path).toBe('InstanceId');
+    expect(invalid(() => parseWithdrawalItem({ InstanceId: id, ScriptId: SCRIPT_ID }))[0]!.Path).toBe('InstanceId');
   });
 
   it('accepts 64 characters, underscores and dashes', () => {
@@ -56,14 +49,14 @@ describe('withdrawal request validation', () => {
   });
 
   it('refuses non-string ids', () => {
-    expect(issuesOf(() => parseWithdrawalItem({ InstanceId: 42, ScriptId: SCRIPT_ID }))[0]).toEqual({ Path: 'InstanceId', Message: 'must be a string' });
+    expect(invalid(() => parseWithdrawalItem({ InstanceId: 42, ScriptId: SCRIPT_ID }))[0]).toEqual({ Path: 'InstanceId', Message: 'must be a string' });
   });
 
   it(`caps a batch at ${MAX_BATCH_ITEMS} items and refuses an empty one`, () => {
     const item = { InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID };
     expect(parseWithdrawalRequest({ Items: Array(MAX_BATCH_ITEMS).fill(item) }).items).toHaveLength(MAX_BATCH_ITEMS);
-    expect(issuesOf(() => parseWithdrawalRequest({ Items: Array(MAX_BATCH_ITEMS + 1).fill(item) }))[0]!.Path).toBe('Items');
-    expect(issuesOf(() => parseWithdrawalRequest({ Items: [] }))[0]!.Path).toBe('Items');
+    expect(invalid(() => parseWithdrawalRequest({ Items: Array(MAX_BATCH_ITEMS + 1).fill(item) }))[0]!.Path).toBe('Items');
+    expect(invalid(() => parseWithdrawalRequest({ Items: [] }))[0]!.Path).toBe('Items');
   });
 
   it('refuses a non-object payload', () => {
@@ -71,7 +64,7 @@ describe('withdrawal request validation', () => {
   });
 
   it('refuses a CallbackUrl that is not a URL', () => {
-    expect(issuesOf(() => parseWithdrawalRequest({ InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID, CallbackUrl: 'not a url' }))[0]!.Path).toBe('CallbackUrl');
+    expect(invalid(() => parseWithdrawalRequest({ InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID, CallbackUrl: 'not a url' }))[0]!.Path).toBe('CallbackUrl');
   });
 
   it('property: accepts exactly the ids the rule describes', () => {
