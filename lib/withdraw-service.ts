@@ -10,7 +10,7 @@ import { createInstance, type InstanceOptions } from './instance';
 import type { Logger } from './logger';
 import { createLimiter, mapWithConcurrency, type Limiter } from './concurrency';
 import { MemoCache } from './memo-cache';
-import { classifyEvent, decodeEvent, type EventEntry, type TriggerKind } from './triggers';
+import { classifyEvent, decodeEvent, type EventEntry } from './triggers';
 import { parseWebhookSecrets, verifyWebhook } from './webhook-verify';
 import { logWithdrawal, withdrawItem, type WithdrawResult } from './withdraw';
 
@@ -61,7 +61,6 @@ export function createWithdrawService(options: ServiceOptions) {
 
   interface Invocation {
     requestId: string;
-    trigger: TriggerKind;
     startMs: number;
     deadlineMs: number;
     coldStart: boolean;
@@ -133,8 +132,9 @@ export function createWithdrawService(options: ServiceOptions) {
     const request = readHttpRequest(event);
     const cfg = loadConfig();
     let webhookId: string | undefined;
-    if (webhookSecrets!.length > 0) {
-      webhookId = verifyWebhook({ secrets: webhookSecrets!, headers: request.headers, rawBody: request.rawBody, nowMs: clock.nowMs() }).webhookId;
+    const secrets = webhookSecrets ?? [];
+    if (secrets.length > 0) {
+      webhookId = verifyWebhook({ secrets, headers: request.headers, rawBody: request.rawBody, nowMs: clock.nowMs() }).webhookId;
     } else if (!cfg.ALLOW_UNSIGNED_HTTP) {
       throw new InvalidSignatureError('HTTP requests must be signed: WEBHOOK_SECRET is not set and ALLOW_UNSIGNED_HTTP is not true');
     }
@@ -198,7 +198,6 @@ export function createWithdrawService(options: ServiceOptions) {
       const requestId = context.requestId;
       const inv: Invocation = {
         requestId,
-        trigger: 'invoke',
         startMs,
         deadlineMs: invocationDeadlineMs(startMs, context),
         coldStart: wasCold,
@@ -208,7 +207,6 @@ export function createWithdrawService(options: ServiceOptions) {
       let isHttp = false;
       try {
         const invocation = classifyEvent(decodeEvent(event));
-        inv.trigger = invocation.kind;
         isHttp = invocation.kind === 'http';
         loadConfig();
         inv.log = instance.logger().child({ requestId, trigger: invocation.kind });
