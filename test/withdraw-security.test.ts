@@ -184,6 +184,34 @@ describe('inbound Standard Webhooks verification', () => {
   });
 });
 
+describe('fuzzing the whole handler', () => {
+  it('property: arbitrary event bytes never crash it: always a typed refusal, and no API call', async () => {
+    const { service } = secured();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes)),
+          fc.jsonValue().map((value) => Buffer.from(JSON.stringify(value) ?? 'null')),
+          fc.record({ Message: fc.string(), TopicName: fc.string() }).map((value) => Buffer.from(JSON.stringify(value))),
+          fc.array(fc.record({ specversion: fc.constant('1.0'), data: fc.jsonValue() }), { maxLength: 3 }).map((value) => Buffer.from(JSON.stringify(value))),
+        ),
+        async (event) => {
+          const answer = (await service.handle(event, contextFor(role))) as Record<string, any>;
+          const results: Array<Record<string, any>> = answer.Results ?? [answer.statusCode ? JSON.parse(answer.body) : answer];
+          for (const result of results) {
+            expect(result.Success).toBe(false);
+            expect(result.HttpStatusCode).toBeGreaterThanOrEqual(400);
+            expect(result.HttpStatusCode).toBeLessThan(500);
+            expect(typeof result.Code).toBe('string');
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(emulator.requests).toHaveLength(0);
+  });
+});
+
 describe('signed result callbacks', () => {
   const withCallback = (env: Record<string, string> = {}) =>
     serviceFor(emulator, { CALLBACK_URL: receiver.url, CALLBACK_SECRET, CALLBACK_ALLOWED_HOSTS: '127.0.0.1', ...env });
