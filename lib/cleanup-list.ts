@@ -2,6 +2,7 @@ import type { Clock } from './clock';
 import type { ApiBody, OutboundBotClient } from './outboundbot-client';
 import { isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from './retry-policy';
 import { attemptCall, type CallFailure } from './withdraw';
+import { isRecord } from './items';
 
 /** A script as far as the cleanup cares; fields the answer lacks stay undefined and never match. */
 export interface ListedScript {
@@ -56,10 +57,6 @@ export async function collectPages(fetchPage: (pageNumber: number) => Promise<Pa
     if (byId.size === sizeBefore || (total !== undefined && byId.size >= total)) break;
   }
   return { ok: true, scripts: [...byId.values()], pages };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The API documents numbers; a gateway in between may have turned them into strings. */

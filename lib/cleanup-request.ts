@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { InvalidParameterError, type Issue } from './errors';
-import { idSchema } from './items';
-import { decodeEvent } from './triggers';
+import { idSchema, isRecord } from './items';
+import { decodeEvent, isTimerEvent } from './triggers';
 
 /** How the run was started: a timer trigger, or a direct (`s invoke`) invocation with the same object. */
 export type CleanupTrigger = 'timer' | 'invoke';
@@ -39,15 +39,6 @@ const requestSchema = z.strictObject({
   MaxWithdrawals: z.optional(positiveInt(MAX_WITHDRAWALS_PER_RUN)),
 });
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** FC's timer event: the configured payload arrives as a JSON string. */
-function isTimerEnvelope(value: Record<string, unknown>): boolean {
-  return typeof value.triggerTime === 'string' && typeof value.triggerName === 'string' && 'payload' in value;
-}
-
 function parsePayloadText(text: string): unknown {
   if (text.trim() === '') {
     throw new InvalidParameterError([{ Path: 'payload', Message: 'is empty; the timer trigger needs e.g. {"InstanceId":"…","OlderThanMinutes":1440}' }]);
@@ -78,7 +69,7 @@ export function parseCleanupRequest(event: unknown): { trigger: CleanupTrigger; 
   if (!isRecord(decoded)) {
     throw new InvalidParameterError([{ Path: 'event', Message: 'must be a timer event or a JSON object with InstanceId and OlderThanMinutes' }]);
   }
-  const trigger: CleanupTrigger = isTimerEnvelope(decoded) ? 'timer' : 'invoke';
+  const trigger: CleanupTrigger = isTimerEvent(decoded) ? 'timer' : 'invoke';
   let request: unknown = decoded;
   let prefix = '';
   if (trigger === 'timer') {

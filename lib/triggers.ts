@@ -1,5 +1,5 @@
 import { InvalidParameterError } from './errors';
-import { parseWithdrawalItem, parseWithdrawalRequest, type WithdrawalItem, type WithdrawalRequest } from './items';
+import { isRecord, parseWithdrawalItem, parseWithdrawalRequest, type WithdrawalItem, type WithdrawalRequest } from './items';
 
 /** Which door the invocation came through; logged with every result. */
 export type TriggerKind = 'http' | 'invoke' | 'eventbridge' | 'mns-topic' | 'timer';
@@ -26,10 +26,6 @@ export type Invocation =
   | { kind: 'http'; event: FcHttpEvent }
   | { kind: 'invoke'; request: WithdrawalRequest }
   | { kind: 'eventbridge' | 'mns-topic'; entries: EventEntry[]; /** Delivered as an array: answered as a batch. */ batch: boolean };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** FC hands Node handlers a Buffer; local tools and tests may pass a string or an object. */
 export function decodeEvent(event: unknown): unknown {
@@ -71,7 +67,8 @@ function isMnsTopicStream(value: Record<string, unknown>): boolean {
   return typeof value.body === 'string' && keys.every((k) => k === 'body' || k === 'attrs');
 }
 
-function isTimerEvent(value: Record<string, unknown>): boolean {
+/** FC's timer event: `{triggerTime, triggerName, payload}`. */
+export function isTimerEvent(value: Record<string, unknown>): boolean {
   return typeof value.triggerTime === 'string' && typeof value.triggerName === 'string' && 'payload' in value;
 }
 
