@@ -1,6 +1,6 @@
 import type { Clock } from './clock';
 import type { ApiBody, OutboundBotClient } from './outboundbot-client';
-import { isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from './retry-policy';
+import { endedByDeadline, runWithRetry, type AttemptOutcome, type RetryPolicy } from './retry-policy';
 import { attemptCall, type CallFailure } from './withdraw';
 import { isRecord } from './items';
 
@@ -112,7 +112,7 @@ export function listScripts(instanceId: string, deps: ListDeps): Promise<Listing
     const run = await runWithRetry((remainingMs) => attemptPage(instanceId, pageNumber, deps, remainingMs), deps.policy, deps.clock, deps.deadlineMs);
     if (run.outcome?.ok) return { ok: true, page: run.outcome.value };
     const failure = run.outcome?.failure;
-    const deadline = run.deadlineReached && (failure === undefined || isRetryable(failure));
+    const deadline = endedByDeadline(run);
     return {
       ok: false,
       failure: {

@@ -1,8 +1,9 @@
 import type { Clock } from './clock';
 import { InvalidConfigurationError } from './errors';
 import { createFc3Client, invokeFunction, type FcTarget } from './fc-client';
+import { transportFailure } from './transport-error';
 import type { WithdrawalItem } from './items';
-import { isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from './retry-policy';
+import { endedByDeadline, runWithRetry, type AttemptOutcome, type RetryPolicy } from './retry-policy';
 import type { CallFailure } from './withdraw';
 
 /** FC answers an async invocation once it is queued; this only bounds a network that hangs. */
@@ -73,14 +74,7 @@ export function toDispatchFailure(error: unknown): CallFailure {
     const code = typeof e.code === 'string' && e.code !== '' ? e.code : `Http${statusCode}`;
     return { code, statusCode, message: `Function Compute answered ${statusCode}${detail}`, requestId };
   }
-  if (typeof e?.name === 'string' && e.name.startsWith('RequestTimeout')) {
-    return { code: 'RequestTimeout', statusCode: undefined, message: 'Function Compute did not answer in time', requestId: undefined };
-  }
-  if (error instanceof SyntaxError) {
-    return { code: 'InvalidResponse', statusCode: undefined, message: 'Function Compute answered with a body that is not JSON', requestId: undefined };
-  }
-  const code = typeof e?.code === 'string' && /^E[A-Z_]+$/.test(e.code) ? e.code : 'NetworkError';
-  return { code, statusCode: undefined, message: `Request to Function Compute failed: ${code}`, requestId: undefined };
+  return { ...transportFailure(error, 'Function Compute'), statusCode: undefined, requestId: undefined };
 }
 
 /** Consecutive slices of at most `size`. */
@@ -118,7 +112,7 @@ export async function dispatchChunk(items: WithdrawalItem[], index: number, deps
     return { ...base, Success: true, Code: 'Accepted', Message: `Queued for ${deps.functionName}`, RequestId: run.outcome.value };
   }
   const failure = run.outcome?.failure;
-  const deadline = run.deadlineReached && (failure === undefined || isRetryable(failure));
+  const deadline = endedByDeadline(run);
   return {
     ...base,
     Success: false,

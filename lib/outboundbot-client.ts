@@ -2,6 +2,7 @@ import type Credential from '@alicloud/credentials';
 import OpenApi, { Config as OpenApiConfig, OpenApiRequest, Params } from '@alicloud/openapi-client';
 import type { RuntimeOptions } from '@alicloud/tea-util';
 import type { Credentials } from './credentials';
+import { transportFailure } from './transport-error';
 
 export const API_VERSION = '2019-12-26';
 
@@ -110,10 +111,6 @@ export function toCallError(error: unknown): OutboundBotCallError {
     const code = typeof e.data.Code === 'string' && e.data.Code ? e.data.Code : `Http${e.statusCode}`;
     return new OutboundBotCallError(code, message, e.statusCode, requestId);
   }
-  if (e?.name === 'RequestTimeoutError') return new OutboundBotCallError('RequestTimeout', 'OutboundBot did not answer in time', undefined, undefined);
-  if (error instanceof SyntaxError) {
-    return new OutboundBotCallError('InvalidResponse', 'OutboundBot answered with a body that is not JSON', undefined, undefined);
-  }
-  const code = typeof e?.code === 'string' && /^E[A-Z_]+$/.test(e.code) ? e.code : 'NetworkError';
-  return new OutboundBotCallError(code, `Request to OutboundBot failed: ${code}`, undefined, undefined);
+  const { code, message } = transportFailure(error, 'OutboundBot');
+  return new OutboundBotCallError(code, message, undefined, undefined);
 }

@@ -73,3 +73,9 @@ export async function runWithRetry<T, F extends FailureFacts>(
     await clock.sleep(delayMs);
   }
 }
+
+/** The deadline, not a refusal, is why this run failed: what was left would have been retried. */
+export function endedByDeadline(run: RetryRun<unknown, FailureFacts>): boolean {
+  const failure = run.outcome?.ok === false ? run.outcome.failure : undefined;
+  return run.deadlineReached && run.outcome?.ok !== true && (failure === undefined || isRetryable(failure));
+}

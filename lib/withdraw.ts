@@ -2,7 +2,7 @@ import type { Clock } from './clock';
 import type { WithdrawalItem } from './items';
 import type { LogFields, Logger } from './logger';
 import { OutboundBotCallError, type ApiBody, type OutboundBotAction, type OutboundBotClient } from './outboundbot-client';
-import { isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from './retry-policy';
+import { endedByDeadline, isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from './retry-policy';
 
 /** A result per item: the API's shape, plus the ids it was for and how many attempts it took. */
 export interface WithdrawResult {
@@ -101,7 +101,7 @@ export async function withdrawItem(item: WithdrawalItem, deps: WithdrawDeps): Pr
   }
   const failure = run.outcome?.failure;
   const retryable = failure === undefined || isRetryable(failure);
-  if (run.deadlineReached && retryable) {
+  if (endedByDeadline(run)) {
     return {
       ...ids,
       Success: false,
