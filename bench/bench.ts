@@ -10,7 +10,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { deflateRawSync } from 'node:zlib';
-import { createOutboundBotClient } from '../lib/outboundbot-client';
+import { createOutboundBotClient } from '../lib/outboundbot/client';
 import { rawWithdraw, type RawTarget } from './raw-request';
 
 const root = path.resolve(__dirname, '..');

@@ -11,10 +11,10 @@
 import { realpathSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { parseArgs } from 'node:util';
-import type { Credentials } from '../lib/credentials';
-import { InvalidParameterError } from '../lib/errors';
-import { createFc3Client, invokeFunction, type FcTarget } from '../lib/fc-client';
-import { parseWithdrawalItem, type WithdrawalItem } from '../lib/items';
+import type { Credentials } from '../lib/outboundbot/credentials';
+import { InvalidParameterError } from '../lib/core/errors';
+import { createFc3Client, invokeFunction, type FcTarget } from '../lib/fc/client';
+import { parseWithdrawalItem, type WithdrawalItem } from '../lib/withdraw/items';
 import { LOCAL_ACCOUNT_ID, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY, LOCAL_REGION } from './local-keys';
 
 /** The withdrawal succeeded. */
@@ -123,7 +123,7 @@ function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): Invo
   };
 }
 
-/** The function's own rule (lib/items.ts), so a bad id is refused before anything is signed or sent. */
+/** The function's own rule (lib/withdraw/items.ts), so a bad id is refused before anything is signed or sent. */
 function parseItem(instanceId: string, scriptId: string): WithdrawalItem {
   try {
     return parseWithdrawalItem({ InstanceId: instanceId, ScriptId: scriptId });
@@ -187,7 +187,7 @@ function envCredentials(env: NodeJS.ProcessEnv): Credentials {
   return { accessKeyId, accessKeySecret, securityToken };
 }
 
-/** fc2 loads on first use (lib/fc-client.ts), so usage errors and --help answer without it. */
+/** fc2 loads on first use (lib/fc/client.ts), so usage errors and --help answer without it. */
 function invoke({ payload, functionName, async, target }: Invocation): Promise<{ headers: IncomingHttpHeaders; data: unknown }> {
   return invokeFunction(createFc3Client(target, INVOKE_TIMEOUT_MS), functionName, payload, async ? 'Async' : 'Sync');
 }

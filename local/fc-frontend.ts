@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { FcContext } from '../lib/fc-context';
+import type { FcContext } from '../lib/fc/context';
 import { verifyFcRequest, type FcKey } from './fc-signature';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './local-keys';
 

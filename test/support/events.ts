@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-/** FC 3.0 event templates kept in ../shared/reference/events (devsapp/fc3). */
+/** FC 3.0 event templates, copied into test/fixtures/events (origin in test/fixtures/README.md). */
 export function referenceEvent<T = Record<string, unknown>>(name: string): T {
-  const file = path.resolve(__dirname, '../../../shared/reference/events', name);
+  const file = path.resolve(__dirname, '../fixtures/events', name);
   return JSON.parse(readFileSync(file, 'utf8')) as T;
 }
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../../lib/clock';
+import type { Clock } from '../../lib/core/clock';
 
 /** A clock whose sleeps return at once and move time forward: retry schedules run in microseconds. */
 export class FakeClock implements Clock {

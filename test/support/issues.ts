@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { Issue } from '../../lib/errors';
+import type { Issue } from '../../lib/core/errors';
 
 /** Runs `fn`, expects it to throw `ErrorClass`, and returns the issues it names. */
 export function issuesOf(fn: () => unknown, ErrorClass: new (...args: never[]) => Error & { issues: Issue[] }): Issue[] {

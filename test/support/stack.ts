@@ -1,9 +1,9 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { startEmulator, type EmulatorScript, type OutboundBotEmulator } from '../../emulator/outboundbot';
-import type { Clock } from '../../lib/clock';
-import { systemClock } from '../../lib/clock';
-import type { FcContext } from '../../lib/fc-context';
-import { createWithdrawService, type ServiceOptions } from '../../lib/withdraw-service';
+import type { Clock } from '../../lib/core/clock';
+import { systemClock } from '../../lib/core/clock';
+import type { FcContext } from '../../lib/fc/context';
+import { createWithdrawService, type ServiceOptions } from '../../lib/withdraw/service';
 
 export interface RoleCredentials {
   accessKeyId: string;

@@ -1,0 +1,53 @@
+import type { Clock } from '../core/clock';
+import { mapWithConcurrency } from '../core/concurrency';
+import { MAX_RESERVE_FRACTION, workEndMs as callbackSafeEndMs } from '../fc/context';
+
+/** How one cleanup run spends the time FC gives it, as epoch-ms instants. */
+export interface CleanupBudget {
+  /** No new withdrawal or chunk starts after this: what is left goes to `Remaining`. */
+  intakeEndMs: number;
+  /** Attempts (listing, withdrawals, dispatches) end by this, retries included. */
+  workEndMs: number;
+  /** The invocation deadline (lib/fc/context.ts): the callback and the answer fit before it. */
+  deadlineMs: number;
+}
+
+/**
+ * Splits the run: a reserve at the end for the callback, and before it a reserve so
+ * that work started last still gets a full read timeout. Work started later would
+ * likely end as a timed-out attempt whose outcome is unknown; leaving it for the next
+ * run is cleaner, and the next run lists it again anyway.
+ */
+export function planBudget(startMs: number, deadlineMs: number, reserves: { readTimeoutMs: number; callbackTimeoutMs?: number }): CleanupBudget {
+  const workEndMs = callbackSafeEndMs(startMs, deadlineMs, reserves.callbackTimeoutMs);
+  const intakeEndMs = workEndMs - Math.min(reserves.readTimeoutMs, Math.max(0, deadlineMs - startMs) * MAX_RESERVE_FRACTION);
+  return { intakeEndMs, workEndMs, deadlineMs };
+}
+
+export interface IntakeRun<T, R> {
+  /** In input order, for the items that were started. */
+  done: R[];
+  /** Items not started because `intakeEndMs` had passed, in input order. */
+  notStarted: T[];
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` in flight and starts nothing once
+ * `intakeEndMs` has passed. `fn` reports failures in its result (withdrawItem and
+ * dispatchChunk never throw for them), so one failure never stops the others.
+ */
+export async function mapUntil<T, R>(
+  items: readonly T[],
+  limit: number,
+  intakeEndMs: number,
+  clock: Clock,
+  fn: (item: T) => Promise<R>,
+): Promise<IntakeRun<T, R>> {
+  const outcomes = await mapWithConcurrency(items, limit, async (item) =>
+    clock.nowMs() < intakeEndMs ? { started: true as const, result: await fn(item) } : { started: false as const },
+  );
+  const done: R[] = [];
+  const notStarted: T[] = [];
+  outcomes.forEach((outcome, index) => (outcome.started ? done.push(outcome.result) : notStarted.push(items[index]!)));
+  return { done, notStarted };
+}

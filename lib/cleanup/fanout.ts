@@ -1,0 +1,125 @@
+import type { Clock } from '../core/clock';
+import { InvalidConfigurationError } from '../core/errors';
+import { createFc3Client, invokeFunction, type FcTarget } from '../fc/client';
+import { transportFailure } from '../core/transport-error';
+import type { WithdrawalItem } from '../withdraw/items';
+import { endedByDeadline, runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
+import type { CallFailure } from '../withdraw/withdraw-item';
+
+/** FC answers an async invocation once it is queued; this only bounds a network that hangs. */
+export const INVOKE_TIMEOUT_MS = 10_000;
+
+/** Where the chunks go, and as whom. */
+export interface FanoutTarget extends FcTarget {
+  functionName: string;
+}
+
+/** One chunk's fate. A chunk is one `{"Items": [...]}` async invocation of the withdraw function. */
+export interface ChunkResult {
+  /** Position in `Chunks`, from 0. */
+  Index: number;
+  Size: number;
+  /** Queued by FC; the withdraw function reports each item in its own log and callback. */
+  Success: boolean;
+  Code: string;
+  Message: string;
+  /** FC's status for a refused chunk; undefined when no answer arrived. */
+  HttpStatusCode?: number;
+  /** FC's `x-fc-request-id`: the withdraw function's log lines carry it as `requestId`. */
+  RequestId?: string;
+  Attempts: number;
+  /** The chunk's items when it was not queued, so the operator (or the next run) can take them up. */
+  NotDispatched?: WithdrawalItem[];
+}
+
+export interface AsyncInvoker {
+  /** Resolves with FC's request id once the invocation is queued; rejects with what fc2 throws. */
+  invokeAsync(functionName: string, payload: unknown, timeoutMs: number): Promise<string | undefined>;
+}
+
+/**
+ * An fc2 client per call, so each attempt carries its own timeout and concurrent chunks
+ * share nothing mutable; the withdraw bundle never imports this module at all.
+ * @throws InvalidConfigurationError when fc2 refuses the settings (e.g. an STS key without its token).
+ */
+export function createAsyncInvoker(target: FcTarget): AsyncInvoker {
+  const clientFor = (timeoutMs: number) => createFc3Client(target, timeoutMs);
+  try {
+    clientFor(INVOKE_TIMEOUT_MS);
+  } catch (error) {
+    throw new InvalidConfigurationError([{ Path: 'FC client', Message: error instanceof Error ? error.message : String(error) }]);
+  }
+  return {
+    async invokeAsync(functionName, payload, timeoutMs) {
+      const response = await invokeFunction(clientFor(timeoutMs), functionName, payload, 'Async');
+      const requestId = response.headers['x-fc-request-id'];
+      return typeof requestId === 'string' ? requestId : undefined;
+    },
+  };
+}
+
+/** fc2 puts the status only in its message: `POST /functions/f/invocations failed with 403. requestid: …, message: ….` */
+const FC2_HTTP_ERROR = /failed with (\d{3})\. requestid: ([^,]*), message: (.*)\.$/s;
+
+/** Reduces what fc2, httpx and node:http throw to what the retry policy needs. */
+export function toDispatchFailure(error: unknown): CallFailure {
+  const e = error as { name?: unknown; code?: unknown; message?: unknown };
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  const http = FC2_HTTP_ERROR.exec(message);
+  if (http) {
+    const statusCode = Number(http[1]);
+    const requestId = http[2] && http[2] !== 'undefined' ? http[2] : undefined;
+    const detail = http[3] && http[3] !== 'undefined' ? `: ${http[3]}` : '';
+    // FC 3.0 names its error `Code`, fc2 reads `ErrorCode`: the status is often all there is.
+    const code = typeof e.code === 'string' && e.code !== '' ? e.code : `Http${statusCode}`;
+    return { code, statusCode, message: `Function Compute answered ${statusCode}${detail}`, requestId };
+  }
+  return { ...transportFailure(error, 'Function Compute'), statusCode: undefined, requestId: undefined };
+}
+
+/** Consecutive slices of at most `size`. */
+export function chunk<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
+  return chunks;
+}
+
+export interface DispatchDeps {
+  invoker: AsyncInvoker;
+  functionName: string;
+  clock: Clock;
+  policy: RetryPolicy;
+  /** Epoch ms after which no attempt may start or still be running. */
+  deadlineMs: number;
+}
+
+/**
+ * Queues one chunk under the withdrawal's retry policy (network errors, 5xx, 429).
+ * A retry after a timeout may queue the chunk twice; the second withdrawal of each
+ * script is then refused upstream as not under review, so nothing is withdrawn twice.
+ */
+export async function dispatchChunk(items: WithdrawalItem[], index: number, deps: DispatchDeps): Promise<ChunkResult> {
+  const attempt = async (remainingMs: number): Promise<AttemptOutcome<string | undefined, CallFailure>> => {
+    try {
+      return { ok: true, value: await deps.invoker.invokeAsync(deps.functionName, { Items: items }, Math.min(INVOKE_TIMEOUT_MS, remainingMs)) };
+    } catch (error) {
+      return { ok: false, failure: toDispatchFailure(error) };
+    }
+  };
+  const run = await runWithRetry(attempt, deps.policy, deps.clock, deps.deadlineMs);
+  const base = { Index: index, Size: items.length, Attempts: run.attempts };
+  if (run.outcome?.ok) {
+    return { ...base, Success: true, Code: 'Accepted', Message: `Queued for ${deps.functionName}`, RequestId: run.outcome.value };
+  }
+  const failure = run.outcome?.failure;
+  const deadline = endedByDeadline(run);
+  return {
+    ...base,
+    Success: false,
+    Code: deadline ? 'DeadlineExceeded' : failure!.code,
+    Message: deadline ? `The invocation deadline arrived before the chunk was queued${failure ? ` (last: ${failure.code})` : ''}` : failure!.message,
+    HttpStatusCode: failure?.statusCode,
+    RequestId: failure?.requestId,
+    NotDispatched: items,
+  };
+}

@@ -1,0 +1,116 @@
+import type Credential from '@alicloud/credentials';
+import OpenApi, { Config as OpenApiConfig, OpenApiRequest, Params } from '@alicloud/openapi-client';
+import type { RuntimeOptions } from '@alicloud/tea-util';
+import type { Credentials } from './credentials';
+import { transportFailure } from '../core/transport-error';
+
+export const API_VERSION = '2019-12-26';
+
+export type OutboundBotAction = 'WithdrawScriptReview' | 'ListScripts';
+
+export interface EndpointOptions {
+  endpoint: string;
+  protocol: 'https' | 'http';
+  connectTimeoutMs: number;
+}
+
+/** The JSON body of an answer: the API's fields, whatever the action. */
+export type ApiBody = Record<string, unknown>;
+
+/**
+ * Why a call failed, reduced to what the retry policy and the result need. The
+ * upstream body is not kept: it is the API's business, not ours, to log.
+ */
+export class OutboundBotCallError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    /** HTTP status of the answer; undefined when there was none (network, timeout). */
+    readonly statusCode: number | undefined,
+    readonly requestId: string | undefined,
+  ) {
+    super(message);
+    this.name = 'OutboundBotCallError';
+  }
+}
+
+const paramsByAction = new Map<OutboundBotAction, Params>();
+
+function paramsFor(action: OutboundBotAction): Params {
+  let params = paramsByAction.get(action);
+  if (!params) {
+    params = new Params({
+      action,
+      version: API_VERSION,
+      protocol: 'HTTPS',
+      pathname: '/',
+      method: 'POST',
+      authType: 'AK',
+      style: 'RPC',
+      reqBodyType: 'formData',
+      bodyType: 'json',
+    });
+    paramsByAction.set(action, params);
+  }
+  return params;
+}
+
+export interface OutboundBotClient {
+  call(action: OutboundBotAction, query: Record<string, string>, readTimeoutMs: number): Promise<ApiBody>;
+}
+
+/**
+ * The official client signs (ACS3-HMAC-SHA256) and sends; it keeps its sockets in
+ * a module-level keep-alive agent, so reusing one client per credential set keeps
+ * warm invocations on the same connection.
+ */
+export function createOutboundBotClient(credentials: Credentials, endpoint: EndpointOptions): OutboundBotClient {
+  const client = new OpenApi(
+    new OpenApiConfig({
+      // The role's STS triple is handed over as a ready credential: the SDK's provider chain
+      // (@alicloud/credentials: ECS metadata, OIDC, profile files) is never consulted, and
+      // the withdraw bundle leaves it out (scripts/build.mjs).
+      credential: fixedCredential(credentials),
+      endpoint: endpoint.endpoint,
+      protocol: endpoint.protocol,
+      connectTimeout: endpoint.connectTimeoutMs,
+    }),
+  );
+  return {
+    async call(action, query, readTimeoutMs) {
+      // autoretry stays off: retries are decided by lib/core/retry-policy.ts, against the invocation deadline.
+      // Plain objects of the models' shape: the SDK only reads their fields, and the Model
+      // constructors cost more than the rest of a warm call's bookkeeping.
+      const runtime = { autoretry: false, readTimeout: readTimeoutMs, connectTimeout: Math.min(endpoint.connectTimeoutMs, readTimeoutMs) } as RuntimeOptions;
+      try {
+        const response = await client.callApi(paramsFor(action), { query } as OpenApiRequest, runtime);
+        return response.body as ApiBody;
+      } catch (error) {
+        throw toCallError(error);
+      }
+    },
+  };
+}
+
+function fixedCredential(credentials: Credentials): Credential {
+  const model = {
+    accessKeyId: credentials.accessKeyId,
+    accessKeySecret: credentials.accessKeySecret,
+    securityToken: credentials.securityToken,
+    type: credentials.securityToken ? 'sts' : 'access_key',
+  };
+  return { getCredential: async () => model } as unknown as Credential;
+}
+
+/** Normalises what the SDK, httpx and node:http throw into one typed error. */
+export function toCallError(error: unknown): OutboundBotCallError {
+  const e = error as { code?: unknown; statusCode?: unknown; data?: Record<string, unknown>; name?: string; message?: string };
+  if (typeof e?.statusCode === 'number' && e.data) {
+    const requestId = typeof e.data.RequestId === 'string' ? e.data.RequestId : undefined;
+    const message = typeof e.data.Message === 'string' ? e.data.Message : `HTTP ${e.statusCode}`;
+    const code = typeof e.data.Code === 'string' && e.data.Code ? e.data.Code : `Http${e.statusCode}`;
+    return new OutboundBotCallError(code, message, e.statusCode, requestId);
+  }
+  const { code, message } = transportFailure(error, 'OutboundBot');
+  return new OutboundBotCallError(code, message, undefined, undefined);
+}

@@ -1,0 +1,38 @@
+import type { Config } from '../core/config';
+import { MissingCredentialsError } from '../core/errors';
+
+export interface Credentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+}
+
+/** `context.credentials` as FC passes it: the role's STS triple, or `{}` when the function has no role. */
+export interface FcCredentials {
+  accessKeyId?: string;
+  accessKeySecret?: string;
+  securityToken?: string;
+}
+
+/**
+ * The function's RAM role first (FC refreshes it, so it is read on every
+ * invocation), then the ALIBABA_CLOUD_* variables. A half-set pair counts as none:
+ * signing with a missing secret would only earn an upstream refusal.
+ */
+export function resolveCredentials(fromContext: FcCredentials | undefined, config: Config): Credentials {
+  if (fromContext?.accessKeyId && fromContext.accessKeySecret) {
+    return {
+      accessKeyId: fromContext.accessKeyId,
+      accessKeySecret: fromContext.accessKeySecret,
+      securityToken: fromContext.securityToken || undefined,
+    };
+  }
+  if (config.ALIBABA_CLOUD_ACCESS_KEY_ID && config.ALIBABA_CLOUD_ACCESS_KEY_SECRET) {
+    return {
+      accessKeyId: config.ALIBABA_CLOUD_ACCESS_KEY_ID,
+      accessKeySecret: config.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
+      securityToken: config.ALIBABA_CLOUD_SECURITY_TOKEN,
+    };
+  }
+  throw new MissingCredentialsError();
+}

@@ -1,0 +1,126 @@
+import type { CallbackDeps, CallbackReport } from '../webhooks/callback';
+import { parseAllowedHosts } from '../webhooks/allowed-hosts';
+import type { Clock } from '../core/clock';
+import { parseConfig, type Config } from '../core/config';
+import type { Credentials } from '../outboundbot/credentials';
+import { WithdrawServiceError } from '../core/errors';
+import { createLogger, type Logger } from '../core/logger';
+import { createOutboundBotClient, type OutboundBotClient } from '../outboundbot/client';
+import { SecretRegistry } from '../core/redact';
+import type { RetryPolicy } from '../core/retry-policy';
+
+export interface InstanceOptions {
+  env: NodeJS.ProcessEnv;
+  clock: Clock;
+  /** Where log lines go; stdout in FC. */
+  write?: (line: string) => void;
+  /** Resolver for callback hosts; tests map names to loopback. */
+  lookup?: CallbackDeps['lookup'];
+}
+
+/**
+ * What lives as long as the FC instance and both functions need: the configuration
+ * (parsed once, its secrets registered with the redactor), the logger, the callback
+ * allow-list and sender, and an OutboundBot client reused while the credentials hold.
+ */
+export function createInstance(options: InstanceOptions) {
+  const { clock } = options;
+  const secrets = new SecretRegistry();
+  let config: Config | undefined;
+  let configError: WithdrawServiceError | undefined;
+  let allowedHosts: string[] = [];
+  let baseLogger: Logger | undefined;
+  let loggerConfigured = false;
+  let cachedClient: { key: string; client: OutboundBotClient } | undefined;
+  let coldStart = true;
+  // The callback sender (DNS, TLS, the address policy) loads on first use: most deployments never call back.
+  let callbackModule: Promise<typeof import('../webhooks/callback')> | undefined;
+
+  /** Parsed on first use; a bad configuration fails every invocation the same way, without re-parsing. */
+  function loadConfig(): Config {
+    if (config) return config;
+    if (configError) throw configError;
+    try {
+      const parsed = parseConfig(options.env);
+      for (const value of [parsed.WEBHOOK_SECRET, parsed.CALLBACK_SECRET, parsed.ALIBABA_CLOUD_ACCESS_KEY_SECRET, parsed.ALIBABA_CLOUD_SECURITY_TOKEN]) {
+        for (const part of value?.split(/[\s,]+/) ?? []) secrets.add(part);
+      }
+      allowedHosts = parseAllowedHosts(parsed.CALLBACK_ALLOWED_HOSTS);
+      config = parsed;
+      return parsed;
+    } catch (error) {
+      if (error instanceof WithdrawServiceError) configError = error;
+      throw error;
+    }
+  }
+
+  return {
+    secrets,
+    loadConfig,
+
+    /** Until the configuration has been read (or if it cannot be), lines are logged at info. */
+    logger(): Logger {
+      if (!baseLogger || (config && !loggerConfigured)) {
+        baseLogger = createLogger({ level: config?.LOG_LEVEL ?? 'info', secrets, write: options.write, nowMs: clock.nowMs });
+        loggerConfigured = config !== undefined;
+      }
+      return baseLogger;
+    },
+
+    /** CALLBACK_ALLOWED_HOSTS, once the configuration is loaded. */
+    allowedHosts: (): readonly string[] => allowedHosts,
+
+    /** True for the first invocation of this instance only. */
+    takeColdStart(): boolean {
+      const wasCold = coldStart;
+      coldStart = false;
+      return wasCold;
+    },
+
+    retryPolicy(cfg: Config): RetryPolicy {
+      return { maxAttempts: cfg.RETRY_MAX_ATTEMPTS, baseDelayMs: cfg.RETRY_BASE_DELAY_MS, maxDelayMs: cfg.RETRY_MAX_DELAY_MS };
+    },
+
+    /**
+     * The client for these credentials: the cached one while they are unchanged (its
+     * keep-alive socket carries warm invocations), a new one as soon as FC rotates them.
+     */
+    client(credentials: Credentials, cfg: Config): OutboundBotClient {
+      secrets.add(credentials.accessKeySecret);
+      secrets.add(credentials.securityToken);
+      const key = `${credentials.accessKeyId}\0${credentials.accessKeySecret}\0${credentials.securityToken ?? ''}`;
+      if (cachedClient?.key !== key) {
+        cachedClient = {
+          key,
+          client: createOutboundBotClient(credentials, {
+            endpoint: cfg.OUTBOUNDBOT_ENDPOINT,
+            protocol: cfg.OUTBOUNDBOT_PROTOCOL,
+            connectTimeoutMs: cfg.OUTBOUNDBOT_CONNECT_TIMEOUT_MS,
+          }),
+        };
+      }
+      return cachedClient.client;
+    },
+
+    /** Posts `payload` to `url`, signed with CALLBACK_SECRET; never throws, reports instead. */
+    async callBack(cfg: Config, url: string, payload: unknown, deadlineMs: number): Promise<CallbackReport> {
+      const { sendCallback } = await (callbackModule ??= import('../webhooks/callback'));
+      return sendCallback(
+        {
+          url,
+          secret: cfg.CALLBACK_SECRET,
+          allowedHosts,
+          timeoutMs: cfg.CALLBACK_TIMEOUT_MS,
+          maxAttempts: cfg.RETRY_MAX_ATTEMPTS,
+          baseDelayMs: cfg.RETRY_BASE_DELAY_MS,
+          maxDelayMs: cfg.RETRY_MAX_DELAY_MS,
+        },
+        payload,
+        deadlineMs,
+        { nowMs: clock.nowMs, sleep: clock.sleep, random: clock.random, lookup: options.lookup },
+      );
+    },
+  };
+}
+
+export type Instance = ReturnType<typeof createInstance>;

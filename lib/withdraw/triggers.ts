@@ -1,0 +1,132 @@
+import { InvalidParameterError } from '../core/errors';
+import { isRecord, parseWithdrawalItem, parseWithdrawalRequest, type WithdrawalItem, type WithdrawalRequest } from './items';
+
+/** Which door the invocation came through; logged with every result. */
+export type TriggerKind = 'http' | 'invoke' | 'eventbridge' | 'mns-topic' | 'timer';
+
+/** FC 3.0 HTTP trigger event (`version: "v1"`). */
+export interface FcHttpEvent {
+  version: 'v1';
+  rawPath: string;
+  headers?: Record<string, string>;
+  queryParameters?: Record<string, string>;
+  body?: string;
+  isBase64Encoded?: boolean;
+  requestContext: { requestId?: string; http: { method: string; path?: string; sourceIp?: string } };
+}
+
+/**
+ * An event-sourced entry: either a valid item, or the reason it was refused. Events
+ * of one delivery (an EventBridge array) stand alone: one bad message does not
+ * hold back its neighbours, and a refused one is reported, never retried.
+ */
+export type EventEntry = { item: WithdrawalItem; error?: undefined } | { item?: undefined; error: InvalidParameterError };
+
+export type Invocation =
+  | { kind: 'http'; event: FcHttpEvent }
+  | { kind: 'invoke'; request: WithdrawalRequest }
+  | { kind: 'eventbridge' | 'mns-topic'; entries: EventEntry[]; /** Delivered as an array: answered as a batch. */ batch: boolean };
+
+/** FC hands Node handlers a Buffer; local tools and tests may pass a string or an object. */
+export function decodeEvent(event: unknown): unknown {
+  if (Buffer.isBuffer(event) || event instanceof Uint8Array || typeof event === 'string') {
+    const text = Buffer.from(event as Uint8Array | string).toString('utf8');
+    return parseJson(text, 'event');
+  }
+  return event;
+}
+
+function parseJson(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new InvalidParameterError([{ Path: path, Message: 'is not valid JSON' }]);
+  }
+}
+
+export function isHttpEvent(value: unknown): value is FcHttpEvent {
+  return (
+    isRecord(value) &&
+    value.version === 'v1' &&
+    typeof value.rawPath === 'string' &&
+    isRecord(value.requestContext) &&
+    isRecord(value.requestContext.http)
+  );
+}
+
+function isCloudEvent(value: unknown): boolean {
+  return isRecord(value) && typeof value.specversion === 'string' && 'data' in value;
+}
+
+function isMnsTopicJson(value: Record<string, unknown>): boolean {
+  return typeof value.Message === 'string' && typeof value.TopicName === 'string';
+}
+
+function isMnsTopicStream(value: Record<string, unknown>): boolean {
+  const keys = Object.keys(value);
+  return typeof value.body === 'string' && keys.every((k) => k === 'body' || k === 'attrs');
+}
+
+/** FC's timer event: `{triggerTime, triggerName, payload}`. */
+export function isTimerEvent(value: Record<string, unknown>): boolean {
+  return typeof value.triggerTime === 'string' && typeof value.triggerName === 'string' && 'payload' in value;
+}
+
+/** A CloudEvent's item: `data` itself, JSON text in `data`, or JSON in `data.messageBody` (MNS queue source). */
+function cloudEventItem(event: Record<string, unknown>): WithdrawalItem {
+  let data = event.data;
+  if (typeof data === 'string') data = parseJson(data, 'data');
+  if (isRecord(data) && typeof data.messageBody === 'string') {
+    return parseWithdrawalItem(parseJson(data.messageBody, 'data.messageBody'));
+  }
+  return parseWithdrawalItem(data);
+}
+
+function entry(parse: () => WithdrawalItem): EventEntry {
+  try {
+    return { item: parse() };
+  } catch (error) {
+    if (error instanceof InvalidParameterError) return { error };
+    throw error;
+  }
+}
+
+/**
+ * Tells the trigger from the event's shape (FC does not say which trigger fired)
+ * and extracts the withdrawal items. Shapes are checked from most to least
+ * specific, so a direct invocation can never be mistaken for a CloudEvent.
+ */
+export function classifyEvent(decoded: unknown): Invocation {
+  if (Array.isArray(decoded)) {
+    if (decoded.length === 0) throw new InvalidParameterError([{ Path: 'event', Message: 'is an empty array' }]);
+    return {
+      kind: 'eventbridge',
+      batch: true,
+      entries: decoded.map((event, index) =>
+        entry(() => {
+          if (!isCloudEvent(event)) {
+            throw new InvalidParameterError([{ Path: `[${index}]`, Message: 'is not a CloudEvent' }]);
+          }
+          return cloudEventItem(event as Record<string, unknown>);
+        }),
+      ),
+    };
+  }
+  if (isHttpEvent(decoded)) return { kind: 'http', event: decoded };
+  if (!isRecord(decoded)) {
+    throw new InvalidParameterError([{ Path: 'event', Message: 'must be a JSON object or an array of CloudEvents' }]);
+  }
+  if (isCloudEvent(decoded)) return { kind: 'eventbridge', batch: false, entries: [entry(() => cloudEventItem(decoded))] };
+  if (isMnsTopicJson(decoded)) {
+    return { kind: 'mns-topic', batch: false, entries: [entry(() => parseWithdrawalItem(parseJson(decoded.Message as string, 'Message')))] };
+  }
+  if (isMnsTopicStream(decoded)) {
+    return { kind: 'mns-topic', batch: false, entries: [entry(() => parseWithdrawalItem(parseJson(decoded.body as string, 'body')))] };
+  }
+  if (isTimerEvent(decoded)) {
+    throw new InvalidParameterError([
+      { Path: 'event', Message: 'timer events belong to the cleanup function, not the withdraw function' },
+    ]);
+  }
+  return { kind: 'invoke', request: parseWithdrawalRequest(decoded) };
+}

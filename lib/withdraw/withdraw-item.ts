@@ -1,0 +1,144 @@
+import type { Clock } from '../core/clock';
+import type { WithdrawalItem } from './items';
+import type { LogFields, Logger } from '../core/logger';
+import { OutboundBotCallError, type ApiBody, type OutboundBotAction, type OutboundBotClient } from '../outboundbot/client';
+import { endedByDeadline, isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
+
+/** A result per item: the API's shape, plus the ids it was for and how many attempts it took. */
+export interface WithdrawResult {
+  InstanceId: string;
+  ScriptId: string;
+  Success: boolean;
+  HttpStatusCode: number;
+  Code: string;
+  Message: string;
+  /** The upstream RequestId when OutboundBot answered. */
+  RequestId?: string;
+  Script?: Record<string, unknown>;
+  Attempts: number;
+  /** True when trying again later may succeed: FC's async retry and on-failure destination take over. */
+  Retryable: boolean;
+}
+
+export interface WithdrawDeps {
+  client: OutboundBotClient;
+  clock: Clock;
+  policy: RetryPolicy;
+  readTimeoutMs: number;
+  /** Epoch ms after which no attempt may start or still be running. */
+  deadlineMs: number;
+}
+
+/** A failed attempt of any action, as the retry policy and the result need it. */
+export interface CallFailure {
+  code: string;
+  statusCode: number | undefined;
+  message: string;
+  requestId: string | undefined;
+}
+
+const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/**
+ * A 2xx that says `Success: false` is a failure too. It is a definite answer, so its
+ * own HttpStatusCode and Code decide whether a retry could help (throttling, 5xx).
+ */
+function fromAnswer(body: ApiBody): AttemptOutcome<ApiBody, CallFailure> {
+  if (body.Success === true) return { ok: true, value: body };
+  return {
+    ok: false,
+    failure: {
+      code: str(body.Code) ?? 'UnsuccessfulResponse',
+      statusCode: typeof body.HttpStatusCode === 'number' ? body.HttpStatusCode : 200,
+      message: str(body.Message) ?? 'OutboundBot answered Success: false',
+      requestId: str(body.RequestId),
+    },
+  };
+}
+
+/**
+ * One attempt of any action, classified for {@link runWithRetry}: the withdrawal and the
+ * cleanup's ListScripts paging judge answers by the same rules.
+ */
+export async function attemptCall(
+  client: OutboundBotClient,
+  action: OutboundBotAction,
+  query: Record<string, string>,
+  readTimeoutMs: number,
+  remainingMs: number,
+): Promise<AttemptOutcome<ApiBody, CallFailure>> {
+  try {
+    return fromAnswer(await client.call(action, query, Math.min(readTimeoutMs, remainingMs)));
+  } catch (error) {
+    if (!(error instanceof OutboundBotCallError)) throw error;
+    return { ok: false, failure: { code: error.code, statusCode: error.statusCode, message: error.message, requestId: error.requestId } };
+  }
+}
+
+function attemptWithdrawal(item: WithdrawalItem, deps: WithdrawDeps, remainingMs: number): Promise<AttemptOutcome<ApiBody, CallFailure>> {
+  return attemptCall(deps.client, 'WithdrawScriptReview', { InstanceId: item.InstanceId, ScriptId: item.ScriptId }, deps.readTimeoutMs, remainingMs);
+}
+
+/** One withdrawal with our retry policy; never throws for an upstream failure, it reports it. */
+export async function withdrawItem(item: WithdrawalItem, deps: WithdrawDeps): Promise<WithdrawResult> {
+  const run = await runWithRetry((remainingMs) => attemptWithdrawal(item, deps, remainingMs), deps.policy, deps.clock, deps.deadlineMs);
+  const ids = { InstanceId: item.InstanceId, ScriptId: item.ScriptId };
+  const Attempts = run.attempts;
+  if (run.outcome?.ok) {
+    const body = run.outcome.value;
+    const script = body.Script;
+    return {
+      ...ids,
+      Success: true,
+      HttpStatusCode: 200,
+      Code: str(body.Code) ?? 'OK',
+      Message: str(body.Message) ?? 'Success',
+      RequestId: str(body.RequestId),
+      Script: typeof script === 'object' && script !== null ? (script as Record<string, unknown>) : undefined,
+      Attempts,
+      Retryable: false,
+    };
+  }
+  const failure = run.outcome?.failure;
+  const retryable = failure === undefined || isRetryable(failure);
+  if (endedByDeadline(run)) {
+    return {
+      ...ids,
+      Success: false,
+      HttpStatusCode: 504,
+      Code: 'DeadlineExceeded',
+      Message: `The invocation deadline arrived before OutboundBot answered successfully${failure ? ` (last: ${failure.code})` : ''}`,
+      RequestId: failure?.requestId,
+      Attempts,
+      Retryable: true,
+    };
+  }
+  return {
+    ...ids,
+    Success: false,
+    // Upstream refusals pass through with their status; a failure that outlived its
+    // retries, or an answer that refused with a 2xx, is a bad gateway.
+    HttpStatusCode: !retryable && failure!.statusCode !== undefined && failure!.statusCode >= 400 ? failure!.statusCode : 502,
+    Code: failure!.code,
+    Message: failure!.message,
+    RequestId: failure!.requestId,
+    Attempts,
+    Retryable: retryable,
+  };
+}
+
+/** A result's log line, the same for the withdraw and the cleanup function; `fields` adds timing and context. */
+export function logWithdrawal(log: Logger, result: WithdrawResult, fields: LogFields): void {
+  const level = result.Success ? 'info' : result.Retryable ? 'error' : 'warn';
+  log[level](result.Success ? 'withdrawal succeeded' : 'withdrawal failed', {
+    InstanceId: result.InstanceId,
+    ScriptId: result.ScriptId,
+    Success: result.Success,
+    Code: result.Code,
+    HttpStatusCode: result.HttpStatusCode,
+    upstreamRequestId: result.RequestId,
+    Attempts: result.Attempts,
+    Retryable: result.Retryable,
+    ...fields,
+  });
+}

@@ -1,0 +1,207 @@
+// Fan-out end to end: the built cleanup bundle async-invokes the built withdraw bundle through the
+// local FC front end (which checks the signature @alicloud/fc2 makes), which withdraws against the emulator.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EmulatorScript, OutboundBotEmulator } from '../../emulator/outboundbot';
+import { createCleanupService, type CleanupResult } from '../../lib/cleanup/service';
+import { systemClock } from '../../lib/core/clock';
+import { startFrontend, type FcHandler, type Frontend } from '../../local/fc-frontend';
+import type { FcKey } from '../../local/fc-signature';
+import { contextFor, startTestEmulator, type RoleCredentials } from '../support/stack';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const WITHDRAW_FUNCTION = 'withdraw-script-review-withdraw';
+const MINUTE_MS = 60_000;
+
+let emulator: OutboundBotEmulator;
+let role: RoleCredentials;
+let frontend: Frontend;
+let cleanup: FcHandler;
+let metafiles: Record<string, { inputs: Record<string, unknown> }>;
+/** The role's key as the front end knows it; a test swaps the secret to see a refused signature. */
+const keys = new Map<string, FcKey>();
+const frontendLog: string[] = [];
+const stdoutLines: string[] = [];
+const savedEnv = { ...process.env };
+const writeStdout = process.stdout.write.bind(process.stdout);
+
+beforeAll(async () => {
+  const build = (await import(pathToFileURL(path.join(ROOT, 'scripts/build.mjs')).href)) as { buildFunctions(): Promise<typeof metafiles> };
+  metafiles = await build.buildFunctions();
+  ({ emulator, role } = await startTestEmulator());
+  keys.set(role.accessKeyId, { accessKeySecret: role.accessKeySecret, securityToken: role.securityToken });
+
+  // Both bundles run in this process and read process.env on their first invocation.
+  for (const name of Object.keys(process.env)) if (/^(CALLBACK_|WEBHOOK_|ALIBABA_CLOUD_|FC_|CLEANUP_|FANOUT_)/.test(name)) delete process.env[name];
+  const requireBundle = createRequire(import.meta.url);
+  const withdraw = (requireBundle(path.join(ROOT, 'dist/withdraw/index.js')) as { handler: FcHandler }).handler;
+  cleanup = (requireBundle(path.join(ROOT, 'dist/cleanup/index.js')) as { handler: FcHandler }).handler;
+  frontend = await startFrontend({
+    host: '127.0.0.1',
+    port: 0,
+    functions: new Map([[WITHDRAW_FUNCTION, { handler: withdraw, timeoutSeconds: 30 }]]),
+    httpFunction: WITHDRAW_FUNCTION,
+    keys,
+    roleCredentials: () => ({ ...role }),
+    asyncRetries: 1,
+    asyncRetryDelayMs: 10,
+    log: (line) => frontendLog.push(line),
+  });
+  Object.assign(process.env, {
+    OUTBOUNDBOT_ENDPOINT: emulator.endpoint,
+    OUTBOUNDBOT_PROTOCOL: 'http',
+    RETRY_BASE_DELAY_MS: '1',
+    RETRY_MAX_DELAY_MS: '5',
+    CLEANUP_MODE: 'fanout',
+    FANOUT_CHUNK_SIZE: '3',
+    WITHDRAW_FUNCTION_NAME: WITHDRAW_FUNCTION,
+    FC_ENDPOINT: frontend.url,
+  });
+  // The bundles log JSON lines to stdout: keep them for assertions, out of the test report.
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    const text = chunk.toString();
+    if (text.startsWith('{')) {
+      stdoutLines.push(...text.split('\n').filter(Boolean));
+      return true;
+    }
+    return (writeStdout as (...args: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stdout.write;
+});
+
+afterAll(async () => {
+  process.stdout.write = writeStdout;
+  for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
+  Object.assign(process.env, savedEnv);
+  await frontend?.close();
+  await emulator?.close();
+});
+
+function staleInstance(reviews: number, others: string[]): { instanceId: string; stale: EmulatorScript[]; all: EmulatorScript[] } {
+  const aged = (Status: string, ageMinutes: number): EmulatorScript => ({ ScriptId: randomUUID(), ScriptName: Status, Status, UpdateTime: Date.now() - ageMinutes * MINUTE_MS });
+  const stale = Array.from({ length: reviews }, (_, i) => aged(i % 2 ? 'PUBLISHED_AND_EXAMINE_IN_PROGRESS' : 'EXAMINE_IN_PROGRESS', 600 + i));
+  const all = [...stale, ...others.map((status) => aged(status, 600)), aged('EXAMINE_IN_PROGRESS', 1)];
+  const instanceId = randomUUID();
+  emulator.addInstance(instanceId, all);
+  return { instanceId, stale, all };
+}
+
+const timerEvent = (payload: Record<string, unknown>) =>
+  Buffer.from(JSON.stringify({ triggerTime: '2026-11-24T19:00:00Z', triggerName: 'nightly', payload: JSON.stringify(payload) }));
+
+describe('cleanup fan-out through @alicloud/fc2 and the local FC front end', () => {
+  it('keeps @alicloud/fc2 out of the withdraw bundle and lazily inside the cleanup bundle', () => {
+    const fromPackage = (name: string, pkg: string) => Object.keys(metafiles[name]!.inputs).some((input) => input.includes(`node_modules/${pkg}/`));
+    expect(fromPackage('withdraw', '@alicloud/fc2')).toBe(false);
+    expect(fromPackage('withdraw', 'ali-oss')).toBe(false);
+    expect(fromPackage('cleanup', '@alicloud/fc2')).toBe(true);
+  });
+
+  it('queues the selected scripts in chunks; the withdraw function withdraws each exactly once', async () => {
+    const { instanceId, stale, all } = staleInstance(7, ['DRAFTED', 'PUBLISHED', 'PUBLISH_FAILED']);
+
+    const result = (await cleanup(timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60 }), contextFor(role, 60, 'fanout-ok'))) as CleanupResult;
+
+    expect(result).toMatchObject({ Success: true, Mode: 'fanout', Listed: 11, Selected: 7, Skipped: 4, Dispatched: 7, Withdrawn: 0, Failed: 0, Truncated: false });
+    expect(result.Chunks!.map((c) => [c.Index, c.Size, c.Success, c.Code])).toEqual([
+      [0, 3, true, 'Accepted'],
+      [1, 3, true, 'Accepted'],
+      [2, 1, true, 'Accepted'],
+    ]);
+    for (const c of result.Chunks!) expect(c.RequestId).toMatch(/^[0-9a-f-]{36}$/);
+    await frontend.drain();
+    for (const s of all) expect(emulator.withdrawals(instanceId, s.ScriptId), s.ScriptName).toBe(stale.includes(s) ? 1 : 0);
+    // The withdraw function logged each item under the async invocation's request id.
+    const withdrawn = stdoutLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === 'withdrawal succeeded' && l.InstanceId === instanceId);
+    expect(withdrawn).toHaveLength(7);
+    expect(new Set(withdrawn.map((l) => l.requestId))).toEqual(new Set(result.Chunks!.map((c) => c.RequestId)));
+    expect(frontendLog.filter((l) => l.includes('async invocation failed'))).toEqual([]);
+    for (const secret of [role.accessKeySecret, role.securityToken]) expect(stdoutLines.join('\n')).not.toContain(secret);
+  });
+
+  it('a refused signature fails every chunk without retrying it, lists the items, and nothing is withdrawn', async () => {
+    const { instanceId, stale } = staleInstance(4, ['DRAFTED']);
+    keys.set(role.accessKeyId, { accessKeySecret: randomBytes(24).toString('base64'), securityToken: role.securityToken });
+    try {
+      const result = (await cleanup(timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60 }), contextFor(role, 60, 'fanout-refused'))) as CleanupResult;
+
+      expect(result).toMatchObject({ Success: false, Mode: 'fanout', Selected: 4, Dispatched: 0, Failed: 4 });
+      expect(result.Chunks).toHaveLength(2);
+      for (const c of result.Chunks!) expect(c).toMatchObject({ Success: false, HttpStatusCode: 403, Code: 'Http403', Attempts: 1 });
+      // Oldest first: the last-made script is the oldest.
+      expect(result.Chunks!.flatMap((c) => c.NotDispatched!.map((i) => i.ScriptId))).toEqual([...stale].reverse().map((s) => s.ScriptId));
+      await frontend.drain();
+      for (const s of stale) expect(emulator.withdrawals(instanceId, s.ScriptId)).toBe(0);
+      const failures = stdoutLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.requestId === 'fanout-refused' && l.message === 'chunk dispatch failed');
+      expect(failures).toHaveLength(2);
+      expect(failures[0]).toMatchObject({ level: 'error', HttpStatusCode: 403 });
+    } finally {
+      keys.set(role.accessKeyId, { accessKeySecret: role.accessKeySecret, securityToken: role.securityToken });
+    }
+  });
+});
+
+describe('fan-out failure handling (the service in-process, FC played by a scripted server)', () => {
+  function serviceWith(env: Record<string, string>) {
+    const lines: string[] = [];
+    const service = createCleanupService({
+      env: { OUTBOUNDBOT_ENDPOINT: emulator.endpoint, OUTBOUNDBOT_PROTOCOL: 'http', RETRY_BASE_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '5', CLEANUP_MODE: 'fanout', ...env },
+      clock: systemClock,
+      write: (line) => lines.push(line),
+    });
+    return { service, lines };
+  }
+
+  it('retries a chunk that FC answers 503, under the same retry policy', async () => {
+    const answers = [503, 202];
+    const seen: Array<{ path: string; type: string | undefined }> = [];
+    const fc = createServer((req, res) => {
+      seen.push({ path: req.url ?? '', type: req.headers['x-fc-invocation-type'] as string | undefined });
+      req.resume().on('end', () => {
+        const status = answers.shift() ?? 202;
+        if (status === 202) res.writeHead(202, { 'x-fc-request-id': 'queued-1' }).end();
+        else res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ Code: 'ServiceUnavailable', Message: 'busy' }));
+      });
+    });
+    await new Promise<void>((resolve) => fc.listen(0, '127.0.0.1', resolve));
+    try {
+      const { instanceId } = staleInstance(2, []);
+      const { service } = serviceWith({ FC_ENDPOINT: `http://127.0.0.1:${(fc.address() as AddressInfo).port}/` });
+      const result = (await service.handle({ InstanceId: instanceId, OlderThanMinutes: 60 }, contextFor(role))) as CleanupResult;
+      expect(result).toMatchObject({ Success: true, Dispatched: 2 });
+      expect(result.Chunks).toEqual([expect.objectContaining({ Success: true, Attempts: 2, RequestId: 'queued-1', Size: 2 })]);
+      expect(seen).toEqual([
+        { path: `/2023-03-30/functions/${WITHDRAW_FUNCTION}/invocations`, type: 'Async' },
+        { path: `/2023-03-30/functions/${WITHDRAW_FUNCTION}/invocations`, type: 'Async' },
+      ]);
+    } finally {
+      await new Promise<void>((resolve) => fc.close(() => resolve()));
+    }
+  });
+
+  it('reports a chunk FC cannot be reached for, after the retries, as not dispatched', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const { instanceId, stale } = staleInstance(1, []);
+    const { service } = serviceWith({ FC_ENDPOINT: `http://127.0.0.1:${port}`, RETRY_MAX_ATTEMPTS: '3' });
+    const result = (await service.handle({ InstanceId: instanceId, OlderThanMinutes: 60 }, contextFor(role))) as CleanupResult;
+    expect(result).toMatchObject({ Success: false, Dispatched: 0, Failed: 1 });
+    expect(result.Chunks![0]).toMatchObject({ Success: false, Code: 'ECONNREFUSED', Attempts: 3, NotDispatched: [{ InstanceId: instanceId, ScriptId: stale[0]!.ScriptId }] });
+  });
+
+  it('without an account id (no context, no FC_ACCOUNT_ID) it refuses before listing', async () => {
+    const before = emulator.requests.length;
+    const { service } = serviceWith({ FC_REGION: 'cn-shanghai' });
+    const context = { ...contextFor(role), accountId: undefined };
+    const result = (await service.handle({ InstanceId: randomUUID(), OlderThanMinutes: 60 }, context)) as Record<string, any>;
+    expect(result).toMatchObject({ Success: false, Code: 'InvalidConfiguration' });
+    expect(result.Message).toContain('FC_ACCOUNT_ID');
+    expect(emulator.requests.length).toBe(before);
+  });
+});

@@ -1,0 +1,79 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { OutboundBotEmulator } from '../../emulator/outboundbot';
+import { contextFor, script, startTestEmulator, type RoleCredentials } from '../support/stack';
+
+/**
+ * Guards the withdraw bundle against what a dependency bump could bring back: the SDK's
+ * heavy modules, and any path that reaches the stubs of scripts/stubs/.
+ */
+const ROOT = path.resolve(__dirname, '../..');
+type Metafile = { inputs: Record<string, unknown>; outputs: Record<string, { bytes: number }> };
+let metafiles: Record<string, Metafile>;
+let stubbed: Record<string, Record<string, string>>;
+let emulator: OutboundBotEmulator;
+let role: RoleCredentials;
+let handler: (event: Buffer, context: unknown) => Promise<Record<string, unknown>>;
+
+beforeAll(async () => {
+  const build = (await import(pathToFileURL(path.join(ROOT, 'scripts/build.mjs')).href)) as {
+    buildFunctions(): Promise<Record<string, Metafile>>;
+    STUBBED_MODULES: Record<string, Record<string, string>>;
+  };
+  metafiles = await build.buildFunctions();
+  stubbed = build.STUBBED_MODULES;
+  ({ emulator, role } = await startTestEmulator());
+  emulator.addInstance('bundle-instance', ['a', 'b', 'c', 'd'].map((id) => script(`script-${id}`)));
+  process.env.OUTBOUNDBOT_ENDPOINT = emulator.endpoint;
+  process.env.OUTBOUNDBOT_PROTOCOL = 'http';
+  process.env.RETRY_BASE_DELAY_MS = '1';
+  ({ handler } = createRequire(import.meta.url)(path.join(ROOT, 'dist/withdraw/index.js')) as { handler: typeof handler });
+});
+afterAll(() => emulator.close());
+
+const inputs = (name: string) => Object.keys(metafiles[name]!.inputs);
+
+describe('the withdraw bundle', () => {
+  it('stays small: under 256 KB before zipping (the budget is 1 MB zipped)', () => {
+    const bytes = readFileSync(path.join(ROOT, 'dist/withdraw/index.js')).length;
+    expect(bytes).toBeLessThan(256 * 1024);
+  });
+
+  it.each([
+    ['@alicloud/fc2 and ali-oss', /node_modules\/(@alicloud\/fc2|ali-oss)\//],
+    ['lodash, moment, ws and the proxy agents', /node_modules\/(lodash|moment|ws|socks|https?-proxy-agent|@darabonba)\//],
+    ['the XML parser', /node_modules\/(xml2js|xmlbuilder|sax|@alicloud\/tea-xml)\//],
+    ['the credential provider chain', /node_modules\/@alicloud\/credentials\//],
+    ['the full zod build', /node_modules\/zod\/v4\/classic\//],
+    ['the cleanup code', /^lib\/cleanup|^lib\/fanout/],
+  ])('leaves out %s', (_what, pattern) => {
+    expect(inputs('withdraw').filter((file) => pattern.test(file))).toEqual([]);
+  });
+
+  it('uses the stubs it declares, and nothing else stands in for a real module', () => {
+    for (const stub of Object.values(stubbed.withdraw!)) expect(inputs('withdraw')).toContain(stub);
+  });
+
+  it('serves a withdrawal, an upstream refusal and a retried 500 without reaching a stub', async () => {
+    const invoke = (ScriptId: string) => handler(Buffer.from(JSON.stringify({ InstanceId: 'bundle-instance', ScriptId })), contextFor(role));
+    await expect(invoke('script-a')).resolves.toMatchObject({ Success: true, Code: 'OK' });
+    await expect(invoke('script-missing')).resolves.toMatchObject({ Success: false, Code: 'NotExist.Script', HttpStatusCode: 404 });
+    emulator.injectFault({ kind: 'status', status: 500, code: 'InternalError' });
+    await expect(invoke('script-b')).resolves.toMatchObject({ Success: true, Attempts: 2 });
+    emulator.injectFault({ kind: 'non-json' });
+    await expect(invoke('script-c')).resolves.toMatchObject({ Success: true, Attempts: 2 });
+  });
+});
+
+describe('the stubs', () => {
+  it('throw loudly if the SDK ever reaches them', () => {
+    const load = createRequire(import.meta.url);
+    const credentials = load(path.join(ROOT, 'scripts/stubs/alicloud-credentials.cjs')) as { default: new () => unknown };
+    expect(() => new credentials.default()).toThrow(/not bundled/);
+    const xml = load(path.join(ROOT, 'scripts/stubs/alicloud-tea-xml.cjs')) as { default: { parseXml(): unknown } };
+    expect(() => xml.default.parseXml()).toThrow(SyntaxError);
+  });
+});

@@ -1,0 +1,383 @@
+// Checks the deployment artefacts (s.yaml, deploy/ram/*.json) against the fc3 component's
+// props schema and the project's contract, and that the bundles s.yaml points at exist.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Ajv, { type ValidateFunction } from 'ajv';
+import { parse } from 'yaml';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const schemaPath = path.resolve(root, 'test/fixtures/fc3-schema.json');
+
+// Every environment variable the functions read; s.yaml may set no other.
+const SHARED_ENV = [
+  'OUTBOUNDBOT_ENDPOINT',
+  'OUTBOUNDBOT_PROTOCOL',
+  'OUTBOUNDBOT_CONNECT_TIMEOUT_MS',
+  'OUTBOUNDBOT_READ_TIMEOUT_MS',
+  'RETRY_MAX_ATTEMPTS',
+  'RETRY_BASE_DELAY_MS',
+  'RETRY_MAX_DELAY_MS',
+  'BATCH_CONCURRENCY',
+  'WEBHOOK_SECRET',
+  'ALLOW_UNSIGNED_HTTP',
+  'CALLBACK_URL',
+  'CALLBACK_SECRET',
+  'CALLBACK_ALLOWED_HOSTS',
+  'CALLBACK_TIMEOUT_MS',
+  'LOG_LEVEL',
+];
+const CLEANUP_ONLY_ENV = [
+  'CLEANUP_MODE',
+  'CLEANUP_CONCURRENCY',
+  'WITHDRAW_FUNCTION_NAME',
+  'FANOUT_CHUNK_SIZE',
+  'FC_ENDPOINT',
+];
+const DOCUMENTED_ENV: Record<string, string[]> = {
+  withdraw: SHARED_ENV,
+  cleanup: [...SHARED_ENV, ...CLEANUP_ONLY_ENV],
+};
+
+// Per policy file: exactly these actions, nothing broader.
+const POLICY_ACTIONS: Record<string, string[]> = {
+  'function-role-policy.json': [
+    'outboundbot:WithdrawScriptReview',
+    'outboundbot:WithdrawScript',
+    'outboundbot:ListScripts',
+    'log:PostLogStoreLogs',
+    'mns:SendMessage',
+  ],
+  'cleanup-fanout-policy.json': ['fc:InvokeFunction'],
+  'fc-trust-policy.json': ['sts:AssumeRole'],
+};
+
+// The schema's triggerConfig is an anyOf that includes IOtsConfig ({type: object}), so it accepts
+// any object; each trigger is therefore also checked against the definition for its own type.
+const TRIGGER_CONFIG_DEFINITION: Record<string, string> = {
+  http: 'IHttpTriggerConfig',
+  timer: 'ITimerTriggerConfig',
+  eventbridge: 'IEventBridge',
+};
+
+const ACCOUNT_ID = '1234567890123456';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+interface Trigger {
+  triggerName: string;
+  triggerType: string;
+  triggerConfig: Record<string, Json>;
+}
+
+interface Props {
+  region: string;
+  functionName: string;
+  runtime: string;
+  code: string;
+  handler: string;
+  memorySize: number;
+  cpu: number;
+  timeout: number;
+  role: string;
+  environmentVariables: Record<string, string>;
+  triggers: Trigger[];
+  asyncInvokeConfig?: {
+    maxAsyncRetryAttempts?: number;
+    maxAsyncEventAgeInSeconds?: number;
+    destinationConfig?: { onFailure?: { destination?: string } };
+  };
+}
+
+interface Policy {
+  Version: string;
+  Statement: { Effect: string; Action: string | string[]; Resource?: string | string[]; Principal?: { Service?: string[] } }[];
+}
+
+// The subset of Serverless Devs 3.x magic variables s.yaml uses; anything else fails loudly.
+function evaluate(expr: string, vars: Record<string, Json>): Json {
+  const env = /^env\(\s*'?(\w+)'?\s*(?:,\s*'[^']*'\s*)?\)$/.exec(expr);
+  if (env) return `<env:${env[1]}>`;
+  if (/^config\(\s*'AccountID'\s*\)$/.test(expr)) return ACCOUNT_ID;
+  const ref = /^vars\.([\w.]+)$/.exec(expr);
+  if (ref?.[1]) {
+    let value: Json | undefined = vars;
+    for (const key of ref[1].split('.')) {
+      value = value !== null && typeof value === 'object' && !Array.isArray(value) ? value[key] : undefined;
+    }
+    if (value === undefined) throw new Error(`\${${expr}} names no var`);
+    return value;
+  }
+  throw new Error(`unsupported magic variable \${${expr}}`);
+}
+
+function resolve(node: Json, vars: Record<string, Json>): Json {
+  if (typeof node === 'string') {
+    // A value that is one expression keeps the referenced value's type, as s does.
+    const whole = /^\$\{([^}]*)\}$/.exec(node);
+    if (whole?.[1] !== undefined) return evaluate(whole[1], vars);
+    return node.replace(/\$\{([^}]*)\}/g, (_, expr: string) => String(evaluate(expr, vars)));
+  }
+  if (Array.isArray(node)) return node.map((item) => resolve(item, vars));
+  if (node !== null && typeof node === 'object') {
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, resolve(value, vars)]));
+  }
+  return node;
+}
+
+interface Spec {
+  edition: string;
+  name: string;
+  access: string;
+  vars: Record<string, Json>;
+  resources: Record<string, { component: string; props: Json }>;
+}
+
+const spec = parse(readFileSync(path.join(root, 's.yaml'), 'utf8')) as Spec;
+// s resolves vars against the raw vars first, then the resources against the resolved vars.
+const vars = resolve(spec.vars, spec.vars) as Record<string, Json>;
+const rawProps = Object.fromEntries(
+  Object.entries(spec.resources).map(([name, resource]) => [name, resolve(resource.props, vars)]),
+);
+const props = rawProps as unknown as Record<string, Props>;
+const names = Object.keys(spec.resources);
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+ajv.addSchema(JSON.parse(readFileSync(schemaPath, 'utf8')) as object, 'fc3');
+const validateProps = ajv.getSchema('fc3') as ValidateFunction;
+const triggerValidators = new Map<string, ValidateFunction>();
+function validateTriggerConfig(type: string): ValidateFunction {
+  const definition = TRIGGER_CONFIG_DEFINITION[type];
+  if (!definition) throw new Error(`no schema definition for trigger type ${type}`);
+  let validate = triggerValidators.get(definition);
+  if (!validate) {
+    validate = ajv.compile({ $ref: `fc3#/definitions/${definition}` });
+    triggerValidators.set(definition, validate);
+  }
+  return validate;
+}
+
+function schemaErrors(validate: ValidateFunction, data: unknown): string | null {
+  return validate(data) ? null : ajv.errorsText(validate.errors);
+}
+
+function trigger(name: string, type: string): Trigger {
+  const found = props[name]?.triggers.find((t) => t.triggerType === type);
+  if (!found) throw new Error(`${name} has no ${type} trigger`);
+  return found;
+}
+
+function readPolicy(file: string): Policy {
+  return JSON.parse(readFileSync(path.join(root, 'deploy/ram', file), 'utf8')) as Policy;
+}
+
+const asList = (value: string | string[] | undefined): string[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+describe('s.yaml', () => {
+  it('is a Serverless Devs 3 project with a literal access alias', () => {
+    expect(spec.edition).toBe('3.0.0');
+    expect(spec.name).toBe('withdraw-script-review');
+    // s reads access before resolving variables.
+    expect(spec.access).not.toContain('${');
+    expect([...names].sort()).toEqual(['cleanup', 'withdraw']);
+    for (const name of names) expect(spec.resources[name]?.component).toBe('fc3');
+  });
+
+  it('deploys to cn-shanghai by default, the only OutboundBot region', () => {
+    expect(vars.region).toBe('cn-shanghai');
+    for (const name of names) expect(props[name]?.region).toBe('cn-shanghai');
+  });
+
+  it.each(names)('%s props satisfy the fc3 schema, triggers included', (name) => {
+    expect(schemaErrors(validateProps, rawProps[name])).toBeNull();
+    for (const t of props[name]?.triggers ?? []) {
+      expect(schemaErrors(validateTriggerConfig(t.triggerType), t.triggerConfig), t.triggerName).toBeNull();
+    }
+  });
+
+  it.each(names)('%s runs the esbuild bundle on nodejs20', (name) => {
+    const p = props[name];
+    expect(p?.runtime).toBe('nodejs20');
+    expect(p?.handler).toBe('index.handler');
+    expect(p?.code).toBe(`./dist/${name}`);
+    expect(p?.role).toMatch(new RegExp(`^acs:ram::${ACCOUNT_ID}:role/[a-z0-9-]+$`));
+  });
+
+  it.each(names)('%s has an FC3-valid vCPU/memory pair', (name) => {
+    const p = props[name] as Props;
+    // FC3: vCPU a multiple of 0.05, memory a multiple of 64 MB, vCPU:GiB between 1:1 and 1:4.
+    expect(Math.abs(p.cpu * 20 - Math.round(p.cpu * 20))).toBeLessThan(1e-9);
+    expect(p.memorySize % 64).toBe(0);
+    const gibPerVcpu = p.memorySize / 1024 / p.cpu;
+    expect(gibPerVcpu).toBeGreaterThanOrEqual(1);
+    expect(gibPerVcpu).toBeLessThanOrEqual(4);
+  });
+
+  it.each(names)('%s sets only documented environment variables, all as strings', (name) => {
+    const env = props[name]?.environmentVariables ?? {};
+    expect(Object.keys(env).length).toBeGreaterThan(0);
+    for (const [key, value] of Object.entries(env)) {
+      expect(DOCUMENTED_ENV[name], key).toContain(key);
+      expect(typeof value, key).toBe('string');
+    }
+  });
+
+  it('gives both functions the same value for every variable they share', () => {
+    const withdrawEnv = props.withdraw?.environmentVariables ?? {};
+    const cleanupEnv = props.cleanup?.environmentVariables ?? {};
+    const shared = Object.keys(withdrawEnv).filter((key) => key in cleanupEnv);
+    expect(shared.length).toBeGreaterThan(0);
+    for (const key of shared) expect(cleanupEnv[key], key).toBe(withdrawEnv[key]);
+  });
+
+  it('takes secrets from the deploying shell, not from the file', () => {
+    const env = props.withdraw?.environmentVariables ?? {};
+    expect(env.WEBHOOK_SECRET).toBe('<env:WEBHOOK_SECRET>');
+    expect(env.CALLBACK_SECRET).toBe('<env:CALLBACK_SECRET>');
+    expect(readFileSync(path.join(root, 's.yaml'), 'utf8')).not.toMatch(/whsec_[A-Za-z0-9+/=]{8,}/);
+  });
+
+  it('exposes the withdraw function on an anonymous HTTP trigger that accepts POST', () => {
+    const config = trigger('withdraw', 'http').triggerConfig;
+    expect(config.authType).toBe('anonymous');
+    expect(config.methods).toContain('POST');
+    expect(config.disableURLInternet).toBe(false);
+  });
+
+  it('feeds the withdraw function from the MNS request queue through EventBridge', () => {
+    const config = trigger('withdraw', 'eventbridge').triggerConfig as {
+      eventSourceConfig: { eventSourceType: string; eventSourceParameters: { sourceMNSParameters: { QueueName: string } } };
+      runOptions: { mode: string; deadLetterQueue?: { Arn: string } };
+    };
+    expect(config.eventSourceConfig.eventSourceType).toBe('MNS');
+    expect(config.eventSourceConfig.eventSourceParameters.sourceMNSParameters.QueueName).toBe(vars.requestQueueName);
+    expect(config.runOptions.mode).toBe('event-streaming');
+    expect(config.runOptions.deadLetterQueue?.Arn).toBe(
+      `acs:mns:cn-shanghai:${ACCOUNT_ID}:/queues/${String(vars.failureQueueName)}`,
+    );
+  });
+
+  it.each(names)('%s retries async invocations and parks failures in the failure queue', (name) => {
+    const config = props[name]?.asyncInvokeConfig;
+    expect(config?.maxAsyncRetryAttempts).toBeGreaterThan(0);
+    expect(config?.maxAsyncEventAgeInSeconds).toBeGreaterThan(0);
+    expect(config?.destinationConfig?.onFailure?.destination).toBe(
+      `acs:mns:cn-shanghai:${ACCOUNT_ID}:/queues/${String(vars.failureQueueName)}/messages`,
+    );
+  });
+
+  it('runs the cleanup nightly with a JSON payload naming the instance and the age', () => {
+    const config = trigger('cleanup', 'timer').triggerConfig;
+    expect(config.enable).toBe(true);
+    // FC cron: optional CRON_TZ, then seconds minutes hours day-of-month month day-of-week.
+    expect(config.cronExpression).toMatch(/^(CRON_TZ=[\w+-]+\/[\w+-]+ )?\S+( \S+){5}$/);
+    const payload = JSON.parse(String(config.payload)) as Record<string, unknown>;
+    expect(payload.InstanceId).toBe('<env:OUTBOUNDBOT_INSTANCE_ID>');
+    expect(Number.isInteger(payload.OlderThanMinutes) && (payload.OlderThanMinutes as number) > 0).toBe(true);
+    expect(Number.isInteger(payload.MaxWithdrawals) && (payload.MaxWithdrawals as number) > 0).toBe(true);
+  });
+
+  it('points the cleanup fan-out at the withdraw function', () => {
+    expect(props.cleanup?.environmentVariables.WITHDRAW_FUNCTION_NAME).toBe(props.withdraw?.functionName);
+    expect(props.cleanup?.timeout).toBeGreaterThan(props.withdraw?.timeout ?? Infinity);
+  });
+});
+
+describe('the schema check bites', () => {
+  const base = rawProps.withdraw as { [key: string]: Json };
+
+  it('rejects an unknown runtime', () => {
+    expect(schemaErrors(validateProps, { ...base, runtime: 'nodejs99' })).toMatch(/runtime/);
+  });
+
+  it('rejects a built-in runtime without a handler', () => {
+    const withoutHandler = Object.fromEntries(Object.entries(base).filter(([key]) => key !== 'handler'));
+    expect(schemaErrors(validateProps, withoutHandler)).toMatch(/handler/);
+  });
+
+  it('rejects an HTTP trigger without methods', () => {
+    const { methods: _, ...config } = trigger('withdraw', 'http').triggerConfig;
+    expect(schemaErrors(validateTriggerConfig('http'), config)).toMatch(/methods/);
+  });
+
+  it('rejects a timer without cronExpression', () => {
+    const { cronExpression: _, ...config } = trigger('cleanup', 'timer').triggerConfig;
+    expect(schemaErrors(validateTriggerConfig('timer'), config)).toMatch(/cronExpression/);
+  });
+
+  it('the resolver refuses unknown magic variables', () => {
+    expect(() => resolve('${vars.nope}', vars)).toThrow(/names no var/);
+    expect(() => resolve('${file(./x)}', vars)).toThrow(/unsupported/);
+  });
+});
+
+describe('RAM policies', () => {
+  it.each(Object.entries(POLICY_ACTIONS))('%s grants exactly its actions, none by wildcard', (file, actions) => {
+    const policy = readPolicy(file);
+    expect(policy.Version).toBe('1');
+    const granted = policy.Statement.flatMap((s) => asList(s.Action));
+    expect([...granted].sort()).toEqual([...actions].sort());
+    for (const statement of policy.Statement) expect(statement.Effect).toBe('Allow');
+    for (const action of granted) expect(action).not.toContain('*');
+  });
+
+  it('keeps Resource "*" to OutboundBot, whose RAM support is action-level only', () => {
+    for (const file of ['function-role-policy.json', 'cleanup-fanout-policy.json']) {
+      for (const statement of readPolicy(file).Statement) {
+        if (asList(statement.Resource).includes('*')) {
+          for (const action of asList(statement.Action)) expect(action, file).toMatch(/^outboundbot:/);
+        }
+      }
+    }
+  });
+
+  it('scopes the destination and fan-out grants to the resources s.yaml names', () => {
+    const mns = readPolicy('function-role-policy.json').Statement.find((s) => asList(s.Action).includes('mns:SendMessage'));
+    expect(asList(mns?.Resource)).toEqual([
+      `acs:mns:${String(vars.region)}:*:/queues/${String(vars.failureQueueName)}/messages`,
+    ]);
+    const [invoke] = readPolicy('cleanup-fanout-policy.json').Statement;
+    expect(asList(invoke?.Resource)).toEqual([
+      `acs:fc:${String(vars.region)}:*:functions/${String(vars.withdrawFunctionName)}`,
+    ]);
+  });
+
+  it('lets only Function Compute assume the roles', () => {
+    const [statement] = readPolicy('fc-trust-policy.json').Statement;
+    expect(statement?.Principal?.Service).toEqual(['fc.aliyuncs.com']);
+  });
+});
+
+describe('bundles', () => {
+  const notWritten = (name: string) => !existsSync(path.join(root, 'functions', name, 'index.ts'));
+  let built: string[] = [];
+
+  beforeAll(async () => {
+    const build = (await import(pathToFileURL(path.join(root, 'scripts/build.mjs')).href)) as {
+      FUNCTIONS: string[];
+      buildFunctions: () => Promise<unknown>;
+    };
+    built = build.FUNCTIONS;
+    if (built.length > 0) await build.buildFunctions();
+  }, 120_000);
+
+  it('s.yaml deploys every function the build bundles', () => {
+    for (const name of built) expect(names).toContain(name);
+  });
+
+  for (const name of names) {
+    const skip = notWritten(name);
+    it.skipIf(skip)(
+      `${name}: <code>/index.js exists and exports handler${skip ? ` (skipped: functions/${name}/index.ts not written yet)` : ''}`,
+      () => {
+        const bundle = path.join(root, props[name]?.code ?? '', 'index.js');
+        expect(existsSync(bundle)).toBe(true);
+        const mod = createRequire(import.meta.url)(bundle) as { handler?: unknown };
+        expect(typeof mod.handler).toBe('function');
+      },
+    );
+  }
+});

@@ -1,0 +1,316 @@
+/**
+ * The fault matrix (issue #7): the withdraw function, built as the handler builds it, against
+ * the emulator over real HTTP, with one cloud misbehaviour per row. Every row must end in
+ * exactly one of "withdrawn", "refused with a reason" or "failed retryably" — and say so the
+ * same way everywhere: the HTTP answer, the event outcome (FC retries only what is thrown),
+ * the log line, the callback, and the emulator's own count of withdrawals.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Fault, OutboundBotEmulator } from '../../emulator/outboundbot';
+import type { FcHttpResponse } from '../../lib/fc/http-trigger';
+import type { WithdrawalItem } from '../../lib/withdraw/items';
+import { RetryableFailureError, type ItemResult } from '../../lib/withdraw/service';
+import { startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
+import { httpEvent } from '../support/events';
+import { contextFor, newRole, script, serviceFor, startTestEmulator, type RoleCredentials } from '../support/stack';
+
+const READ_TIMEOUT_MS = 300;
+const MAX_ATTEMPTS = 3;
+/** With a 1 s function timeout: the 900 ms deadline less the callback's reserve (10%). */
+const WORK_END_MS_1S = 810;
+/** Timers may fire a millisecond or so early by performance.now(). */
+const TIMER_SLACK_MS = 5;
+
+// One receiver for every row (deliveries are told apart by ScriptId); an emulator per row, so
+// that the rows, each with its own fault queue, run concurrently.
+let receiver: CallbackReceiver;
+/** host:port where nothing listens (a port that was just free): connections are refused. */
+let closedEndpoint: string;
+beforeAll(async () => {
+  receiver = await startCallbackReceiver();
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  closedEndpoint = `127.0.0.1:${port}`;
+});
+afterAll(() => receiver.close());
+
+type Level = 'info' | 'warn' | 'error';
+
+interface Expected {
+  /** The HTTP answer's status; 200 means withdrawn. */
+  status: number;
+  code: string;
+  /** Exact, or [min, max] where the deadline cuts an attempt (see the hang row). */
+  attempts: number | readonly [number, number];
+  /** Requests the emulator saw; default one per attempt. */
+  upstreamRequests?: number;
+  /** Failed retryably: the event invocation throws RetryableFailureError. */
+  retryable: boolean;
+  /** What the emulator counted for the script afterwards. */
+  withdrawals: 0 | 1;
+  level: Level;
+  /** Time the invocation must at least have taken (read timeouts it had to sit out). */
+  minMs?: number;
+  /** A tighter bound than the function timeout, where the row is about speed. */
+  maxMs?: number;
+}
+
+interface Row {
+  name: string;
+  /** Queued in order: [fault, times]. */
+  faults?: ReadonlyArray<readonly [Fault, number]>;
+  /** Settings of the row; a function when they are only known once the suite runs. */
+  env?: Record<string, string> | (() => Record<string, string>);
+  /** context.function.timeout; the deadline is this less 10%. Default 2 s. */
+  timeoutSeconds?: number;
+  /** The credentials FC hands the invocation; default the emulator's valid role. */
+  credentials?: (emulator: OutboundBotEmulator, role: RoleCredentials) => Partial<RoleCredentials>;
+  expected: Expected;
+}
+
+const WITHDRAWN = { status: 200, code: 'OK', retryable: false, withdrawals: 1, level: 'info' } as const;
+
+const ROWS: Row[] = [
+  { name: 'no fault', expected: { ...WITHDRAWN, attempts: 1 } },
+  { name: 'connection reset before the answer, once: retried', faults: [[{ kind: 'reset' }, 1]], expected: { ...WITHDRAWN, attempts: 2 } },
+  {
+    name: 'connection reset on every attempt: failed retryably, nothing withdrawn',
+    faults: [[{ kind: 'reset' }, MAX_ATTEMPTS]],
+    expected: { status: 502, code: 'ECONNRESET', attempts: MAX_ATTEMPTS, retryable: true, withdrawals: 0, level: 'error' },
+  },
+  {
+    name: 'connection refused (nothing listening): retried, failed retryably',
+    env: () => ({ OUTBOUNDBOT_ENDPOINT: closedEndpoint }),
+    expected: { status: 502, code: 'ECONNREFUSED', attempts: MAX_ATTEMPTS, upstreamRequests: 0, retryable: true, withdrawals: 0, level: 'error' },
+  },
+  {
+    name: 'hang, once: cut at the read timeout, then retried',
+    faults: [[{ kind: 'hang' }, 1]],
+    expected: { ...WITHDRAWN, attempts: 2, minMs: READ_TIMEOUT_MS },
+  },
+  {
+    name: 'hang on every attempt: each cut at the read timeout, failed retryably',
+    faults: [[{ kind: 'hang' }, MAX_ATTEMPTS]],
+    expected: { status: 502, code: 'RequestTimeout', attempts: MAX_ATTEMPTS, retryable: true, withdrawals: 0, level: 'error', minMs: MAX_ATTEMPTS * READ_TIMEOUT_MS },
+  },
+  {
+    // 1 s timeout: a 900 ms deadline, of which the last 90 ms are kept for the callback, so
+    // the work ends at 810 ms. Two 300 ms read timeouts, then a third attempt cut short at
+    // 810 ms. Timers may fire a millisecond early, which can leave room for a fourth,
+    // sliver-sized attempt: hence [3, 4]. Ten attempts allowed: the deadline ends it.
+    name: 'hang for longer than the deadline allows: the deadline bounds the retries',
+    faults: [[{ kind: 'hang' }, 20]],
+    env: { RETRY_MAX_ATTEMPTS: '10' },
+    timeoutSeconds: 1,
+    expected: { status: 504, code: 'DeadlineExceeded', attempts: [3, 4], retryable: true, withdrawals: 0, level: 'error', minMs: WORK_END_MS_1S },
+  },
+  {
+    // The ambiguous case: OutboundBot withdrew the script but its answer arrives after our
+    // deadline. We cannot know it happened, so it is a retryable 504; FC's redelivery then
+    // meets a script no longer under review and withdraws nothing (see the redelivery test).
+    name: 'slow answer crossing the deadline: withdrawn upstream, 504 and retryable',
+    faults: [[{ kind: 'delay', ms: 2_000 }, 1]],
+    env: { OUTBOUNDBOT_READ_TIMEOUT_MS: '10000' },
+    timeoutSeconds: 1,
+    expected: { status: 504, code: 'DeadlineExceeded', attempts: 1, retryable: true, withdrawals: 1, level: 'error', minMs: WORK_END_MS_1S },
+  },
+  {
+    // The same ambiguity inside the deadline: the read timeout cuts the slow first attempt
+    // (which did withdraw), and the retry is refused because the script is no longer under
+    // review. Nothing is done twice, but the result is a refusal although our first attempt
+    // did the work: the API gives no way to tell "we did it" from "someone else did".
+    name: 'slow answer past the read timeout: the retry finds it withdrawn and withdraws nothing',
+    faults: [[{ kind: 'delay', ms: 1_000 }, 1]],
+    expected: { status: 400, code: 'OperationDenied.ScriptNotUnderReview', attempts: 2, retryable: false, withdrawals: 1, level: 'warn', minMs: READ_TIMEOUT_MS },
+  },
+  { name: '200 with a body that is not JSON, once: retried', faults: [[{ kind: 'non-json' }, 1]], expected: { ...WITHDRAWN, attempts: 2 } },
+  {
+    name: '200 with a body that is not JSON on every attempt: failed retryably',
+    faults: [[{ kind: 'non-json' }, MAX_ATTEMPTS]],
+    expected: { status: 502, code: 'InvalidResponse', attempts: MAX_ATTEMPTS, retryable: true, withdrawals: 0, level: 'error' },
+  },
+  {
+    name: '200 with Success: false: a definite refusal, not retried',
+    faults: [[{ kind: 'success-false' }, 1]],
+    expected: { status: 502, code: 'OperationFailed', attempts: 1, retryable: false, withdrawals: 0, level: 'warn' },
+  },
+  {
+    // The SDK's errors carry the body and status, not the headers: retry-after never reaches
+    // the retry policy. The retry comes after our own backoff (a few ms here), not after 2 s.
+    name: '429 Throttling.User with retry-after: 2, once: retried after our backoff, not retry-after',
+    faults: [[{ kind: 'status', status: 429, code: 'Throttling.User', retryAfterSeconds: 2 }, 1]],
+    expected: { ...WITHDRAWN, attempts: 2, maxMs: 1_000 },
+  },
+  {
+    name: '429 Throttling.User without retry-after on every attempt: failed retryably',
+    faults: [[{ kind: 'status', status: 429, code: 'Throttling.User' }, MAX_ATTEMPTS]],
+    expected: { status: 502, code: 'Throttling.User', attempts: MAX_ATTEMPTS, retryable: true, withdrawals: 0, level: 'error' },
+  },
+  {
+    name: '400 Throttling.User with retry-after: 1 on every attempt: retried by its code, failed retryably',
+    faults: [[{ kind: 'status', status: 400, code: 'Throttling.User', retryAfterSeconds: 1 }, MAX_ATTEMPTS]],
+    expected: { status: 502, code: 'Throttling.User', attempts: MAX_ATTEMPTS, retryable: true, withdrawals: 0, level: 'error', maxMs: 1_000 },
+  },
+  {
+    name: '503 ServiceUnavailable, once: retried',
+    faults: [[{ kind: 'status', status: 503, code: 'ServiceUnavailable' }, 1]],
+    expected: { ...WITHDRAWN, attempts: 2 },
+  },
+  {
+    name: '503 ServiceUnavailable on every attempt: failed retryably, the upstream Code kept',
+    faults: [[{ kind: 'status', status: 503, code: 'ServiceUnavailable' }, MAX_ATTEMPTS]],
+    expected: { status: 502, code: 'ServiceUnavailable', attempts: MAX_ATTEMPTS, retryable: true, withdrawals: 0, level: 'error' },
+  },
+  {
+    name: 'wrong signature (a wrong role secret): refused upstream, not retried',
+    credentials: (_emulator, role) => ({ ...role, accessKeySecret: 'not-the-role-secret' }),
+    expected: { status: 400, code: 'SignatureDoesNotMatch', attempts: 1, retryable: false, withdrawals: 0, level: 'warn' },
+  },
+  {
+    name: 'expired STS token: refused upstream, not retried',
+    credentials: (emulator) => {
+      const expired = newRole();
+      emulator.addCredential({ ...expired, expiresAtMs: Date.now() - 1_000 });
+      return expired;
+    },
+    expected: { status: 400, code: 'InvalidSecurityToken.Expired', attempts: 1, retryable: false, withdrawals: 0, level: 'warn' },
+  },
+];
+
+/**
+ * A row's world: its own emulator with one script under review and the row's faults queued,
+ * the service (callback pointed at the loopback receiver, the row's settings) and the
+ * context FC would pass.
+ */
+async function arrange(row: Row, trigger: 'http' | 'event', onTestFinished: (fn: () => Promise<void>) => void) {
+  const { emulator, role } = await startTestEmulator();
+  onTestFinished(() => emulator.close());
+  const item = { InstanceId: `inst-${randomUUID()}`, ScriptId: randomUUID() };
+  emulator.addInstance(item.InstanceId, [script(item.ScriptId)]);
+  for (const [fault, times] of row.faults ?? []) emulator.injectFault(fault, { times, action: 'WithdrawScriptReview' });
+  const { service, logs } = serviceFor(emulator, {
+    RETRY_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+    OUTBOUNDBOT_READ_TIMEOUT_MS: String(READ_TIMEOUT_MS),
+    CALLBACK_URL: `${receiver.origin}/hooks/withdrawals`,
+    CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
+    ...(typeof row.env === 'function' ? row.env() : row.env),
+  });
+  const context = contextFor(row.credentials?.(emulator, role) ?? role, row.timeoutSeconds ?? 2, `${trigger}-${randomUUID()}`);
+  return { emulator, item, service, logs, context };
+}
+
+const httpPost = (item: WithdrawalItem) => Buffer.from(JSON.stringify(httpEvent({ body: JSON.stringify(item), contentType: 'application/json' })));
+const eventOf = (item: WithdrawalItem) => Buffer.from(JSON.stringify(item));
+
+/** Runs one invocation, timing it; an event's thrown RetryableFailureError is caught and returned. */
+async function timed<T>(run: () => Promise<T>): Promise<{ value: T | undefined; thrown: unknown; elapsedMs: number }> {
+  const started = performance.now();
+  try {
+    const value = await run();
+    return { value, thrown: undefined, elapsedMs: performance.now() - started };
+  } catch (thrown) {
+    return { value: undefined, thrown, elapsedMs: performance.now() - started };
+  }
+}
+
+/** What every trigger must agree on: the result, the log line, the callback and the books. */
+function expectOutcome(
+  emulator: OutboundBotEmulator,
+  row: Row,
+  item: WithdrawalItem,
+  requestId: string,
+  result: ItemResult,
+  elapsedMs: number,
+  logs: Array<Record<string, unknown>>,
+) {
+  const { expected } = row;
+  const success = expected.status === 200;
+  expect(result).toMatchObject({ ...item, Success: success, Code: expected.code, HttpStatusCode: expected.status, Retryable: expected.retryable });
+  if (typeof expected.attempts === 'number') expect(result.Attempts).toBe(expected.attempts);
+  else {
+    expect(result.Attempts).toBeGreaterThanOrEqual(expected.attempts[0]);
+    expect(result.Attempts).toBeLessThanOrEqual(expected.attempts[1]);
+  }
+  expect(emulator.requests.filter((r) => r.query.ScriptId === item.ScriptId)).toHaveLength(expected.upstreamRequests ?? result.Attempts);
+  expect(emulator.withdrawals(item.InstanceId, item.ScriptId)).toBe(expected.withdrawals);
+
+  // Bounded by the function timeout, always; some rows bound it tighter or from below.
+  expect(elapsedMs).toBeLessThan((row.timeoutSeconds ?? 2) * 1000);
+  if (expected.minMs !== undefined) expect(elapsedMs).toBeGreaterThanOrEqual(expected.minMs - TIMER_SLACK_MS);
+  if (expected.maxMs !== undefined) expect(elapsedMs).toBeLessThan(expected.maxMs);
+
+  const lines = logs.filter((l) => l.requestId === requestId && l.ScriptId === item.ScriptId);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatchObject({
+    level: expected.level,
+    message: success ? 'withdrawal succeeded' : 'withdrawal failed',
+    Success: success,
+    Code: expected.code,
+    HttpStatusCode: expected.status,
+    Attempts: result.Attempts,
+    Retryable: expected.retryable,
+    callbackDelivered: true,
+  });
+
+  const deliveries = receiver.for(item.ScriptId);
+  expect(deliveries).toHaveLength(1);
+  expect(deliveries[0]!.path).toBe('/hooks/withdrawals');
+  expect(deliveries[0]!.body).toMatchObject({ Success: success, Code: expected.code, HttpStatusCode: expected.status, Attempts: result.Attempts, InvocationRequestId: requestId });
+  expect(result.Callback).toMatchObject({ Delivered: true, StatusCode: 204 });
+}
+
+describe.concurrent('fault matrix: HTTP trigger', () => {
+  it.for(ROWS.map((row) => [row.name, row] as const))('%s', async ([, row], { onTestFinished }) => {
+    const { emulator, item, service, logs, context } = await arrange(row, 'http', onTestFinished);
+    const { value, thrown, elapsedMs } = await timed(() => service.handle(httpPost(item), context));
+    expect(thrown).toBeUndefined(); // an HTTP trigger always answers
+    const response = value as FcHttpResponse;
+    expect(response.statusCode).toBe(row.expected.status);
+    expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'x-fc-request-id': context.requestId });
+    expectOutcome(emulator, row, item, context.requestId, JSON.parse(response.body) as ItemResult, elapsedMs, logs());
+  });
+});
+
+describe.concurrent('fault matrix: event invocation (FC retries only what is thrown)', () => {
+  it.for(ROWS.map((row) => [row.name, row] as const))('%s', async ([, row], { onTestFinished }) => {
+    const { emulator, item, service, logs, context } = await arrange(row, 'event', onTestFinished);
+    const { value, thrown, elapsedMs } = await timed(() => service.handle(eventOf(item), context));
+    let result: ItemResult;
+    if (row.expected.retryable) {
+      expect(thrown).toBeInstanceOf(RetryableFailureError);
+      result = (thrown as RetryableFailureError).result as ItemResult;
+    } else {
+      expect(thrown).toBeUndefined();
+      result = value as ItemResult;
+    }
+    expectOutcome(emulator, row, item, context.requestId, result, elapsedMs, logs());
+  });
+});
+
+describe('the slow answer that crossed the deadline, redelivered by FC', () => {
+  it('the redelivery meets a script no longer under review: refused, returned, and not withdrawn again', async ({ onTestFinished }) => {
+    const row = ROWS.find((r) => r.name.startsWith('slow answer crossing the deadline'))!;
+    const { emulator, item, service, logs, context } = await arrange(row, 'event', onTestFinished);
+    await expect(service.handle(eventOf(item), context)).rejects.toBeInstanceOf(RetryableFailureError);
+    expect(emulator.withdrawals(item.InstanceId, item.ScriptId)).toBe(1);
+
+    // FC's async retry: the same event under the same requestId, in a fresh invocation window.
+    const redelivered = (await service.handle(eventOf(item), context)) as ItemResult;
+    expect(redelivered).toMatchObject({ Success: false, HttpStatusCode: 400, Code: 'OperationDenied.ScriptNotUnderReview', Retryable: false, Attempts: 1 });
+    expect(emulator.withdrawals(item.InstanceId, item.ScriptId)).toBe(1);
+    expect(emulator.script(item.InstanceId, item.ScriptId)!.Status).toBe('DRAFTED');
+    expect(logs().map((l) => [l.level, l.Code])).toEqual([
+      ['error', 'DeadlineExceeded'],
+      ['warn', 'OperationDenied.ScriptNotUnderReview'],
+    ]);
+    // One callback per result: the 504, then the refusal.
+    expect(receiver.for(item.ScriptId).map((d) => [d.body.Success, d.body.Code])).toEqual([
+      [false, 'DeadlineExceeded'],
+      [false, 'OperationDenied.ScriptNotUnderReview'],
+    ]);
+  });
+});

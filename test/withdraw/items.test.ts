@@ -1,0 +1,97 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InvalidParameterError } from '../../lib/core/errors';
+import { MAX_BATCH_ITEMS, parseWithdrawalItem, parseWithdrawalRequest } from '../../lib/withdraw/items';
+import { INSTANCE_ID, SCRIPT_ID } from '../support/events';
+import { issuesOf } from '../support/issues';
+
+const invalid = (fn: () => unknown) => issuesOf(fn, InvalidParameterError);
+
+describe('withdrawal request validation', () => {
+  it('accepts one item and keeps only the two ids', () => {
+    const request = parseWithdrawalRequest({ InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID, Extra: 'ignored' });
+    expect(request).toEqual({ items: [{ InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID }], batch: false, callbackUrl: undefined });
+  });
+
+  it('accepts a batch and marks it as one', () => {
+    const request = parseWithdrawalRequest({ Items: [{ InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID }] });
+    expect(request.batch).toBe(true);
+    expect(request.items).toHaveLength(1);
+  });
+
+  it('names each missing field', () => {
+    expect(invalid(() => parseWithdrawalRequest({}))).toEqual([
+      { Path: 'InstanceId', Message: 'is required' },
+      { Path: 'ScriptId', Message: 'is required' },
+    ]);
+  });
+
+  it('names the field and index inside a batch', () => {
+    const issues = invalid(() => parseWithdrawalRequest({ Items: [{ InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID }, { InstanceId: INSTANCE_ID, ScriptId: '../etc' }] }));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.Path).toBe('Items[1].ScriptId');
+  });
+
+  it.each([
+    ['empty', ''],
+    ['leading dash', '-abc'],
+    ['leading underscore', '_abc'],
+    ['65 characters', 'a'.repeat(65)],
+    ['a slash', 'a/b'],
+    ['a space', 'a b'],
+    ['unicode', 'ａbc'],
+  ])('refuses an id with %s', (_name, id) => {
+    expect(invalid(() => parseWithdrawalItem({ InstanceId: id, ScriptId: SCRIPT_ID }))[0]!.Path).toBe('InstanceId');
+  });
+
+  it('accepts 64 characters, underscores and dashes', () => {
+    expect(() => parseWithdrawalItem({ InstanceId: `a${'_-9'.repeat(21)}`, ScriptId: 'Z' })).not.toThrow();
+  });
+
+  it('refuses non-string ids', () => {
+    expect(invalid(() => parseWithdrawalItem({ InstanceId: 42, ScriptId: SCRIPT_ID }))[0]).toEqual({ Path: 'InstanceId', Message: 'must be a string' });
+  });
+
+  it(`caps a batch at ${MAX_BATCH_ITEMS} items and refuses an empty one`, () => {
+    const item = { InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID };
+    expect(parseWithdrawalRequest({ Items: Array(MAX_BATCH_ITEMS).fill(item) }).items).toHaveLength(MAX_BATCH_ITEMS);
+    expect(invalid(() => parseWithdrawalRequest({ Items: Array(MAX_BATCH_ITEMS + 1).fill(item) }))[0]!.Path).toBe('Items');
+    expect(invalid(() => parseWithdrawalRequest({ Items: [] }))[0]!.Path).toBe('Items');
+  });
+
+  it('refuses a non-object payload', () => {
+    for (const payload of [null, 'x', 3, [], true]) expect(() => parseWithdrawalRequest(payload)).toThrow(InvalidParameterError);
+  });
+
+  it('refuses a CallbackUrl that is not a URL', () => {
+    expect(invalid(() => parseWithdrawalRequest({ InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID, CallbackUrl: 'not a url' }))[0]!.Path).toBe('CallbackUrl');
+  });
+
+  it('property: accepts exactly the ids the rule describes', () => {
+    const rule = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 70 }), fc.stringMatching(rule)), (id) => {
+        let accepted = true;
+        try {
+          parseWithdrawalItem({ InstanceId: id, ScriptId: id });
+        } catch (error) {
+          if (!(error instanceof InvalidParameterError)) throw error;
+          accepted = false;
+        }
+        expect(accepted).toBe(rule.test(id));
+      }),
+    );
+  });
+
+  it('property: arbitrary JSON never throws anything but InvalidParameterError', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        try {
+          parseWithdrawalRequest(value);
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidParameterError);
+        }
+      }),
+    );
+  });
+});
