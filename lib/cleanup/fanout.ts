@@ -4,7 +4,8 @@ import { createFc3Client, invokeFunction, type FcTarget } from '../fc/client';
 import { transportFailure } from '../core/transport-error';
 import type { WithdrawalItem } from '../withdraw/items';
 import { endedByDeadline, runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
-import type { CallFailure } from '../withdraw/withdraw-item';
+import { type CallFailure } from '../outboundbot/call';
+
 
 /** FC answers an async invocation once it is queued; this only bounds a network that hangs. */
 export const INVOKE_TIMEOUT_MS = 10_000;

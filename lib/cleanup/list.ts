@@ -1,8 +1,10 @@
 import type { Clock } from '../core/clock';
 import type { ApiBody, OutboundBotClient } from '../outboundbot/client';
 import { endedByDeadline, runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
-import { attemptCall, type CallFailure } from '../withdraw/withdraw-item';
-import { isRecord } from '../withdraw/items';
+import { attemptCall, type CallFailure } from '../outboundbot/call';
+import { isRecord } from '../core/records';
+
+
 
 /** A script as far as the cleanup cares; fields the answer lacks stay undefined and never match. */
 export interface ListedScript {

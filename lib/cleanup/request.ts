@@ -1,7 +1,11 @@
 import * as z from 'zod/mini';
-import { InvalidParameterError, type Issue } from '../core/errors';
-import { idSchema, isRecord } from '../withdraw/items';
-import { decodeEvent, isTimerEvent } from '../withdraw/triggers';
+import { InvalidParameterError } from '../core/errors';
+import { zodIssues } from '../core/zod-issues';
+import { idSchema } from '../outboundbot/ids';
+import { isRecord } from '../core/records';
+import { decodeEvent, isTimerEvent } from '../fc/events';
+
+
 
 /** How the run was started: a timer trigger, or a direct (`s invoke`) invocation with the same object. */
 export type CleanupTrigger = 'timer' | 'invoke';
@@ -50,15 +54,6 @@ function parsePayloadText(text: string): unknown {
   }
 }
 
-function toIssues(error: z.core.$ZodError, prefix: string): Issue[] {
-  return error.issues.flatMap((issue) => {
-    // An unknown key is reported under its own name, so the log names the field to fix.
-    const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((key) => [key]) : [issue.path.map(String)];
-    const message = issue.code === 'unrecognized_keys' ? 'is not a known field (InstanceId, OlderThanMinutes, DryRun, MaxWithdrawals)' : issue.message;
-    return paths.map((path) => ({ Path: [prefix, ...path].filter(Boolean).join('.'), Message: message }));
-  });
-}
-
 /**
  * Reads the timer envelope (`payload` holds the request as JSON text) or the request
  * object itself (direct invocation, `s invoke`).
@@ -79,7 +74,7 @@ export function parseCleanupRequest(event: unknown): { trigger: CleanupTrigger; 
   const parsed = requestSchema.safeParse(request);
   if (!parsed.success) {
     if (!isRecord(request)) throw new InvalidParameterError([{ Path: prefix || 'event', Message: 'must be a JSON object' }]);
-    throw new InvalidParameterError(toIssues(parsed.error, prefix));
+    throw new InvalidParameterError(zodIssues(parsed.error, prefix, Object.keys(requestSchema.shape)));
   }
   const { InstanceId, OlderThanMinutes, DryRun, MaxWithdrawals } = parsed.data;
   return { trigger, request: { InstanceId, OlderThanMinutes, DryRun, ...(MaxWithdrawals !== undefined ? { MaxWithdrawals } : {}) } };

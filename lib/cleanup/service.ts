@@ -4,17 +4,18 @@ import { listScripts, type ListingFailure } from './list';
 import { parseCleanupRequest, type CleanupRequest } from './request';
 import { selectStaleReviews, type StaleReview } from './select';
 import type { Clock } from '../core/clock';
-import type { Config } from '../core/config';
-import { resolveCredentials, type Credentials } from '../outboundbot/credentials';
-import { InvalidConfigurationError, WithdrawServiceError } from '../core/errors';
+import { parseCleanupConfig, type CleanupConfig as Config } from '../runtime/config';
+import type { Credentials } from '../outboundbot/credentials';
+import { InvalidConfigurationError, ServiceError } from '../core/errors';
 import { chunk, createAsyncInvoker, dispatchChunk, type ChunkResult, type FanoutTarget } from './fanout';
 import { invocationDeadlineMs, type FcContext } from '../fc/context';
-import { errorBody } from '../fc/http-trigger';
+
 import type { WithdrawalItem } from '../withdraw/items';
-import { createInstance, type InstanceOptions } from '../runtime/instance-state';
+import { createInstanceState, type InstanceStateOptions } from '../runtime/instance-state';
 import type { Logger } from '../core/logger';
 import type { OutboundBotClient } from '../outboundbot/client';
 import { logWithdrawal, withdrawItem, type WithdrawResult } from '../withdraw/withdraw-item';
+import { errorBody } from '../core/errors';
 
 export type CleanupMode = Config['CLEANUP_MODE'];
 
@@ -63,7 +64,7 @@ export interface CleanupResult extends CleanupSummary {
   Callback?: CallbackReport;
 }
 
-export type CleanupServiceOptions = InstanceOptions;
+export type CleanupServiceOptions = InstanceStateOptions;
 
 interface Run {
   requestId: string;
@@ -96,7 +97,7 @@ const idsOf = (script: StaleReview, instanceId: string): WithdrawalItem => ({ In
  */
 export function createCleanupService(options: CleanupServiceOptions) {
   const { clock } = options;
-  const instance = createInstance(options);
+  const instanceState = createInstanceState(options, parseCleanupConfig);
 
   /** FC puts account and region in the context; local tools may only have FC_ACCOUNT_ID / FC_REGION. */
   function fanoutTarget(cfg: Config, context: FcContext, credentials: Credentials): FanoutTarget {
@@ -106,15 +107,11 @@ export function createCleanupService(options: CleanupServiceOptions) {
     if (missing.length > 0) {
       throw new InvalidConfigurationError(missing.map((name) => ({ Path: name, Message: 'is required for CLEANUP_MODE=fanout when the context does not carry it' })));
     }
-    const endpoint = cfg.FC_ENDPOINT?.replace(/\/+$/, '');
-    if (endpoint !== undefined && !/^https?:\/\/[^/?#\s]+$/.test(endpoint)) {
-      throw new InvalidConfigurationError([{ Path: 'FC_ENDPOINT', Message: 'must be http(s)://host[:port]' }]);
-    }
-    return { accountId: accountId!, region: region!, endpoint, functionName: cfg.WITHDRAW_FUNCTION_NAME, credentials };
+    return { accountId: accountId!, region: region!, endpoint: cfg.FC_ENDPOINT, functionName: cfg.WITHDRAW_FUNCTION_NAME, credentials };
   }
 
   async function withdrawInline(run: Run, items: WithdrawalItem[], client: OutboundBotClient): Promise<Outcome> {
-    const deps = { client, clock, policy: instance.retryPolicy(run.cfg), readTimeoutMs: run.cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, deadlineMs: run.budget.workEndMs };
+    const deps = { client, clock, policy: instanceState.retryPolicy(run.cfg), readTimeoutMs: run.cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, deadlineMs: run.budget.workEndMs };
     const { done, notStarted } = await mapUntil(items, run.cfg.CLEANUP_CONCURRENCY, run.budget.intakeEndMs, clock, async (item) => {
       const startedMs = clock.nowMs();
       const result = await withdrawItem(item, deps);
@@ -129,7 +126,7 @@ export function createCleanupService(options: CleanupServiceOptions) {
   }
 
   async function fanOut(run: Run, items: WithdrawalItem[], target: FanoutTarget): Promise<Outcome> {
-    const deps = { invoker: createAsyncInvoker(target), functionName: target.functionName, clock, policy: instance.retryPolicy(run.cfg), deadlineMs: run.budget.workEndMs };
+    const deps = { invoker: createAsyncInvoker(target), functionName: target.functionName, clock, policy: instanceState.retryPolicy(run.cfg), deadlineMs: run.budget.workEndMs };
     const chunks = chunk(items, run.cfg.FANOUT_CHUNK_SIZE).map((slice, index) => ({ slice, index }));
     const { done, notStarted } = await mapUntil(chunks, run.cfg.CLEANUP_CONCURRENCY, run.budget.intakeEndMs, clock, async ({ slice, index }) => {
       const startedMs = clock.nowMs();
@@ -165,14 +162,14 @@ export function createCleanupService(options: CleanupServiceOptions) {
 
   async function cleanUp(run: Run, context: FcContext): Promise<CleanupResult> {
     const { cfg, request } = run;
-    const credentials = resolveCredentials(context.credentials, cfg);
+    const credentials = instanceState.credentials(context.credentials, cfg);
     // Resolved before any work, so a fan-out misconfiguration costs no listing.
     const target = cfg.CLEANUP_MODE === 'fanout' ? fanoutTarget(cfg, context, credentials) : undefined;
-    const client = instance.client(credentials, cfg);
+    const client = instanceState.client(credentials, cfg);
     const listing = await listScripts(request.InstanceId, {
       client,
       clock,
-      policy: instance.retryPolicy(cfg),
+      policy: instanceState.retryPolicy(cfg),
       readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,
       deadlineMs: run.budget.workEndMs,
     });
@@ -228,7 +225,7 @@ export function createCleanupService(options: CleanupServiceOptions) {
 
   async function callBack<T extends object>(cfg: Config | undefined, result: T, deadlineMs: number): Promise<T & { Callback?: CallbackReport }> {
     if (!cfg?.CALLBACK_URL) return result;
-    return { ...result, Callback: await instance.callBack(cfg, cfg.CALLBACK_URL, result, deadlineMs) };
+    return { ...result, Callback: await instanceState.callBack(cfg, cfg.CALLBACK_URL, result, deadlineMs) };
   }
 
   function logSummary(log: Logger, result: CleanupResult) {
@@ -246,13 +243,13 @@ export function createCleanupService(options: CleanupServiceOptions) {
     async handle(event: unknown, context: FcContext): Promise<unknown> {
       const startMs = clock.nowMs();
       const deadlineMs = invocationDeadlineMs(startMs, context);
-      const wasCold = instance.takeColdStart();
+      const wasCold = instanceState.takeColdStart();
       // The logger is made after the config is read, so LOG_LEVEL applies from the first line.
       let log: Logger | undefined;
       let cfg: Config | undefined;
       try {
-        cfg = instance.loadConfig();
-        log = instance.logger().child({ requestId: context.requestId });
+        cfg = instanceState.loadConfig();
+        log = instanceState.logger().child({ requestId: context.requestId });
         const { trigger, request } = parseCleanupRequest(event);
         log = log.child({ trigger, InstanceId: request.InstanceId });
         const budget = planBudget(startMs, deadlineMs, {
@@ -264,8 +261,8 @@ export function createCleanupService(options: CleanupServiceOptions) {
         logSummary(log, result);
         return result;
       } catch (error) {
-        log ??= instance.logger().child({ requestId: context.requestId });
-        if (!(error instanceof WithdrawServiceError)) {
+        log ??= instanceState.logger().child({ requestId: context.requestId });
+        if (!(error instanceof ServiceError)) {
           log.error('invocation crashed', { error });
           throw error;
         }

@@ -3,6 +3,7 @@ import OpenApi, { Config as OpenApiConfig, OpenApiRequest, Params } from '@alicl
 import type { RuntimeOptions } from '@alicloud/tea-util';
 import type { Credentials } from './credentials';
 import { transportFailure } from '../core/transport-error';
+import { OutboundBotCallError } from './errors';
 
 export const API_VERSION = '2019-12-26';
 
@@ -17,22 +18,6 @@ export interface EndpointOptions {
 /** The JSON body of an answer: the API's fields, whatever the action. */
 export type ApiBody = Record<string, unknown>;
 
-/**
- * Why a call failed, reduced to what the retry policy and the result need. The
- * upstream body is not kept: it is the API's business, not ours, to log.
- */
-export class OutboundBotCallError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    /** HTTP status of the answer; undefined when there was none (network, timeout). */
-    readonly statusCode: number | undefined,
-    readonly requestId: string | undefined,
-  ) {
-    super(message);
-    this.name = 'OutboundBotCallError';
-  }
-}
 
 const paramsByAction = new Map<OutboundBotAction, Params>();
 
@@ -102,15 +87,15 @@ function fixedCredential(credentials: Credentials): Credential {
   return { getCredential: async () => model } as unknown as Credential;
 }
 
-/** Normalises what the SDK, httpx and node:http throw into one typed error. */
+/** Normalises what the SDK, httpx and node:http throw into one typed error; the original is its `cause`. */
 export function toCallError(error: unknown): OutboundBotCallError {
   const e = error as { code?: unknown; statusCode?: unknown; data?: Record<string, unknown>; name?: string; message?: string };
   if (typeof e?.statusCode === 'number' && e.data) {
     const requestId = typeof e.data.RequestId === 'string' ? e.data.RequestId : undefined;
     const message = typeof e.data.Message === 'string' ? e.data.Message : `HTTP ${e.statusCode}`;
     const code = typeof e.data.Code === 'string' && e.data.Code ? e.data.Code : `Http${e.statusCode}`;
-    return new OutboundBotCallError(code, message, e.statusCode, requestId);
+    return new OutboundBotCallError(code, message, e.statusCode, requestId, { cause: error });
   }
   const { code, message } = transportFailure(error, 'OutboundBot');
-  return new OutboundBotCallError(code, message, undefined, undefined);
+  return new OutboundBotCallError(code, message, undefined, undefined, { cause: error });
 }

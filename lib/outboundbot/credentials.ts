@@ -1,5 +1,5 @@
-import type { Config } from '../core/config';
-import { MissingCredentialsError } from '../core/errors';
+import { MissingCredentialsError } from './errors';
+
 
 export interface Credentials {
   accessKeyId: string;
@@ -19,7 +19,7 @@ export interface FcCredentials {
  * invocation), then the ALIBABA_CLOUD_* variables. A half-set pair counts as none:
  * signing with a missing secret would only earn an upstream refusal.
  */
-export function resolveCredentials(fromContext: FcCredentials | undefined, config: Config): Credentials {
+export function resolveCredentials(fromContext: FcCredentials | undefined, fromEnvironment: FcCredentials): Credentials {
   if (fromContext?.accessKeyId && fromContext.accessKeySecret) {
     return {
       accessKeyId: fromContext.accessKeyId,
@@ -27,12 +27,8 @@ export function resolveCredentials(fromContext: FcCredentials | undefined, confi
       securityToken: fromContext.securityToken || undefined,
     };
   }
-  if (config.ALIBABA_CLOUD_ACCESS_KEY_ID && config.ALIBABA_CLOUD_ACCESS_KEY_SECRET) {
-    return {
-      accessKeyId: config.ALIBABA_CLOUD_ACCESS_KEY_ID,
-      accessKeySecret: config.ALIBABA_CLOUD_ACCESS_KEY_SECRET,
-      securityToken: config.ALIBABA_CLOUD_SECURITY_TOKEN,
-    };
+  if (fromEnvironment.accessKeyId && fromEnvironment.accessKeySecret) {
+    return { accessKeyId: fromEnvironment.accessKeyId, accessKeySecret: fromEnvironment.accessKeySecret, securityToken: fromEnvironment.securityToken };
   }
   throw new MissingCredentialsError();
 }

@@ -1,15 +1,14 @@
 import type { CallbackDeps, CallbackReport } from '../webhooks/callback';
-import { parseAllowedHosts } from '../webhooks/allowed-hosts';
 import type { Clock } from '../core/clock';
-import { parseConfig, type Config } from '../core/config';
-import type { Credentials } from '../outboundbot/credentials';
-import { WithdrawServiceError } from '../core/errors';
+import { configSecrets, type BaseConfig } from './config';
+import { resolveCredentials, type Credentials, type FcCredentials } from '../outboundbot/credentials';
+import { ServiceError } from '../core/errors';
 import { createLogger, type Logger } from '../core/logger';
 import { createOutboundBotClient, type OutboundBotClient } from '../outboundbot/client';
 import { SecretRegistry } from '../core/redact';
 import type { RetryPolicy } from '../core/retry-policy';
 
-export interface InstanceOptions {
+export interface InstanceStateOptions {
   env: NodeJS.ProcessEnv;
   clock: Clock;
   /** Where log lines go; stdout in FC. */
@@ -23,12 +22,11 @@ export interface InstanceOptions {
  * (parsed once, its secrets registered with the redactor), the logger, the callback
  * allow-list and sender, and an OutboundBot client reused while the credentials hold.
  */
-export function createInstance(options: InstanceOptions) {
+export function createInstanceState<Config extends BaseConfig>(options: InstanceStateOptions, parseConfig: (env: NodeJS.ProcessEnv) => Config) {
   const { clock } = options;
   const secrets = new SecretRegistry();
   let config: Config | undefined;
-  let configError: WithdrawServiceError | undefined;
-  let allowedHosts: string[] = [];
+  let configError: ServiceError | undefined;
   let baseLogger: Logger | undefined;
   let loggerConfigured = false;
   let cachedClient: { key: string; client: OutboundBotClient } | undefined;
@@ -42,14 +40,11 @@ export function createInstance(options: InstanceOptions) {
     if (configError) throw configError;
     try {
       const parsed = parseConfig(options.env);
-      for (const value of [parsed.WEBHOOK_SECRET, parsed.CALLBACK_SECRET, parsed.ALIBABA_CLOUD_ACCESS_KEY_SECRET, parsed.ALIBABA_CLOUD_SECURITY_TOKEN]) {
-        for (const part of value?.split(/[\s,]+/) ?? []) secrets.add(part);
-      }
-      allowedHosts = parseAllowedHosts(parsed.CALLBACK_ALLOWED_HOSTS);
+      for (const secret of configSecrets(parsed)) secrets.add(secret);
       config = parsed;
       return parsed;
     } catch (error) {
-      if (error instanceof WithdrawServiceError) configError = error;
+      if (error instanceof ServiceError) configError = error;
       throw error;
     }
   }
@@ -67,9 +62,6 @@ export function createInstance(options: InstanceOptions) {
       return baseLogger;
     },
 
-    /** CALLBACK_ALLOWED_HOSTS, once the configuration is loaded. */
-    allowedHosts: (): readonly string[] => allowedHosts,
-
     /** True for the first invocation of this instance only. */
     takeColdStart(): boolean {
       const wasCold = coldStart;
@@ -77,7 +69,13 @@ export function createInstance(options: InstanceOptions) {
       return wasCold;
     },
 
-    retryPolicy(cfg: Config): RetryPolicy {
+    /** The role's STS triple (fresh each invocation), else the ALIBABA_CLOUD_* variables. */
+    credentials(fromContext: FcCredentials | undefined, cfg: BaseConfig): Credentials {
+      const { ALIBABA_CLOUD_ACCESS_KEY_ID: accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: accessKeySecret, ALIBABA_CLOUD_SECURITY_TOKEN: securityToken } = cfg;
+      return resolveCredentials(fromContext, { accessKeyId, accessKeySecret, securityToken });
+    },
+
+    retryPolicy(cfg: BaseConfig): RetryPolicy {
       return { maxAttempts: cfg.RETRY_MAX_ATTEMPTS, baseDelayMs: cfg.RETRY_BASE_DELAY_MS, maxDelayMs: cfg.RETRY_MAX_DELAY_MS };
     },
 
@@ -85,7 +83,7 @@ export function createInstance(options: InstanceOptions) {
      * The client for these credentials: the cached one while they are unchanged (its
      * keep-alive socket carries warm invocations), a new one as soon as FC rotates them.
      */
-    client(credentials: Credentials, cfg: Config): OutboundBotClient {
+    client(credentials: Credentials, cfg: BaseConfig): OutboundBotClient {
       secrets.add(credentials.accessKeySecret);
       secrets.add(credentials.securityToken);
       const key = `${credentials.accessKeyId}\0${credentials.accessKeySecret}\0${credentials.securityToken ?? ''}`;
@@ -103,13 +101,13 @@ export function createInstance(options: InstanceOptions) {
     },
 
     /** Posts `payload` to `url`, signed with CALLBACK_SECRET; never throws, reports instead. */
-    async callBack(cfg: Config, url: string, payload: unknown, deadlineMs: number): Promise<CallbackReport> {
+    async callBack(cfg: BaseConfig, url: string, payload: unknown, deadlineMs: number): Promise<CallbackReport> {
       const { sendCallback } = await (callbackModule ??= import('../webhooks/callback'));
       return sendCallback(
         {
           url,
           secret: cfg.CALLBACK_SECRET,
-          allowedHosts,
+          allowedHosts: cfg.CALLBACK_ALLOWED_HOSTS,
           timeoutMs: cfg.CALLBACK_TIMEOUT_MS,
           maxAttempts: cfg.RETRY_MAX_ATTEMPTS,
           baseDelayMs: cfg.RETRY_BASE_DELAY_MS,
@@ -122,5 +120,3 @@ export function createInstance(options: InstanceOptions) {
     },
   };
 }
-
-export type Instance = ReturnType<typeof createInstance>;

@@ -13,7 +13,8 @@
  * for UTF-8 bodies; the tests cross-check against the library) and compare in constant time.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { InvalidConfigurationError, InvalidSignatureError } from '../core/errors';
+import { InvalidConfigurationError } from '../core/errors';
+import { InvalidSignatureError } from './errors';
 
 /** ±5 minutes, as the Standard Webhooks spec recommends and DESIGN.md §5 requires. */
 export const DEFAULT_TOLERANCE_SECONDS = 300;

@@ -1,18 +1,21 @@
 import { isAllowedHost } from '../webhooks/allowed-hosts';
 import type { CallbackReport } from '../webhooks/callback';
-import type { Config } from '../core/config';
-import { resolveCredentials } from '../outboundbot/credentials';
-import { InvalidParameterError, InvalidSignatureError, WithdrawServiceError } from '../core/errors';
+import { parseWithdrawConfig, type WithdrawConfig as Config } from '../runtime/config';
+import { InvalidParameterError, ServiceError } from '../core/errors';
 import { invocationDeadlineMs, workEndMs, type FcContext } from '../fc/context';
-import { errorBody, errorResponse, jsonResponse, parseHttpWithdrawal, readHttpRequest, type FcHttpResponse } from '../fc/http-trigger';
+import { errorResponse, jsonResponse, readHttpRequest, type FcHttpResponse } from '../fc/http-trigger';
 import type { WithdrawalItem } from './items';
-import { createInstance, type InstanceOptions } from '../runtime/instance-state';
+import { createInstanceState, type InstanceStateOptions } from '../runtime/instance-state';
 import type { Logger } from '../core/logger';
 import { createLimiter, mapWithConcurrency, type Limiter } from '../core/concurrency';
 import { MemoCache } from '../core/memo-cache';
-import { classifyEvent, decodeEvent, type EventEntry } from './triggers';
-import { parseWebhookSecrets, verifyWebhook } from '../webhooks/verify';
+import { classifyEvent, type EventEntry } from './triggers';
+import { verifyWebhook } from '../webhooks/verify';
 import { logWithdrawal, withdrawItem, type WithdrawResult } from './withdraw-item';
+import { InvalidSignatureError } from '../webhooks/errors';
+import { errorBody } from '../core/errors';
+import { parseHttpWithdrawal } from './http-request';
+import { decodeEvent } from '../fc/events';
 
 export interface ItemResult extends WithdrawResult {
   Callback?: CallbackReport;
@@ -32,7 +35,7 @@ export class RetryableFailureError extends Error {
   }
 }
 
-export type ServiceOptions = InstanceOptions;
+export type ServiceOptions = InstanceStateOptions;
 
 /** How long webhook ids and completed withdrawals are remembered: twice the signature tolerance. */
 const MEMORY_TTL_MS = 10 * 60_000;
@@ -45,19 +48,13 @@ const MEMORY_CAPACITY = 10_000;
  */
 export function createWithdrawService(options: ServiceOptions) {
   const { clock } = options;
-  const instance = createInstance(options);
+  const instanceState = createInstanceState(options, parseWithdrawConfig);
   // One limit for the instance, not per invocation: with FC instance concurrency, parallel
   // invocations share it, so OutboundBot never sees more than BATCH_CONCURRENCY calls from us.
   let upstreamLimiter: Limiter | undefined;
   const webhookResponses = new MemoCache<Promise<FcHttpResponse>>(MEMORY_CAPACITY, MEMORY_TTL_MS, clock.nowMs);
   const completed = new MemoCache<ItemResult>(MEMORY_CAPACITY, MEMORY_TTL_MS, clock.nowMs);
-  let webhookSecrets: string[] | undefined;
-
-  function loadConfig(): Config {
-    const cfg = instance.loadConfig();
-    webhookSecrets ??= parseWebhookSecrets(cfg.WEBHOOK_SECRET);
-    return cfg;
-  }
+  const loadConfig = instanceState.loadConfig;
 
   interface Invocation {
     requestId: string;
@@ -76,7 +73,7 @@ export function createWithdrawService(options: ServiceOptions) {
     } catch {
       throw new InvalidParameterError([{ Path: 'CallbackUrl', Message: 'must be an absolute URL' }]);
     }
-    if (!isAllowedHost(parsed, instance.allowedHosts())) {
+    if (!isAllowedHost(parsed, cfg.CALLBACK_ALLOWED_HOSTS)) {
       throw new InvalidParameterError([{ Path: 'CallbackUrl', Message: 'host is not in CALLBACK_ALLOWED_HOSTS' }]);
     }
     return requestUrl;
@@ -86,9 +83,9 @@ export function createWithdrawService(options: ServiceOptions) {
   async function withdrawAll(items: WithdrawalItem[], inv: Invocation, callbackUrl: string | undefined): Promise<ItemResult[]> {
     const cfg = loadConfig();
     const deps = {
-      client: instance.client(resolveCredentials(inv.context.credentials, cfg), cfg),
+      client: instanceState.client(instanceState.credentials(inv.context.credentials, cfg), cfg),
       clock,
-      policy: instance.retryPolicy(cfg),
+      policy: instanceState.retryPolicy(cfg),
       readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,
       // With a callback to send, the withdrawal stops early enough for it to go out before the deadline.
       deadlineMs: workEndMs(inv.startMs, inv.deadlineMs, callbackUrl ? cfg.CALLBACK_TIMEOUT_MS : undefined),
@@ -102,7 +99,7 @@ export function createWithdrawService(options: ServiceOptions) {
       const result: ItemResult = remembered ?? (await withdrawItem(item, deps));
       if (result.Success && !remembered) completed.set(memoKey, result);
       if (callbackUrl && !remembered) {
-        result.Callback = await instance.callBack(cfg, callbackUrl, { ...result, InvocationRequestId: inv.requestId }, inv.deadlineMs);
+        result.Callback = await instanceState.callBack(cfg, callbackUrl, { ...result, InvocationRequestId: inv.requestId }, inv.deadlineMs);
       }
       logResult(inv, result, clock.nowMs() - startedMs, remembered !== undefined);
       return result;
@@ -118,7 +115,7 @@ export function createWithdrawService(options: ServiceOptions) {
     });
   }
 
-  function logRefusal(inv: Invocation, error: WithdrawServiceError) {
+  function logRefusal(inv: Invocation, error: ServiceError) {
     inv.log.warn('request refused', {
       Code: error.code,
       HttpStatusCode: error.statusCode,
@@ -132,7 +129,7 @@ export function createWithdrawService(options: ServiceOptions) {
     const request = readHttpRequest(event);
     const cfg = loadConfig();
     let webhookId: string | undefined;
-    const secrets = webhookSecrets ?? [];
+    const secrets = cfg.WEBHOOK_SECRET;
     if (secrets.length > 0) {
       webhookId = verifyWebhook({ secrets, headers: request.headers, rawBody: request.rawBody, nowMs: clock.nowMs() }).webhookId;
     } else if (!cfg.ALLOW_UNSIGNED_HTTP) {
@@ -194,14 +191,14 @@ export function createWithdrawService(options: ServiceOptions) {
   return {
     async handle(event: unknown, context: FcContext): Promise<unknown> {
       const startMs = clock.nowMs();
-      const wasCold = instance.takeColdStart();
+      const wasCold = instanceState.takeColdStart();
       const requestId = context.requestId;
       const inv: Invocation = {
         requestId,
         startMs,
         deadlineMs: invocationDeadlineMs(startMs, context),
         coldStart: wasCold,
-        log: instance.logger().child({ requestId }),
+        log: instanceState.logger().child({ requestId }),
         context,
       };
       let isHttp = false;
@@ -209,7 +206,7 @@ export function createWithdrawService(options: ServiceOptions) {
         const invocation = classifyEvent(decodeEvent(event));
         isHttp = invocation.kind === 'http';
         loadConfig();
-        inv.log = instance.logger().child({ requestId, trigger: invocation.kind });
+        inv.log = instanceState.logger().child({ requestId, trigger: invocation.kind });
         if (invocation.kind === 'http') return await handleHttp(invocation.event, inv);
         if (invocation.kind === 'invoke') {
           const callbackUrl = callbackTarget(loadConfig(), invocation.request.callbackUrl);
@@ -218,7 +215,7 @@ export function createWithdrawService(options: ServiceOptions) {
         }
         return eventOutcome(await handleEntries(invocation.entries, inv), invocation.batch);
       } catch (error) {
-        if (!(error instanceof WithdrawServiceError)) {
+        if (!(error instanceof ServiceError)) {
           if (!(error instanceof RetryableFailureError)) inv.log.error('invocation crashed', { error });
           throw error;
         }

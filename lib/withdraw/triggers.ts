@@ -1,19 +1,7 @@
 import { InvalidParameterError } from '../core/errors';
-import { isRecord, parseWithdrawalItem, parseWithdrawalRequest, type WithdrawalItem, type WithdrawalRequest } from './items';
-
-/** Which door the invocation came through; logged with every result. */
-export type TriggerKind = 'http' | 'invoke' | 'eventbridge' | 'mns-topic' | 'timer';
-
-/** FC 3.0 HTTP trigger event (`version: "v1"`). */
-export interface FcHttpEvent {
-  version: 'v1';
-  rawPath: string;
-  headers?: Record<string, string>;
-  queryParameters?: Record<string, string>;
-  body?: string;
-  isBase64Encoded?: boolean;
-  requestContext: { requestId?: string; http: { method: string; path?: string; sourceIp?: string } };
-}
+import { isRecord } from '../core/records';
+import { isHttpEvent, isTimerEvent, parseJson, type FcHttpEvent } from '../fc/events';
+import { parseWithdrawalItem, parseWithdrawalRequest, type WithdrawalItem, type WithdrawalRequest } from './items';
 
 /**
  * An event-sourced entry: either a valid item, or the reason it was refused. Events
@@ -22,37 +10,10 @@ export interface FcHttpEvent {
  */
 export type EventEntry = { item: WithdrawalItem; error?: undefined } | { item?: undefined; error: InvalidParameterError };
 
-export type Invocation =
+export type Delivery =
   | { kind: 'http'; event: FcHttpEvent }
   | { kind: 'invoke'; request: WithdrawalRequest }
   | { kind: 'eventbridge' | 'mns-topic'; entries: EventEntry[]; /** Delivered as an array: answered as a batch. */ batch: boolean };
-
-/** FC hands Node handlers a Buffer; local tools and tests may pass a string or an object. */
-export function decodeEvent(event: unknown): unknown {
-  if (Buffer.isBuffer(event) || event instanceof Uint8Array || typeof event === 'string') {
-    const text = Buffer.from(event as Uint8Array | string).toString('utf8');
-    return parseJson(text, 'event');
-  }
-  return event;
-}
-
-function parseJson(text: string, path: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new InvalidParameterError([{ Path: path, Message: 'is not valid JSON' }]);
-  }
-}
-
-export function isHttpEvent(value: unknown): value is FcHttpEvent {
-  return (
-    isRecord(value) &&
-    value.version === 'v1' &&
-    typeof value.rawPath === 'string' &&
-    isRecord(value.requestContext) &&
-    isRecord(value.requestContext.http)
-  );
-}
 
 function isCloudEvent(value: unknown): boolean {
   return isRecord(value) && typeof value.specversion === 'string' && 'data' in value;
@@ -65,11 +26,6 @@ function isMnsTopicJson(value: Record<string, unknown>): boolean {
 function isMnsTopicStream(value: Record<string, unknown>): boolean {
   const keys = Object.keys(value);
   return typeof value.body === 'string' && keys.every((k) => k === 'body' || k === 'attrs');
-}
-
-/** FC's timer event: `{triggerTime, triggerName, payload}`. */
-export function isTimerEvent(value: Record<string, unknown>): boolean {
-  return typeof value.triggerTime === 'string' && typeof value.triggerName === 'string' && 'payload' in value;
 }
 
 /** A CloudEvent's item: `data` itself, JSON text in `data`, or JSON in `data.messageBody` (MNS queue source). */
@@ -96,7 +52,7 @@ function entry(parse: () => WithdrawalItem): EventEntry {
  * and extracts the withdrawal items. Shapes are checked from most to least
  * specific, so a direct invocation can never be mistaken for a CloudEvent.
  */
-export function classifyEvent(decoded: unknown): Invocation {
+export function classifyEvent(decoded: unknown): Delivery {
   if (Array.isArray(decoded)) {
     if (decoded.length === 0) throw new InvalidParameterError([{ Path: 'event', Message: 'is an empty array' }]);
     return {

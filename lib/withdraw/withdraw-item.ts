@@ -1,7 +1,8 @@
 import type { Clock } from '../core/clock';
 import type { WithdrawalItem } from './items';
 import type { LogFields, Logger } from '../core/logger';
-import { OutboundBotCallError, type ApiBody, type OutboundBotAction, type OutboundBotClient } from '../outboundbot/client';
+import { attemptCall, textField, type CallFailure } from '../outboundbot/call';
+import type { ApiBody, OutboundBotClient } from '../outboundbot/client';
 import { endedByDeadline, isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
 
 /** A result per item: the API's shape, plus the ids it was for and how many attempts it took. */
@@ -29,52 +30,6 @@ export interface WithdrawDeps {
   deadlineMs: number;
 }
 
-/** A failed attempt of any action, as the retry policy and the result need it. */
-export interface CallFailure {
-  code: string;
-  statusCode: number | undefined;
-  message: string;
-  requestId: string | undefined;
-}
-
-const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
-
-/**
- * A 2xx that says `Success: false` is a failure too. It is a definite answer, so its
- * own HttpStatusCode and Code decide whether a retry could help (throttling, 5xx).
- */
-function fromAnswer(body: ApiBody): AttemptOutcome<ApiBody, CallFailure> {
-  if (body.Success === true) return { ok: true, value: body };
-  return {
-    ok: false,
-    failure: {
-      code: str(body.Code) ?? 'UnsuccessfulResponse',
-      statusCode: typeof body.HttpStatusCode === 'number' ? body.HttpStatusCode : 200,
-      message: str(body.Message) ?? 'OutboundBot answered Success: false',
-      requestId: str(body.RequestId),
-    },
-  };
-}
-
-/**
- * One attempt of any action, classified for {@link runWithRetry}: the withdrawal and the
- * cleanup's ListScripts paging judge answers by the same rules.
- */
-export async function attemptCall(
-  client: OutboundBotClient,
-  action: OutboundBotAction,
-  query: Record<string, string>,
-  readTimeoutMs: number,
-  remainingMs: number,
-): Promise<AttemptOutcome<ApiBody, CallFailure>> {
-  try {
-    return fromAnswer(await client.call(action, query, Math.min(readTimeoutMs, remainingMs)));
-  } catch (error) {
-    if (!(error instanceof OutboundBotCallError)) throw error;
-    return { ok: false, failure: { code: error.code, statusCode: error.statusCode, message: error.message, requestId: error.requestId } };
-  }
-}
-
 function attemptWithdrawal(item: WithdrawalItem, deps: WithdrawDeps, remainingMs: number): Promise<AttemptOutcome<ApiBody, CallFailure>> {
   return attemptCall(deps.client, 'WithdrawScriptReview', { InstanceId: item.InstanceId, ScriptId: item.ScriptId }, deps.readTimeoutMs, remainingMs);
 }
@@ -91,9 +46,9 @@ export async function withdrawItem(item: WithdrawalItem, deps: WithdrawDeps): Pr
       ...ids,
       Success: true,
       HttpStatusCode: 200,
-      Code: str(body.Code) ?? 'OK',
-      Message: str(body.Message) ?? 'Success',
-      RequestId: str(body.RequestId),
+      Code: textField(body.Code) ?? 'OK',
+      Message: textField(body.Message) ?? 'Success',
+      RequestId: textField(body.RequestId),
       Script: typeof script === 'object' && script !== null ? (script as Record<string, unknown>) : undefined,
       Attempts,
       Retryable: false,

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidParameterError, MethodNotAllowedError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../../lib/core/errors';
-import { MAX_BODY_BYTES, errorResponse, parseHttpWithdrawal, readHttpRequest } from '../../lib/fc/http-trigger';
-import type { FcHttpEvent } from '../../lib/withdraw/triggers';
+import { InvalidParameterError } from '../../lib/core/errors';
+import { MAX_BODY_BYTES, errorResponse, readHttpRequest } from '../../lib/fc/http-trigger';
+
 import { httpEvent, INSTANCE_ID, SCRIPT_ID } from '../support/events';
+import { MethodNotAllowedError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../../lib/fc/errors';
+import { parseHttpWithdrawal } from '../../lib/withdraw/http-request';
+import { type FcHttpEvent } from '../../lib/fc/events';
 
 const item = { InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID };
 const read = (options: Parameters<typeof httpEvent>[0]) => readHttpRequest(httpEvent(options) as unknown as FcHttpEvent);

@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { InvalidConfigurationError, InvalidSignatureError } from '../../lib/core/errors';
+import { InvalidConfigurationError } from '../../lib/core/errors';
 import { parseWebhookSecrets, signWebhook, verifyWebhook } from '../../lib/webhooks/verify';
+import { InvalidSignatureError } from '../../lib/webhooks/errors';
 
 const SECRET_A = `whsec_${Buffer.from('a-test-secret-of-24-byte').toString('base64')}`;
 const SECRET_B = `whsec_${Buffer.from('another-secret-24-bytes!').toString('base64')}`;

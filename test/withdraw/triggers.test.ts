@@ -1,12 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidParameterError } from '../../lib/core/errors';
-import { classifyEvent, decodeEvent, type Invocation } from '../../lib/withdraw/triggers';
+import { classifyEvent, type Delivery } from '../../lib/withdraw/triggers';
 import { cloudEvent, httpEvent, INSTANCE_ID, mnsQueueEvent, referenceEvent, SCRIPT_ID } from '../support/events';
+import { decodeEvent } from '../../lib/fc/events';
 
 const item = { InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID };
 const asBuffer = (value: unknown) => Buffer.from(JSON.stringify(value));
-const classify = (value: unknown): Invocation => classifyEvent(decodeEvent(asBuffer(value)));
+const classify = (value: unknown): Delivery => classifyEvent(decodeEvent(asBuffer(value)));
 
 describe('trigger classification', () => {
   it('recognises the FC 3.0 HTTP trigger template', () => {
