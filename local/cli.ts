@@ -11,10 +11,11 @@
 import { realpathSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { parseArgs } from 'node:util';
-import type { Credentials } from '../lib/outboundbot/credentials';
+import type { Credentials } from '../lib/core/credentials';
 import { InvalidParameterError } from '../lib/core/errors';
 import { createFc3Client, invokeFunction, type FcTarget } from '../lib/fc/client';
-import { parseWithdrawalItem, type WithdrawalItem } from '../lib/withdraw/items';
+import { parseWithdrawalItem } from '../lib/withdraw/items';
+import type { WithdrawalItem } from '../lib/withdraw/withdraw-item';
 import { LOCAL_ACCOUNT_ID, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY, LOCAL_REGION } from './local-keys';
 
 /** The withdrawal succeeded. */

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import type { FcCredentials } from '../lib/outboundbot/credentials';
+import type { FcCredentials } from '../lib/core/credentials';
 import { seedDemo, startEmulator, type DemoSeed, type OutboundBotEmulator } from '../emulator/outboundbot';
 import { startFrontend, type FcHandler, type Frontend, type LocalFunction } from './fc-frontend';
 import type { FcKey } from './fc-signature';

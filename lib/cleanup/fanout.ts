@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock';
 import { InvalidConfigurationError } from '../core/errors';
 import { createFc3Client, invokeFunction, type FcTarget } from '../fc/client';
 import { transportFailure } from '../core/transport-error';
-import type { WithdrawalItem } from '../withdraw/items';
+import type { WithdrawalItem } from '../withdraw/withdraw-item';
 import { endedByDeadline, runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
 import { type CallFailure } from '../outboundbot/call';
 

@@ -5,12 +5,12 @@ import { parseCleanupRequest, type CleanupRequest } from './request';
 import { selectStaleReviews, type StaleReview } from './select';
 import type { Clock } from '../core/clock';
 import { parseCleanupConfig, type CleanupConfig as Config } from '../runtime/config';
-import type { Credentials } from '../outboundbot/credentials';
+import type { Credentials } from '../core/credentials';
 import { InvalidConfigurationError, ServiceError } from '../core/errors';
 import { chunk, createAsyncInvoker, dispatchChunk, type ChunkResult, type FanoutTarget } from './fanout';
 import { invocationDeadlineMs, type FcContext } from '../fc/context';
 
-import type { WithdrawalItem } from '../withdraw/items';
+import type { WithdrawalItem } from '../withdraw/withdraw-item';
 import { createInstanceState, type InstanceStateOptions } from '../runtime/instance-state';
 import type { Logger } from '../core/logger';
 import type { OutboundBotClient } from '../outboundbot/client';

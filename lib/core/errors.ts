@@ -42,6 +42,16 @@ export class DeadlineExceededError extends ServiceError {
   override readonly retryable = true;
 }
 
+export class MissingCredentialsError extends ServiceError {
+  readonly code = 'MissingCredentials';
+  readonly statusCode = 500;
+  constructor() {
+    super(
+      'No credentials: attach a RAM role to the function or set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET',
+    );
+  }
+}
+
 /** Our own refusals, in the API's error shape so clients parse one format. */
 export function errorBody(error: ServiceError, requestId: string): Record<string, unknown> {
   return {

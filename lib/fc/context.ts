@@ -1,4 +1,4 @@
-import type { FcCredentials } from '../outboundbot/credentials';
+import type { FcCredentials } from '../core/credentials';
 
 /** The parts of the FC 3.0 Node.js context this project reads. */
 export interface FcContext {

@@ -1,7 +1,7 @@
 import type Credential from '@alicloud/credentials';
 import OpenApi, { Config as OpenApiConfig, OpenApiRequest, Params } from '@alicloud/openapi-client';
 import type { RuntimeOptions } from '@alicloud/tea-util';
-import type { Credentials } from './credentials';
+import type { Credentials } from '../core/credentials';
 import { transportFailure } from '../core/transport-error';
 import { OutboundBotCallError } from './errors';
 

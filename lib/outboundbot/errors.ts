@@ -1,15 +1,3 @@
-import { ServiceError } from '../core/errors';
-
-export class MissingCredentialsError extends ServiceError {
-  readonly code = 'MissingCredentials';
-  readonly statusCode = 500;
-  constructor() {
-    super(
-      'No credentials: attach a RAM role to the function or set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET',
-    );
-  }
-}
-
 /**
  * Why a call failed, reduced to what the retry policy and the result need. The
  * upstream body is not kept: it is the API's business, not ours, to log.

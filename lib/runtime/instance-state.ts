@@ -1,7 +1,7 @@
 import type { CallbackDeps, CallbackReport } from '../webhooks/callback';
 import type { Clock } from '../core/clock';
 import { configSecrets, type BaseConfig } from './config';
-import { resolveCredentials, type Credentials, type FcCredentials } from '../outboundbot/credentials';
+import { resolveCredentials, type Credentials, type FcCredentials } from '../core/credentials';
 import { ServiceError } from '../core/errors';
 import { createLogger, type Logger } from '../core/logger';
 import { createOutboundBotClient, type OutboundBotClient } from '../outboundbot/client';

@@ -3,12 +3,7 @@ import { InvalidParameterError } from '../core/errors';
 import { isRecord } from '../core/records';
 import { zodIssues } from '../core/zod-issues';
 import { idSchema } from '../outboundbot/ids';
-
-/** The API's own names; the id rule is lib/outboundbot/ids.ts. */
-export interface WithdrawalItem {
-  InstanceId: string;
-  ScriptId: string;
-}
+import type { WithdrawalItem } from './withdraw-item';
 
 export interface WithdrawalRequest {
   items: WithdrawalItem[];

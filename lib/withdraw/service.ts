@@ -4,7 +4,7 @@ import { parseWithdrawConfig, type WithdrawConfig as Config } from '../runtime/c
 import { InvalidParameterError, ServiceError } from '../core/errors';
 import { invocationDeadlineMs, workEndMs, type FcContext } from '../fc/context';
 import { errorResponse, jsonResponse, readHttpRequest, type FcHttpResponse } from '../fc/http-trigger';
-import type { WithdrawalItem } from './items';
+import type { WithdrawalItem } from './withdraw-item';
 import { createInstanceState, type InstanceStateOptions } from '../runtime/instance-state';
 import type { Logger } from '../core/logger';
 import { createLimiter, mapWithConcurrency, type Limiter } from '../core/concurrency';

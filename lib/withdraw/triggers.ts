@@ -1,7 +1,8 @@
 import { InvalidParameterError } from '../core/errors';
 import { isRecord } from '../core/records';
 import { isHttpEvent, isTimerEvent, parseJson, type FcHttpEvent } from '../fc/events';
-import { parseWithdrawalItem, parseWithdrawalRequest, type WithdrawalItem, type WithdrawalRequest } from './items';
+import { parseWithdrawalItem, parseWithdrawalRequest, type WithdrawalRequest } from './items';
+import type { WithdrawalItem } from './withdraw-item';
 
 /**
  * An event-sourced entry: either a valid item, or the reason it was refused. Events

@@ -1,9 +1,14 @@
 import type { Clock } from '../core/clock';
-import type { WithdrawalItem } from './items';
 import type { LogFields, Logger } from '../core/logger';
 import { attemptCall, textField, type CallFailure } from '../outboundbot/call';
 import type { ApiBody, OutboundBotClient } from '../outboundbot/client';
 import { endedByDeadline, isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
+
+/** One script to withdraw, in the API's own names; the id rule is lib/outboundbot/ids.ts. */
+export interface WithdrawalItem {
+  InstanceId: string;
+  ScriptId: string;
+}
 
 /** A result per item: the API's shape, plus the ids it was for and how many attempts it took. */
 export interface WithdrawResult {

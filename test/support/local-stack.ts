@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { OutboundBotEmulator } from '../../emulator/outboundbot';
-import type { WithdrawalItem } from '../../lib/withdraw/items';
+import type { WithdrawalItem } from '../../lib/withdraw/withdraw-item';
 import { startLocal, type LocalStack } from '../../local/local-stack';
 import { script } from './stack';
 

@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fault, OutboundBotEmulator } from '../../emulator/outboundbot';
 import type { FcHttpResponse } from '../../lib/fc/http-trigger';
-import type { WithdrawalItem } from '../../lib/withdraw/items';
+import type { WithdrawalItem } from '../../lib/withdraw/withdraw-item';
 import { RetryableFailureError, type ItemResult } from '../../lib/withdraw/service';
 import { startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
 import { httpEvent } from '../support/events';
