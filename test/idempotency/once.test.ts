@@ -1,0 +1,163 @@
+// runOnce and lockScript over both stores: one piece of work per key, one withdrawal in flight
+// per script, whatever arrives concurrently.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../lib/core/clock';
+import { IdempotencyKeyMismatchError, RequestInProgressError } from '../../lib/idempotency/errors';
+import { createMemoryStore } from '../../lib/idempotency/memory-store';
+import { runOnce, type OnceOptions } from '../../lib/idempotency/once';
+import { createRedisStore } from '../../lib/idempotency/redis-store';
+import { lockScript } from '../../lib/idempotency/script-lock';
+import type { IdempotencyStore } from '../../lib/idempotency/store';
+import { redisAvailable, startRedis, type RedisServer } from '../support/redis-server';
+
+let redis: RedisServer | undefined;
+const closers: Array<() => Promise<void>> = [];
+beforeAll(async () => {
+  if (redisAvailable) redis = await startRedis();
+});
+afterAll(async () => {
+  for (const close of closers) await close();
+  await redis?.stop();
+});
+
+const stores: Array<[string, () => IdempotencyStore, boolean]> = [
+  ['memory', () => createMemoryStore(systemClock), true],
+  [
+    'redis',
+    () => {
+      const store = createRedisStore({ url: redis!.url, timeoutMs: 1_000, keyPrefix: `o${Math.random().toString(36).slice(2)}:` });
+      closers.push(() => store.close());
+      return store;
+    },
+    redisAvailable,
+  ],
+];
+
+const counter = () => {
+  let calls = 0;
+  const work = (value: string, keep = true, ms = 60) => async () => {
+    calls += 1;
+    await systemClock.sleep(ms);
+    return { value, keep };
+  };
+  return { work, calls: () => calls };
+};
+
+describe.each(stores)('runOnce over the %s store', (_, makeStore, available) => {
+  const run = available ? it : it.skip;
+  const options = (store: IdempotencyStore, extra: Partial<OnceOptions> = {}): OnceOptions => ({
+    store,
+    clock: systemClock,
+    key: 'delivery-1',
+    fingerprint: 'fp-1',
+    claimUntilMs: Date.now() + 5_000,
+    waitUntilMs: Date.now() + 2_000,
+    completedTtlMs: 60_000,
+    onLostOutcome: (error) => {
+      throw error;
+    },
+    ...extra,
+  });
+
+  run('does concurrent duplicates once; the second gets the first outcome', async () => {
+    const store = makeStore();
+    const { work, calls } = counter();
+    const [a, b] = await Promise.all([runOnce(options(store), work('first')), runOnce(options(store), work('second'))]);
+    expect(calls()).toBe(1);
+    expect([a, b].map((r) => r.value)).toEqual(['first', 'first']);
+    expect([a, b].filter((r) => r.replayed)).toHaveLength(1);
+  });
+
+  run('answers a later duplicate from the store without working', async () => {
+    const store = makeStore();
+    const { work, calls } = counter();
+    await runOnce(options(store), work('done'));
+    expect(await runOnce(options(store), work('again'))).toEqual({ replayed: true, value: 'done' });
+    expect(calls()).toBe(1);
+  });
+
+  run('refuses the same key with another payload, working not at all', async () => {
+    const store = makeStore();
+    const { work, calls } = counter();
+    await runOnce(options(store), work('done'));
+    await expect(runOnce(options(store, { fingerprint: 'fp-other' }), work('x'))).rejects.toBeInstanceOf(IdempotencyKeyMismatchError);
+    expect(calls()).toBe(1);
+  });
+
+  run('lets a retry work again after an outcome that must not be kept, or a crash', async () => {
+    const store = makeStore();
+    const { work, calls } = counter();
+    await runOnce(options(store), work('502', false));
+    await expect(runOnce(options(store), async () => Promise.reject(new Error('crash')))).rejects.toThrow('crash');
+    expect(await runOnce(options(store), work('ok'))).toEqual({ replayed: false, value: 'ok' });
+    expect(calls()).toBe(2);
+  });
+
+  run('gives up waiting with 409 and a retry-after until the holder lapses', async () => {
+    const store = makeStore();
+    const slow = runOnce(options(store), counter().work('slow', true, 800));
+    await systemClock.sleep(20);
+    const error = await runOnce(options(store, { waitUntilMs: Date.now() + 200 }), counter().work('x')).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RequestInProgressError);
+    expect((error as RequestInProgressError).retryAfterSeconds).toBeGreaterThanOrEqual(4);
+    expect((error as RequestInProgressError).retryAfterSeconds).toBeLessThanOrEqual(5);
+    await slow;
+  });
+
+  run('takes over a claim whose holder died once it lapses', async () => {
+    const store = makeStore();
+    await store.claim('delivery-1', { owner: 'killed', status: 'IN_PROGRESS', fingerprint: 'fp-1', expiresAtMs: Date.now() + 150 }, 150);
+    const { work, calls } = counter();
+    expect(await runOnce(options(store), work('after'))).toEqual({ replayed: false, value: 'after' });
+    expect(calls()).toBe(1);
+  });
+});
+
+describe.each(stores)('lockScript over the %s store', (_, makeStore, available) => {
+  const run = available ? it : it.skip;
+  const lockOptions = (store: IdempotencyStore, waitMs = 2_000) => ({
+    store,
+    clock: systemClock,
+    name: 'inst/script',
+    holdUntilMs: Date.now() + 5_000,
+    waitUntilMs: Date.now() + waitMs,
+    outcomeTtlMs: 60_000,
+  });
+
+  run('lets one holder in; a concurrent request reports the holder outcome', async () => {
+    const store = makeStore();
+    const first = await lockScript<string>(lockOptions(store));
+    expect(first.acquired).toBe(true);
+    const second = lockScript<string>(lockOptions(store));
+    await systemClock.sleep(120);
+    if (first.acquired) await first.release('withdrawn by the first');
+    expect(await second).toEqual({ acquired: false, outcome: 'withdrawn by the first' });
+  });
+
+  run('hands the lock on when the holder had no definite outcome', async () => {
+    const store = makeStore();
+    const first = await lockScript<string>(lockOptions(store));
+    const second = lockScript<string>(lockOptions(store));
+    await systemClock.sleep(120);
+    if (first.acquired) await first.release(undefined);
+    const next = await second;
+    expect(next.acquired).toBe(true);
+    if (next.acquired) await next.release(undefined);
+  });
+
+  run('does not report an outcome published before it started waiting', async () => {
+    const store = makeStore();
+    const earlier = await lockScript<string>(lockOptions(store));
+    if (earlier.acquired) await earlier.release('an old outcome');
+    const later = await lockScript<string>(lockOptions(store));
+    expect(later.acquired).toBe(true);
+    if (later.acquired) await later.release(undefined);
+  });
+
+  run('answers 409 when the holder keeps it past the wait', async () => {
+    const store = makeStore();
+    const first = await lockScript<string>(lockOptions(store));
+    await expect(lockScript<string>(lockOptions(store, 200))).rejects.toBeInstanceOf(RequestInProgressError);
+    if (first.acquired) await first.release(undefined);
+  });
+});

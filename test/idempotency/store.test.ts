@@ -1,0 +1,136 @@
+// The store contract, run against both implementations: the in-memory one and Redis (a real
+// redis-server on loopback). Exactly-once rests on these atomic steps.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../lib/core/clock';
+import { IdempotencyStoreUnavailableError } from '../../lib/idempotency/errors';
+import { createMemoryStore } from '../../lib/idempotency/memory-store';
+import { createRedisStore } from '../../lib/idempotency/redis-store';
+import type { IdempotencyStore } from '../../lib/idempotency/store';
+import { redisAvailable, startRedis, type RedisServer } from '../support/redis-server';
+
+type Made = { store: IdempotencyStore; close(): Promise<void> };
+let redis: RedisServer | undefined;
+
+beforeAll(async () => {
+  if (redisAvailable) redis = await startRedis();
+});
+afterAll(async () => redis?.stop());
+
+const makers: Array<[string, () => Made, boolean]> = [
+  ['memory', () => ({ store: createMemoryStore(systemClock), close: async () => {} }), true],
+  [
+    'redis',
+    () => {
+      const store = createRedisStore({ url: redis!.url, timeoutMs: 1_000, keyPrefix: `t${Math.random().toString(36).slice(2)}:` });
+      return { store, close: () => store.close() };
+    },
+    redisAvailable,
+  ],
+];
+
+describe.each(makers)('%s store', (_, make, available) => {
+  const run = available ? it : it.skip;
+  const withStore = (body: (store: IdempotencyStore) => Promise<void>) => async () => {
+    const made = make();
+    try {
+      await body(made.store);
+    } finally {
+      await made.close();
+    }
+  };
+
+  run('claims a free key once; a second claim gets the holder', withStore(async (store) => {
+    expect(await store.claim('k', { owner: 'a', n: 1 }, 5_000)).toBeUndefined();
+    expect(await store.claim('k', { owner: 'b', n: 2 }, 5_000)).toEqual({ owner: 'a', n: 1 });
+    expect(await store.read('k')).toEqual({ owner: 'a', n: 1 });
+  }));
+
+  run('of many concurrent claims exactly one wins', withStore(async (store) => {
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim('race', { owner: `o${i}` }, 5_000)));
+    const winners = answers.flatMap((answer, i) => (answer === undefined ? [`o${i}`] : []));
+    expect(winners).toHaveLength(1);
+    expect(answers.filter((a) => a !== undefined && a.owner !== winners[0])).toEqual([]);
+  }));
+
+  run('replaces and releases only for the owner', withStore(async (store) => {
+    await store.claim('k', { owner: 'a', state: 'IN_PROGRESS' }, 5_000);
+    expect(await store.replace('k', 'b', { owner: 'b', state: 'COMPLETED' }, 5_000)).toBe(false);
+    await store.release('k', 'b');
+    expect(await store.read('k')).toEqual({ owner: 'a', state: 'IN_PROGRESS' });
+    expect(await store.replace('k', 'a', { owner: 'a', state: 'COMPLETED' }, 5_000)).toBe(true);
+    expect(await store.read('k')).toEqual({ owner: 'a', state: 'COMPLETED' });
+    await store.release('k', 'a');
+    expect(await store.read('k')).toBeUndefined();
+    expect(await store.replace('k', 'a', { owner: 'a' }, 5_000)).toBe(false);
+  }));
+
+  run('forgets a record when its time runs out', withStore(async (store) => {
+    await store.claim('short', { owner: 'a' }, 80);
+    await store.put('put', { owner: 'p' }, 80);
+    expect(await store.read('short')).toBeDefined();
+    await systemClock.sleep(150);
+    expect(await store.read('short')).toBeUndefined();
+    expect(await store.read('put')).toBeUndefined();
+    expect(await store.claim('short', { owner: 'b' }, 5_000)).toBeUndefined();
+  }));
+});
+
+describe('memory store bound', () => {
+  it('keeps at most its capacity, dropping the oldest', async () => {
+    const store = createMemoryStore(systemClock, 3);
+    for (const key of ['a', 'b', 'c', 'd']) await store.put(key, { owner: key }, 60_000);
+    expect(await store.read('a')).toBeUndefined();
+    expect((await Promise.all(['b', 'c', 'd'].map((k) => store.read(k)))).map((r) => r?.owner)).toEqual(['b', 'c', 'd']);
+  });
+});
+
+describe.runIf(redisAvailable)('redis store failures', () => {
+  it('answers IdempotencyStoreUnavailable within its timeout when nothing listens, and never names the password', async () => {
+    const store = createRedisStore({ url: 'redis://:s3cret-pass@127.0.0.1:1/0', timeoutMs: 300 });
+    const startMs = Date.now();
+    const error = await store.claim('k', { owner: 'a' }, 1_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(IdempotencyStoreUnavailableError);
+    expect(Date.now() - startMs).toBeLessThan(1_500);
+    expect(JSON.stringify({ message: (error as Error).message, stack: (error as Error).stack })).not.toContain('s3cret-pass');
+    await store.close();
+  });
+
+  it('refuses a wrong password as unavailable, without echoing it', async () => {
+    const secured = await startRedis({ password: 'right-password-123' });
+    try {
+      const store = createRedisStore({ url: `redis://:wrong-password-456@127.0.0.1:${secured.port}/0`, timeoutMs: 500 });
+      const error = await store.read('k').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(IdempotencyStoreUnavailableError);
+      expect((error as Error).message).not.toMatch(/wrong-password|right-password/);
+      await store.close();
+      const good = createRedisStore({ url: secured.url, timeoutMs: 500 });
+      expect(await good.claim('k', { owner: 'a' }, 1_000)).toBeUndefined();
+      await good.close();
+    } finally {
+      await secured.stop();
+    }
+  });
+
+  it('fails fast while redis-server is down and recovers after it restarts', async () => {
+    const own = await startRedis();
+    const store = createRedisStore({ url: own.url, timeoutMs: 400 });
+    try {
+      expect(await store.claim('before', { owner: 'a' }, 5_000)).toBeUndefined();
+      await own.stop();
+      const startMs = Date.now();
+      await expect(store.read('before')).rejects.toBeInstanceOf(IdempotencyStoreUnavailableError);
+      expect(Date.now() - startMs).toBeLessThan(1_000);
+      await own.restart();
+      let recovered: unknown;
+      for (let i = 0; i < 40 && recovered === undefined; i++) {
+        recovered = await store.claim('after', { owner: 'b' }, 5_000).then(() => true, () => undefined);
+        if (recovered === undefined) await systemClock.sleep(100);
+      }
+      expect(recovered).toBe(true);
+      expect(await store.read('after')).toEqual({ owner: 'b' });
+    } finally {
+      await store.close();
+      await own.stop();
+    }
+  });
+});
