@@ -1,150 +1,31 @@
-import http from 'node:http';
-import OpenApi, { Config, OpenApiRequest, Params } from '@alicloud/openapi-client';
 import { RuntimeOptions } from '@alicloud/tea-util';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { canonicalQueryString, formatAcsDate, parseAuthorization, signRequest, verifyRequest } from '../../emulator/acs3';
-import { API_VERSION, seedDemo, startEmulator, type EmulatorCredential, type EmulatorScript, type OutboundBotEmulator } from '../../emulator/outboundbot';
+import { describe, expect, it } from 'vitest';
+import { formatAcsDate, parseAuthorization, signRequest, verifyRequest } from '../../emulator/acs3';
+import { API_VERSION, seedDemo, type EmulatorCredential, type EmulatorScript } from '../../emulator/outboundbot';
+import {
+  DRAFTED,
+  INSTANCE,
+  KEY,
+  PUBLISHED_UNDER_REVIEW,
+  UNDER_REVIEW,
+  UUID_UPPER,
+  callApi,
+  emulator,
+  expectRefused,
+  nowMs,
+  officialClient,
+  rejection,
+  scriptFixture,
+  send,
+  sendJson,
+  signed,
+  useEmulator,
+  waitFor,
+  withdrawQuery,
+} from './harness';
 
-const INSTANCE = '38d2e8ed-04e9-4dac-83b5-a8e57642ef13';
-const UNDER_REVIEW = 'e4e2a770-b97b-465a-80d8-06dca008c503';
-const PUBLISHED_UNDER_REVIEW = '9b1c3f52-6d4e-4a8f-b2c7-1e5d9a0f3c21';
-const DRAFTED = '1a6f9c3e-8b2d-4f7a-9e1c-5d3b7a2f8c46';
-const UUID_UPPER = /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/;
-
-const KEY: EmulatorCredential = { accessKeyId: 'LTAI5tTestKey', accessKeySecret: 'test-secret' };
-
-function scriptFixture(ScriptId: string, Status: string): EmulatorScript {
-  return { ScriptId, ScriptName: `script ${ScriptId.slice(0, 4)}`, Status, UpdateTime: 1_578_881_227_000, Industry: '金融', Scene: '电销', IsDrafted: false };
-}
-
-let emulator: OutboundBotEmulator;
-let nowMs: number;
-
-beforeEach(async () => {
-  nowMs = Date.now();
-  emulator = await startEmulator({ credentials: [KEY], now: () => nowMs });
-  emulator.addInstance(INSTANCE, [
-    scriptFixture(UNDER_REVIEW, 'EXAMINE_IN_PROGRESS'),
-    scriptFixture(PUBLISHED_UNDER_REVIEW, 'PUBLISHED_AND_EXAMINE_IN_PROGRESS'),
-    scriptFixture(DRAFTED, 'DRAFTED'),
-  ]);
-});
-
-afterEach(async () => {
-  await emulator.close();
-});
-
-// ---------- helpers: the official client ----------
-
-function officialClient(credential: EmulatorCredential): OpenApi {
-  return new OpenApi(
-    new Config({
-      accessKeyId: credential.accessKeyId,
-      accessKeySecret: credential.accessKeySecret,
-      securityToken: credential.securityToken,
-      endpoint: emulator.endpoint,
-      protocol: 'http',
-    }),
-  );
-}
-
-const withdrawParams = (): Params =>
-  new Params({ action: 'WithdrawScriptReview', version: API_VERSION, protocol: 'HTTPS', pathname: '/', method: 'POST', authType: 'AK', style: 'RPC', reqBodyType: 'formData', bodyType: 'json' });
-
-function callApi(client: OpenApi, query: Record<string, string>, runtime: RuntimeOptions = new RuntimeOptions({})) {
-  return client.callApi(withdrawParams(), new OpenApiRequest({ query }), runtime);
-}
-
-interface ClientError {
-  code?: string;
-  message: string;
-  data?: Record<string, unknown>;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ClientError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as ClientError;
-  }
-  throw new Error('expected the call to fail');
-}
-
-// ---------- helpers: raw HTTP with our own signer ----------
-
-interface RawRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string>;
-  body?: string;
-}
-
-interface RawResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  text: string;
-}
-
-interface SignOptions {
-  action?: string;
-  query: Record<string, string>;
-  credential?: EmulatorCredential;
-  securityToken?: string;
-  dateMs?: number;
-  form?: Record<string, string>;
-  method?: string;
-}
-
-function signed(options: SignOptions): RawRequest {
-  const credential = options.credential ?? KEY;
-  const method = options.method ?? 'POST';
-  const body = options.form && new URLSearchParams(options.form).toString();
-  const headers = signRequest({
-    method,
-    host: emulator.endpoint,
-    pathname: '/',
-    query: options.query,
-    headers: {
-      'x-acs-action': options.action ?? 'WithdrawScriptReview',
-      'x-acs-version': API_VERSION,
-      ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' }),
-    },
-    body,
-    accessKeyId: credential.accessKeyId,
-    accessKeySecret: credential.accessKeySecret,
-    securityToken: options.securityToken ?? credential.securityToken,
-    now: options.dateMs ?? nowMs,
-  });
-  return { method, path: `/?${canonicalQueryString(options.query)}`, headers, body };
-}
-
-function send(request: RawRequest): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: emulator.port, method: request.method, path: request.path, headers: request.headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    req.end(request.body);
-  });
-}
-
-async function sendJson(request: RawRequest): Promise<{ status: number; body: Record<string, unknown>; headers: http.IncomingHttpHeaders }> {
-  const res = await send(request);
-  expect(res.headers['content-type']).toBe('application/json;charset=utf-8');
-  return { status: res.status, body: JSON.parse(res.text) as Record<string, unknown>, headers: res.headers };
-}
-
-async function expectRefused(request: RawRequest, status: number, code: string): Promise<void> {
-  const { status: actual, body } = await sendJson(request);
-  expect({ status: actual, code: body['Code'] }).toEqual({ status, code });
-  expect(body).toMatchObject({ HttpStatusCode: status, Success: false, HostId: expect.any(String), Message: expect.any(String) });
-  expect(body['RequestId']).toMatch(UUID_UPPER);
-}
-
-const withdrawQuery = (ScriptId = UNDER_REVIEW) => ({ InstanceId: INSTANCE, ScriptId });
+useEmulator();
 
 // ---------- tests ----------
 
@@ -556,11 +437,3 @@ describe('acs3 signer and verifier (properties)', () => {
     expect(formatAcsDate(Date.UTC(2020, 0, 13, 2, 7, 7, 999))).toBe('2020-01-13T02:07:07Z');
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

@@ -1,0 +1,148 @@
+/**
+ * The emulator's public types: what tests, the benchmark and the local stack configure and
+ * inspect. Re-exported by `emulator/outboundbot.ts`.
+ *
+ * @module
+ */
+
+/** An AccessKey pair the emulator accepts; with `securityToken` it behaves as an STS credential. */
+export interface EmulatorCredential {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+  /** Only for STS credentials: requests after this instant are refused `InvalidSecurityToken.Expired`. */
+  expiresAtMs?: number;
+}
+
+/**
+ * A script as `ListScripts`, `QueryScriptsByStatus`, `DescribeScript` and
+ * `WithdrawScriptReview` report it. `UpdateTime` is epoch ms.
+ */
+export interface EmulatorScript {
+  ScriptId: string;
+  ScriptName: string;
+  Status: string;
+  UpdateTime: number;
+  Industry?: string;
+  Scene?: string;
+  ScriptDescription?: string;
+  IsDrafted?: boolean;
+  DebugStatus?: string;
+  IsDebugDrafted?: boolean;
+}
+
+/** A misbehaviour to play instead of (or, for `delay`, on top of) a normal answer. */
+export type Fault =
+  /** An error answer, e.g. 500 InternalError, 503 ServiceUnavailable, 429 Throttling.User. */
+  | { kind: 'status'; status: number; code: string; message?: string; retryAfterSeconds?: number }
+  /** The socket is destroyed before any answer: the client sees a connection reset. */
+  | { kind: 'reset' }
+  /** No answer until the client gives up or the emulator closes. The action is not performed. */
+  | { kind: 'hang' }
+  /**
+   * The action IS performed at once; only the answer is late. This is the ambiguous case a
+   * client timeout creates in production: a retry finds the script already withdrawn.
+   */
+  | { kind: 'delay'; ms: number }
+  /** 200 with an HTML page, as a misrouted proxy or captive portal would answer. */
+  | { kind: 'non-json' }
+  /** 200 whose body says `Success: false` (code `OperationFailed`): a 2xx is not proof of success. */
+  | { kind: 'success-false' };
+
+/**
+ * Per-request odds of a fault, for load tests: each authenticated request that no queued
+ * fault ({@link OutboundBotEmulator.injectFault}) claims draws once and plays at most one of
+ * these. Rates are probabilities in [0, 1]; their sum must not exceed 1. Unset means 0.
+ */
+export interface RandomFaultRates {
+  /** 500 `InternalError`; the action is not performed. */
+  status500Rate?: number;
+  /** 429 `Throttling.User` (no `retry-after`); the action is not performed. */
+  throttleRate?: number;
+  /** The connection is reset before any answer; the action is not performed. */
+  resetRate?: number;
+}
+
+/** One received request, refused or not. */
+export interface EmulatorRequestRecord {
+  /** The `x-acs-action` header, '' when absent. */
+  action: string;
+  /** Parameters from the query string and any form body (query wins). */
+  query: Record<string, string>;
+  /** From the Authorization header, whether or not the key is known. */
+  accessKeyId?: string;
+  /** HTTP status answered; 0 when the connection was reset or never answered. */
+  status: number;
+  /** The `Code` of the JSON answer; '' when the answer had none (HTML, reset, hang). */
+  code: string;
+  /** `now()` when the request arrived. */
+  atMs: number;
+}
+
+export interface EmulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0: a free port, read it back from {@link OutboundBotEmulator.port}. */
+  port?: number;
+  credentials?: EmulatorCredential[];
+  /** Epoch-ms clock for date checks, token expiry and `UpdateTime`; default `Date.now`. */
+  now?: () => number;
+  /** Added to every answer; see {@link OutboundBotEmulator.setLatency}. */
+  latencyMs?: number;
+  /** How far `x-acs-date` may be from `now()`, and how long nonces are remembered. Default 15 min. */
+  maxClockSkewMs?: number;
+  /** Actions answered as unknown to the gateway; see {@link OutboundBotEmulator.setDisabledActions}. */
+  disabledActions?: readonly string[];
+}
+
+export interface OutboundBotEmulator {
+  /** `host:port`, the form `OUTBOUNDBOT_ENDPOINT` and the SDK's `Config.endpoint` take. */
+  readonly endpoint: string;
+  readonly port: number;
+  /** Replaces any credential with the same AccessKeyId. */
+  addCredential(credential: EmulatorCredential): void;
+  /** Replaces the instance; the scripts are copied, their order is the `ListScripts` order. */
+  addInstance(instanceId: string, scripts: EmulatorScript[]): void;
+  /** A copy of the script's current state, so assertions cannot alter the emulator. */
+  script(instanceId: string, scriptId: string): EmulatorScript | undefined;
+  /** Every request received, including refused ones, oldest first. */
+  readonly requests: ReadonlyArray<Readonly<EmulatorRequestRecord>>;
+  /** TCP connections accepted so far: proves (or disproves) keep-alive reuse by a client. */
+  readonly connections: number;
+  /** How many withdrawals actually changed this script: the double-withdrawal detector. */
+  withdrawals(instanceId: string, scriptId: string): number;
+  /**
+   * Plays `fault` for the next `times` (default 1) authenticated requests, optionally only for
+   * one action. Faults are queued: the oldest matching one is used first. Faults come after
+   * authentication so that a client's signing bugs are never masked by an injected error.
+   */
+  injectFault(fault: Fault, opts?: { times?: number; action?: string }): void;
+  /**
+   * From now on, every authenticated request of any action that no queued fault claims plays
+   * a fault at random with the given odds (see {@link RandomFaultRates}); like queued faults,
+   * they come after authentication. `random` (uniform in [0, 1), default `Math.random`) makes a
+   * run reproducible. All rates 0, or {@link reset}, turns them off.
+   */
+  setRandomFaults(rates: RandomFaultRates, random?: () => number): void;
+  /**
+   * From now on these actions (replacing any earlier list; `[]` re-enables all) get the
+   * gateway's answer for an action it does not serve, 404 `InvalidAction.NotFound`, before
+   * authentication, as a region or account without the API would. Lets a caller's fallback
+   * (e.g. `QueryScriptsByStatus` → `ListScripts`) be tested. Kept by {@link reset}: it is
+   * configuration, like the latency.
+   */
+  setDisabledActions(actions: readonly string[]): void;
+  /** Delay added to every answer, including refusals (the batch benchmark uses 20 ms). */
+  setLatency(ms: number): void;
+  /** Forgets pending and random faults and the request log; scripts, credentials, counts and nonces stay. */
+  reset(): void;
+  /** Stops listening and destroys every connection, including hung and idle keep-alive ones. */
+  close(): Promise<void>;
+}
+
+/** The demo data {@link seedDemo} installs; fixed ids so printed curl lines keep working. */
+export interface DemoSeed {
+  instanceId: string;
+  scripts: EmulatorScript[];
+  credential: EmulatorCredential;
+}
