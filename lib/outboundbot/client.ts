@@ -7,7 +7,7 @@ import { OutboundBotCallError } from './errors';
 
 export const API_VERSION = '2019-12-26';
 
-export type OutboundBotAction = 'WithdrawScriptReview' | 'ListScripts';
+export type OutboundBotAction = 'WithdrawScriptReview' | 'ListScripts' | 'QueryScriptsByStatus' | 'DescribeScript';
 
 export interface EndpointOptions {
   endpoint: string;
