@@ -19,10 +19,12 @@ export interface JsonAnswer {
   retryAfterSeconds?: number;
   /** Extra delay for this answer only (the `delay` fault), on top of the latency. */
   delayMs?: number;
+  /** How the body goes out when not all at once (the `drip` and `stall` faults). */
+  pace?: { kind: 'drip'; intervalMs: number } | { kind: 'stall' };
 }
 
 /** What to do with a request once it has been judged. */
-export type Answer = JsonAnswer | { kind: 'html' } | { kind: 'reset' } | { kind: 'hang' };
+export type Answer = JsonAnswer | { kind: 'html'; status?: number } | { kind: 'reset' } | { kind: 'hang' };
 
 /** One API action over the script state. */
 export type ActionHandler = (params: Params, requestId: string) => Answer;

@@ -6,6 +6,7 @@
  * @module
  */
 import { errorAnswer, type Answer } from './answers';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Fault, RandomFaultRates } from './types';
 
 /** The random faults in draw order, each with its share of [0, 1). */
@@ -79,8 +80,8 @@ export class FaultInjector {
   }
 }
 
-/** Runs the action unless the fault replaces it; only `delay` runs it and still misbehaves. */
-export function playFault(fault: Fault | undefined, run: () => Answer, requestId: string): Answer {
+/** Runs the action unless the fault replaces it; `delay`, `drip` and `stall` run it and still misbehave. */
+export function playFault(fault: Fault | undefined, run: () => Answer, requestId: string, headers: IncomingHttpHeaders): Answer {
   switch (fault?.kind) {
     case undefined:
       return run();
@@ -94,8 +95,17 @@ export function playFault(fault: Fault | undefined, run: () => Answer, requestId
       const answer = run();
       return answer.kind === 'json' ? { ...answer, delayMs: fault.ms } : answer;
     }
+    case 'drip':
+    case 'stall': {
+      const answer = run();
+      return answer.kind === 'json' ? { ...answer, pace: fault.kind === 'drip' ? { kind: 'drip', intervalMs: fault.intervalMs } : { kind: 'stall' } } : answer;
+    }
     case 'non-json':
       return { kind: 'html' };
+    case 'html-status':
+      return { kind: 'html', status: fault.status };
+    case 'echo-secrets':
+      return errorAnswer(fault.status, 'InvalidParameter', `Rejected request with authorization=${headers.authorization} and x-acs-security-token=${headers['x-acs-security-token']}`, requestId);
     case 'success-false':
       return {
         kind: 'json',

@@ -51,7 +51,7 @@ export function writeAnswer(res: ServerResponse, answer: Extract<Answer, { kind:
     'x-acs-request-id': requestId,
   };
   if (isJson && answer.retryAfterSeconds !== undefined) headers['retry-after'] = answer.retryAfterSeconds;
-  res.writeHead(isJson ? answer.status : 200, headers);
+  res.writeHead(isJson ? answer.status : (answer.status ?? 200), headers);
   res.end(payload);
 }
 

@@ -156,7 +156,7 @@ class Emulator implements OutboundBotEmulator {
   #judge(call: IncomingCall, atMs: number, requestId: string): Answer {
     const routed = this.#route(call, requestId);
     if (typeof routed !== 'function') return routed;
-    return this.#auth.authenticate(call, atMs, requestId) ?? playFault(this.#faults.next(call.action), () => routed(call.params, requestId), requestId);
+    return this.#auth.authenticate(call, atMs, requestId) ?? playFault(this.#faults.next(call.action), () => routed(call.params, requestId), requestId, call.received.headers);
   }
 
   /**
@@ -177,7 +177,7 @@ class Emulator implements OutboundBotEmulator {
     }
     if (answer.kind === 'hang') return;
     const delayMs = this.#latencyMs + (answer.kind === 'json' ? (answer.delayMs ?? 0) : 0);
-    const write = (): void => writeAnswer(res, answer, requestId);
+    const write = (): void => (answer.kind === 'json' && answer.pace ? this.#pace(res, answer, requestId) : writeAnswer(res, answer, requestId));
     if (delayMs <= 0) {
       write();
       return;
@@ -186,6 +186,27 @@ class Emulator implements OutboundBotEmulator {
       this.#timers.delete(timer);
       write();
     }, delayMs);
+    this.#timers.add(timer);
+  }
+
+  /** Headers at once, then the body byte by byte (drip) or half of it and nothing more (stall). */
+  #pace(res: ServerResponse, answer: JsonAnswer, requestId: string): void {
+    const payload = Buffer.from(JSON.stringify(answer.body));
+    res.writeHead(answer.status, { 'content-type': 'application/json;charset=utf-8', 'content-length': payload.length, 'x-acs-request-id': requestId });
+    if (answer.pace?.kind === 'stall') {
+      res.write(payload.subarray(0, payload.length >> 1));
+      return;
+    }
+    const intervalMs = answer.pace?.kind === 'drip' ? answer.pace.intervalMs : 0;
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed) sent = payload.length;
+      else res.write(payload.subarray(sent, ++sent));
+      if (sent < payload.length) return;
+      clearInterval(timer);
+      this.#timers.delete(timer);
+      if (!res.destroyed) res.end();
+    }, intervalMs);
     this.#timers.add(timer);
   }
 }

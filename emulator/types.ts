@@ -47,7 +47,21 @@ export type Fault =
   /** 200 with an HTML page, as a misrouted proxy or captive portal would answer. */
   | { kind: 'non-json' }
   /** 200 whose body says `Success: false` (code `OperationFailed`): a 2xx is not proof of success. */
-  | { kind: 'success-false' };
+  | { kind: 'success-false' }
+  /**
+   * The action IS performed; the headers go out at once and the body follows one byte every
+   * `intervalMs`: a slow-dripping answer that no idle-socket timeout ever cuts.
+   */
+  | { kind: 'drip'; intervalMs: number }
+  /** The action IS performed; the headers and half the body go out, then nothing more. */
+  | { kind: 'stall' }
+  /** An HTML error page with this status, as a gateway or WAF answers (e.g. 403); the action is not performed. */
+  | { kind: 'html-status'; status: number }
+  /**
+   * An error answer whose Message echoes the request's Authorization header and STS token, as a
+   * careless upstream or proxy might; the action is not performed.
+   */
+  | { kind: 'echo-secrets'; status: number };
 
 /**
  * Per-request odds of a fault, for load tests: each authenticated request that no queued

@@ -4,6 +4,7 @@ import type { RuntimeOptions } from '@alicloud/tea-util';
 import type { Credentials } from '../core/credentials';
 import { transportFailure } from '../core/transport-error';
 import { OutboundBotCallError } from './errors';
+import { withHardDeadline } from './transport';
 
 export const API_VERSION = '2019-12-26';
 
@@ -68,7 +69,7 @@ export function createOutboundBotClient(credentials: Credentials, endpoint: Endp
       // constructors cost more than the rest of a warm call's bookkeeping.
       const runtime = { autoretry: false, readTimeout: readTimeoutMs, connectTimeout: Math.min(endpoint.connectTimeoutMs, readTimeoutMs) } as RuntimeOptions;
       try {
-        const response = await client.callApi(paramsFor(action), { query } as OpenApiRequest, runtime);
+        const response = await withHardDeadline(readTimeoutMs, () => client.callApi(paramsFor(action), { query } as OpenApiRequest, runtime));
         return response.body as ApiBody;
       } catch (error) {
         throw toCallError(error);

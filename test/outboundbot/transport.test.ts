@@ -1,0 +1,82 @@
+// The hard deadline and the stale read timers (issue #13), against the emulator over real HTTP
+// on a reused keep-alive connection: the case where httpx's own timers fail.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { OutboundBotEmulator } from '../../emulator/outboundbot';
+import { createOutboundBotClient, type OutboundBotClient } from '../../lib/outboundbot/client';
+import { OutboundBotCallError } from '../../lib/outboundbot/errors';
+import { withHardDeadline } from '../../lib/outboundbot/transport';
+import { script, startTestEmulator, type RoleCredentials } from '../support/stack';
+
+const INSTANCE = 'transport-instance';
+let emulator: OutboundBotEmulator;
+let role: RoleCredentials;
+let client: OutboundBotClient;
+
+beforeAll(async () => {
+  ({ emulator, role } = await startTestEmulator());
+  client = createOutboundBotClient(role, { endpoint: emulator.endpoint, protocol: 'http', connectTimeoutMs: 1_000 });
+});
+afterAll(() => emulator.close());
+beforeEach(() => {
+  emulator.reset();
+  emulator.addInstance(INSTANCE, [script('s1'), script('s2'), script('s3')]);
+});
+
+const withdraw = (scriptId: string, timeoutMs: number) => client.call('WithdrawScriptReview', { InstanceId: INSTANCE, ScriptId: scriptId }, timeoutMs);
+
+async function timed<T>(work: () => Promise<T>): Promise<{ error: unknown; ms: number }> {
+  const startMs = performance.now();
+  const error = await work().then(() => undefined, (e: unknown) => e);
+  return { error, ms: performance.now() - startMs };
+}
+
+describe('every attempt has a hard deadline', () => {
+  it.each([
+    ['a body dripping one byte every 100 ms', { kind: 'drip', intervalMs: 100 } as const],
+    ['an answer that stalls after half its body', { kind: 'stall' } as const],
+  ])('cuts %s on a reused keep-alive connection at the deadline', async (_, fault) => {
+    await withdraw('s1', 2_000);
+    const connectionsBefore = emulator.connections;
+    emulator.injectFault(fault, { action: 'WithdrawScriptReview' });
+    const { error, ms } = await timed(() => withdraw('s2', 600));
+    expect(emulator.connections, 'the drip went over the warm socket').toBe(connectionsBefore);
+    expect(error).toBeInstanceOf(OutboundBotCallError);
+    expect(error).toMatchObject({ code: 'RequestTimeout', statusCode: undefined });
+    expect(ms).toBeGreaterThanOrEqual(590);
+    expect(ms).toBeLessThan(900);
+    // The cut socket is gone: the next call opens a fresh connection and succeeds.
+    await expect(withdraw('s3', 2_000)).resolves.toMatchObject({ Success: true });
+    expect(emulator.connections).toBe(connectionsBefore + 1);
+  });
+
+  it('rejects at the deadline even when the work never settles', async () => {
+    const { error, ms } = await timed(() => withHardDeadline(100, () => new Promise(() => {})));
+    expect(error).toMatchObject({ name: 'RequestTimeoutHardDeadlineError' });
+    expect(ms).toBeLessThan(400);
+  });
+});
+
+describe('no stale read timer outlives its answer', () => {
+  it('leaves no armed httpx read timer on a finished keep-alive socket', async () => {
+    const sockets = new Set<import('node:net').Socket>();
+    const probe = (await import('node:http')).Agent.prototype;
+    const original = probe.addRequest;
+    probe.addRequest = function (this: unknown, req: import('node:http').ClientRequest, ...rest: unknown[]) {
+      req.once('socket', (socket) => sockets.add(socket));
+      return (original as (...args: unknown[]) => void).call(this, req, ...rest);
+    };
+    try {
+      for (let i = 0; i < 5; i++) await client.call('ListScripts', { InstanceId: INSTANCE, PageNumber: '1', PageSize: '10' }, 10_000);
+    } finally {
+      probe.addRequest = original;
+    }
+    const armed = [...sockets].flatMap((socket) =>
+      Object.getOwnPropertySymbols(socket)
+        .filter((symbol) => symbol.description === 'TIMER::READ_TIMER')
+        .map((symbol) => (socket as unknown as Record<symbol, unknown>)[symbol])
+        .filter((timer) => timer !== null && timer !== undefined),
+    );
+    expect(sockets.size).toBeGreaterThan(0);
+    expect(armed).toEqual([]);
+  });
+});
