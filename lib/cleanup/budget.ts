@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock';
 import { mapWithConcurrency } from '../core/concurrency';
-import { MAX_RESERVE_FRACTION, workEndMs as callbackSafeEndMs } from '../fc/context';
+import { endOfWorkBeforeCallbackMs, MAX_RESERVE_FRACTION } from '../fc/context';
 
 /** How one cleanup run spends the time FC gives it, as epoch-ms instants. */
 export interface CleanupBudget {
@@ -19,12 +19,12 @@ export interface CleanupBudget {
  * run is cleaner, and the next run lists it again anyway.
  */
 export function planBudget(startMs: number, deadlineMs: number, reserves: { readTimeoutMs: number; callbackTimeoutMs?: number }): CleanupBudget {
-  const workEndMs = callbackSafeEndMs(startMs, deadlineMs, reserves.callbackTimeoutMs);
+  const workEndMs = endOfWorkBeforeCallbackMs(startMs, deadlineMs, reserves.callbackTimeoutMs);
   const intakeEndMs = workEndMs - Math.min(reserves.readTimeoutMs, Math.max(0, deadlineMs - startMs) * MAX_RESERVE_FRACTION);
   return { intakeEndMs, workEndMs, deadlineMs };
 }
 
-export interface IntakeRun<T, R> {
+interface IntakeRun<T, R> {
   /** In input order, for the items that were started. */
   done: R[];
   /** Items not started because `intakeEndMs` had passed, in input order. */

@@ -1,18 +1,38 @@
 import type { Clock } from '../core/clock';
+import type { Credentials } from '../core/credentials';
 import { InvalidConfigurationError } from '../core/errors';
-import { createFc3Client, invokeFunction, type FcTarget } from '../fc/client';
+import type { Logger } from '../core/logger';
+import { runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
 import { transportFailure } from '../core/transport-error';
+import { createFc3Client, invokeFunction, type FcTarget } from '../fc/client';
+import type { FcContext } from '../fc/context';
+import type { CallFailure } from '../outboundbot/call';
+import type { CleanupConfig } from '../runtime/config';
 import type { WithdrawalItem } from '../withdraw/withdraw-item';
-import { endedByDeadline, runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
-import { type CallFailure } from '../outboundbot/call';
-
+import { FcClientSettingsError } from './errors';
+import { runFailure } from './run-failure';
 
 /** FC answers an async invocation once it is queued; this only bounds a network that hangs. */
-export const INVOKE_TIMEOUT_MS = 10_000;
+const INVOKE_TIMEOUT_MS = 10_000;
 
 /** Where the chunks go, and as whom. */
 export interface FanoutTarget extends FcTarget {
   functionName: string;
+}
+
+/**
+ * FC puts account and region in the context; local tools may only have FC_ACCOUNT_ID /
+ * FC_REGION. FC_ENDPOINT and WITHDRAW_FUNCTION_NAME come checked from the config.
+ * @throws InvalidConfigurationError naming each of FC_ACCOUNT_ID, FC_REGION that neither gives.
+ */
+export function resolveFanoutTarget(cfg: CleanupConfig, context: FcContext, credentials: Credentials): FanoutTarget {
+  const accountId = context.accountId || cfg.FC_ACCOUNT_ID;
+  const region = context.region || cfg.FC_REGION;
+  if (!accountId || !region) {
+    const missing = [...(accountId ? [] : ['FC_ACCOUNT_ID']), ...(region ? [] : ['FC_REGION'])];
+    throw new InvalidConfigurationError(missing.map((name) => ({ Path: name, Message: 'is required for CLEANUP_MODE=fanout when the context does not carry it' })));
+  }
+  return { accountId, region, endpoint: cfg.FC_ENDPOINT, functionName: cfg.WITHDRAW_FUNCTION_NAME, credentials };
 }
 
 /** One chunk's fate. A chunk is one `{"Items": [...]}` async invocation of the withdraw function. */
@@ -33,7 +53,7 @@ export interface ChunkResult {
   NotDispatched?: WithdrawalItem[];
 }
 
-export interface AsyncInvoker {
+interface AsyncInvoker {
   /** Resolves with FC's request id once the invocation is queued; rejects with what fc2 throws. */
   invokeAsync(functionName: string, payload: unknown, timeoutMs: number): Promise<string | undefined>;
 }
@@ -41,14 +61,14 @@ export interface AsyncInvoker {
 /**
  * An fc2 client per call, so each attempt carries its own timeout and concurrent chunks
  * share nothing mutable; the withdraw bundle never imports this module at all.
- * @throws InvalidConfigurationError when fc2 refuses the settings (e.g. an STS key without its token).
+ * @throws FcClientSettingsError when fc2 refuses the settings (e.g. an STS key without its token).
  */
 export function createAsyncInvoker(target: FcTarget): AsyncInvoker {
   const clientFor = (timeoutMs: number) => createFc3Client(target, timeoutMs);
   try {
     clientFor(INVOKE_TIMEOUT_MS);
   } catch (error) {
-    throw new InvalidConfigurationError([{ Path: 'FC client', Message: error instanceof Error ? error.message : String(error) }]);
+    throw new FcClientSettingsError(error);
   }
   return {
     async invokeAsync(functionName, payload, timeoutMs) {
@@ -85,7 +105,7 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
   return chunks;
 }
 
-export interface DispatchDeps {
+interface DispatchDeps {
   invoker: AsyncInvoker;
   functionName: string;
   clock: Clock;
@@ -112,15 +132,23 @@ export async function dispatchChunk(items: WithdrawalItem[], index: number, deps
   if (run.outcome?.ok) {
     return { ...base, Success: true, Code: 'Accepted', Message: `Queued for ${deps.functionName}`, RequestId: run.outcome.value };
   }
-  const failure = run.outcome?.failure;
-  const deadline = endedByDeadline(run);
-  return {
-    ...base,
-    Success: false,
-    Code: deadline ? 'DeadlineExceeded' : failure!.code,
-    Message: deadline ? `The invocation deadline arrived before the chunk was queued${failure ? ` (last: ${failure.code})` : ''}` : failure!.message,
-    HttpStatusCode: failure?.statusCode,
-    RequestId: failure?.requestId,
-    NotDispatched: items,
-  };
+  const { Code, Message, last } = runFailure(run, 'before the chunk was queued');
+  return { ...base, Success: false, Code, Message, HttpStatusCode: last?.statusCode, RequestId: last?.requestId, NotDispatched: items };
+}
+
+/** A chunk's log line: info when queued, error when not; `fields` adds timing and context. */
+export function logChunk(log: Logger, result: ChunkResult, items: readonly WithdrawalItem[], fields: { functionName: string; durationMs: number; coldStart: boolean }): void {
+  log[result.Success ? 'info' : 'error'](result.Success ? 'chunk dispatched' : 'chunk dispatch failed', {
+    function: fields.functionName,
+    Index: result.Index,
+    Size: result.Size,
+    Success: result.Success,
+    Code: result.Code,
+    HttpStatusCode: result.HttpStatusCode,
+    fcRequestId: result.RequestId,
+    Attempts: result.Attempts,
+    ScriptIds: items.map((item) => item.ScriptId),
+    durationMs: fields.durationMs,
+    coldStart: fields.coldStart,
+  });
 }

@@ -1,10 +1,9 @@
 import type { Clock } from '../core/clock';
 import type { ApiBody, OutboundBotClient } from '../outboundbot/client';
-import { endedByDeadline, runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
-import { attemptCall, type CallFailure } from '../outboundbot/call';
 import { isRecord } from '../core/records';
-
-
+import { runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
+import { attemptCall, type CallFailure } from '../outboundbot/call';
+import { runFailure } from './run-failure';
 
 /** A script as far as the cleanup cares; fields the answer lacks stay undefined and never match. */
 export interface ListedScript {
@@ -15,7 +14,7 @@ export interface ListedScript {
   UpdateTime?: number;
 }
 
-export interface ScriptPage {
+interface ScriptPage {
   /** Undefined when the answer does not say; paging then runs until an empty page. */
   TotalCount: number | undefined;
   List: ListedScript[];
@@ -34,10 +33,10 @@ export interface ListingFailure {
 
 export type PageOutcome = { ok: true; page: ScriptPage } | { ok: false; failure: ListingFailure };
 
-export type Listing = { ok: true; scripts: ListedScript[]; pages: number } | { ok: false; failure: ListingFailure; pages: number };
+type Listing = { ok: true; scripts: ListedScript[]; pages: number } | { ok: false; failure: ListingFailure; pages: number };
 
 /** The API's largest page: fewest round trips. */
-export const LIST_PAGE_SIZE = 100;
+const LIST_PAGE_SIZE = 100;
 /** 100 000 scripts: far past any real instance, so only a misbehaving server reaches it. */
 export const MAX_LIST_PAGES = 1_000;
 
@@ -88,7 +87,7 @@ export function readScriptPage(body: ApiBody): ScriptPage | undefined {
   return { TotalCount: toInteger(scripts.TotalCount), List: scripts.List.flatMap(toListedScript) };
 }
 
-export interface ListDeps {
+interface ListDeps {
   client: OutboundBotClient;
   clock: Clock;
   policy: RetryPolicy;
@@ -113,20 +112,10 @@ export function listScripts(instanceId: string, deps: ListDeps): Promise<Listing
   return collectPages(async (pageNumber) => {
     const run = await runWithRetry((remainingMs) => attemptPage(instanceId, pageNumber, deps, remainingMs), deps.policy, deps.clock, deps.deadlineMs);
     if (run.outcome?.ok) return { ok: true, page: run.outcome.value };
-    const failure = run.outcome?.failure;
-    const deadline = endedByDeadline(run);
+    const { Code, Message, last } = runFailure(run, `while listing page ${pageNumber}`);
     return {
       ok: false,
-      failure: {
-        Code: deadline ? 'DeadlineExceeded' : failure!.code,
-        Message: deadline
-          ? `The invocation deadline arrived while listing page ${pageNumber}${failure ? ` (last: ${failure.code})` : ''}`
-          : failure!.message,
-        HttpStatusCode: failure?.statusCode,
-        RequestId: failure?.requestId,
-        PageNumber: pageNumber,
-        Attempts: run.attempts,
-      },
+      failure: { Code, Message, HttpStatusCode: last?.statusCode, RequestId: last?.requestId, PageNumber: pageNumber, Attempts: run.attempts },
     };
   });
 }

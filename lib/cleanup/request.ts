@@ -1,14 +1,12 @@
 import * as z from 'zod/mini';
 import { InvalidParameterError } from '../core/errors';
-import { zodIssues } from '../core/zod-issues';
-import { idSchema } from '../outboundbot/ids';
 import { isRecord } from '../core/records';
+import { zodIssues } from '../core/zod-issues';
 import { decodeEvent, isTimerEvent } from '../fc/events';
-
-
+import { idSchema } from '../outboundbot/ids';
 
 /** How the run was started: a timer trigger, or a direct (`s invoke`) invocation with the same object. */
-export type CleanupTrigger = 'timer' | 'invoke';
+type CleanupTrigger = 'timer' | 'invoke';
 
 /** What one cleanup run is asked to do: the timer trigger's payload (DESIGN.md §2). */
 export interface CleanupRequest {
@@ -21,7 +19,7 @@ export interface CleanupRequest {
   MaxWithdrawals?: number;
 }
 
-export const MAX_WITHDRAWALS_PER_RUN = 10_000;
+const MAX_WITHDRAWALS_PER_RUN = 10_000;
 /** A year: anything longer is a typo (seconds or milliseconds meant as minutes). */
 const MAX_OLDER_THAN_MINUTES = 525_600;
 

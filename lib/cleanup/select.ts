@@ -1,12 +1,12 @@
 import type { ListedScript } from './list';
 
 /** The states WithdrawScriptReview accepts; every other state is left alone. */
-export const REVIEW_STATES: ReadonlySet<string> = new Set(['EXAMINE_IN_PROGRESS', 'PUBLISHED_AND_EXAMINE_IN_PROGRESS']);
+const REVIEW_STATES: ReadonlySet<string> = new Set(['EXAMINE_IN_PROGRESS', 'PUBLISHED_AND_EXAMINE_IN_PROGRESS']);
 
 /** A listed script known to be under review, with the fields selection relies on. */
 export type StaleReview = ListedScript & { Status: string; UpdateTime: number };
 
-export interface Selection {
+interface Selection {
   /** Every stale review, oldest first. */
   eligible: StaleReview[];
   /** The part of `eligible` this run takes on (the cap applied). */

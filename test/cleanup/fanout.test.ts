@@ -8,7 +8,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatorScript, OutboundBotEmulator } from '../../emulator/outboundbot';
-import { createCleanupService, type CleanupResult } from '../../lib/cleanup/service';
+import { createCleanupService } from '../../lib/cleanup/service';
+import type { CleanupResult } from '../../lib/cleanup/summary';
 import { systemClock } from '../../lib/core/clock';
 import { startFrontend, type FcHandler, type Frontend } from '../../local/fc-frontend';
 import type { FcKey } from '../../local/fc-signature';
@@ -112,15 +113,15 @@ describe('cleanup fan-out through @alicloud/fc2 and the local FC front end', () 
       [1, 3, true, 'Accepted'],
       [2, 1, true, 'Accepted'],
     ]);
-    for (const c of result.Chunks!) expect(c.RequestId).toMatch(/^[0-9a-f-]{36}$/);
+    for (const c of result.Chunks!) expect(c.RequestId, `RequestId of chunk ${c.Index}`).toMatch(/^[0-9a-f-]{36}$/);
     await frontend.drain();
-    for (const s of all) expect(emulator.withdrawals(instanceId, s.ScriptId), s.ScriptName).toBe(stale.includes(s) ? 1 : 0);
+    for (const s of all) expect(emulator.withdrawals(instanceId, s.ScriptId), `withdrawals of ${s.ScriptName} (${s.ScriptId})`).toBe(stale.includes(s) ? 1 : 0);
     // The withdraw function logged each item under the async invocation's request id.
     const withdrawn = stdoutLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === 'withdrawal succeeded' && l.InstanceId === instanceId);
     expect(withdrawn).toHaveLength(7);
     expect(new Set(withdrawn.map((l) => l.requestId))).toEqual(new Set(result.Chunks!.map((c) => c.RequestId)));
     expect(frontendLog.filter((l) => l.includes('async invocation failed'))).toEqual([]);
-    for (const secret of [role.accessKeySecret, role.securityToken]) expect(stdoutLines.join('\n')).not.toContain(secret);
+    for (const [name, secret] of Object.entries({ accessKeySecret: role.accessKeySecret, securityToken: role.securityToken })) expect(stdoutLines.join('\n'), `${name} in the log`).not.toContain(secret);
   });
 
   it('a refused signature fails every chunk without retrying it, lists the items, and nothing is withdrawn', async () => {
@@ -131,11 +132,11 @@ describe('cleanup fan-out through @alicloud/fc2 and the local FC front end', () 
 
       expect(result).toMatchObject({ Success: false, Mode: 'fanout', Selected: 4, Dispatched: 0, Failed: 4 });
       expect(result.Chunks).toHaveLength(2);
-      for (const c of result.Chunks!) expect(c).toMatchObject({ Success: false, HttpStatusCode: 403, Code: 'Http403', Attempts: 1 });
+      for (const c of result.Chunks!) expect(c, `chunk ${c.Index}`).toMatchObject({ Success: false, HttpStatusCode: 403, Code: 'Http403', Attempts: 1 });
       // Oldest first: the last-made script is the oldest.
       expect(result.Chunks!.flatMap((c) => c.NotDispatched!.map((i) => i.ScriptId))).toEqual([...stale].reverse().map((s) => s.ScriptId));
       await frontend.drain();
-      for (const s of stale) expect(emulator.withdrawals(instanceId, s.ScriptId)).toBe(0);
+      for (const s of stale) expect(emulator.withdrawals(instanceId, s.ScriptId), `withdrawals of ${s.ScriptName} (${s.ScriptId})`).toBe(0);
       const failures = stdoutLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.requestId === 'fanout-refused' && l.message === 'chunk dispatch failed');
       expect(failures).toHaveLength(2);
       expect(failures[0]).toMatchObject({ level: 'error', HttpStatusCode: 403 });

@@ -4,7 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EmulatorScript, OutboundBotEmulator } from '../../emulator/outboundbot';
-import { createCleanupService, type CleanupResult } from '../../lib/cleanup/service';
+import { createCleanupService } from '../../lib/cleanup/service';
+import type { CleanupResult } from '../../lib/cleanup/summary';
 import { systemClock } from '../../lib/core/clock';
 import { contextFor, startTestEmulator, type RoleCredentials } from '../support/stack';
 
@@ -93,7 +94,7 @@ describe('cleanup (inline) against the emulator', () => {
       Remaining: [],
     });
     expect(result.Results!.map((r) => r.ScriptId).sort()).toEqual(expected.map((s) => s.ScriptId).sort());
-    expect(result.Results!.every((r) => r.Success && r.Code === 'OK' && r.Attempts === 1)).toBe(true);
+    for (const r of result.Results!) expect(r, `result for ${r.ScriptId}`).toMatchObject({ Success: true, Code: 'OK', Attempts: 1 });
     for (const s of scripts) {
       const chosen = expected.includes(s);
       expect(emulator.withdrawals(instanceId, s.ScriptId), `${s.ScriptName} withdrawn?`).toBe(chosen ? 1 : 0);
@@ -111,7 +112,7 @@ describe('cleanup (inline) against the emulator', () => {
     expect(summaryLine()).toMatchObject({ level: 'info', Listed: 22, Selected: 2, Withdrawn: 2, Failed: 0, Skipped: 20, Dispatched: 0, Truncated: false, DryRun: false, Remaining: 0 });
     expect(typeof summaryLine()!.durationMs).toBe('number');
     const all = lines.join('\n');
-    for (const secret of [role.accessKeySecret, role.securityToken]) expect(all).not.toContain(secret);
+    for (const [name, secret] of Object.entries({ accessKeySecret: role.accessKeySecret, securityToken: role.securityToken })) expect(all, `${name} in the log`).not.toContain(secret);
   });
 
   it('a dry run lists what it would withdraw and changes nothing', async () => {
@@ -125,7 +126,7 @@ describe('cleanup (inline) against the emulator', () => {
     expect(result.Candidates!.map((c) => c.ScriptId)).toEqual(old.map((s) => s.ScriptId));
     expect(result.Results).toBeUndefined();
     expect(requestsFor('WithdrawScriptReview', instanceId)).toHaveLength(0);
-    for (const s of old) expect(emulator.script(instanceId, s.ScriptId)!.Status).toBe(s.Status);
+    for (const s of old) expect(emulator.script(instanceId, s.ScriptId)!.Status, `status of ${s.ScriptName} (${s.ScriptId})`).toBe(s.Status);
     expect(logs().filter((l) => l.message === 'would withdraw (dry run)').map((l) => l.ScriptId)).toEqual(old.map((s) => s.ScriptId));
   });
 
@@ -145,7 +146,7 @@ describe('cleanup (inline) against the emulator', () => {
       ['4', '100'],
     ]);
     expect(result).toMatchObject({ Success: true, Listed: 350, Selected: expected.length, Withdrawn: expected.length, Skipped: 350 - expected.length });
-    for (const s of scripts) expect(emulator.withdrawals(instanceId, s.ScriptId)).toBe(expected.includes(s) ? 1 : 0);
+    for (const s of scripts) expect(emulator.withdrawals(instanceId, s.ScriptId), `withdrawals of ${s.ScriptName} (${s.ScriptId})`).toBe(expected.includes(s) ? 1 : 0);
   });
 
   it('MaxWithdrawals caps the run, oldest first; the rest wait for the next run', async () => {
@@ -158,7 +159,7 @@ describe('cleanup (inline) against the emulator', () => {
     const oldestFive = [...scripts].reverse().slice(0, 5);
     expect(result).toMatchObject({ Success: true, Listed: 12, Eligible: 12, Selected: 5, Skipped: 7, Withdrawn: 5, MaxWithdrawals: 5 });
     expect(result.Results!.map((r) => r.ScriptId)).toEqual(oldestFive.map((s) => s.ScriptId));
-    for (const s of scripts) expect(emulator.withdrawals(instanceId, s.ScriptId)).toBe(oldestFive.includes(s) ? 1 : 0);
+    for (const s of scripts) expect(emulator.withdrawals(instanceId, s.ScriptId), `withdrawals of ${s.ScriptName} (${s.ScriptId})`).toBe(oldestFive.includes(s) ? 1 : 0);
 
     const next = await run(service, timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60, MaxWithdrawals: 5 }));
     expect(next).toMatchObject({ Eligible: 7, Withdrawn: 5 });
@@ -176,8 +177,8 @@ describe('cleanup (inline) against the emulator', () => {
     expect(result).toMatchObject({ Success: false, Selected: 10, Withdrawn: 8, Failed: 2, Truncated: false });
     const failed = result.Results!.filter((r) => !r.Success);
     expect(failed.map((r) => r.ScriptId)).toEqual(scripts.slice(0, 2).map((s) => s.ScriptId));
-    for (const r of failed) expect(r).toMatchObject({ Code: 'InternalError', HttpStatusCode: 502, Attempts: 2, Retryable: true });
-    for (const [i, s] of scripts.entries()) expect(emulator.withdrawals(instanceId, s.ScriptId)).toBe(i < 2 ? 0 : 1);
+    for (const r of failed) expect(r, `result for ${r.ScriptId}`).toMatchObject({ Code: 'InternalError', HttpStatusCode: 502, Attempts: 2, Retryable: true });
+    for (const [i, s] of scripts.entries()) expect(emulator.withdrawals(instanceId, s.ScriptId), `withdrawals of script #${i} (${s.ScriptId})`).toBe(i < 2 ? 0 : 1);
     expect(logs().filter((l) => l.message === 'withdrawal failed')).toHaveLength(2);
     expect(summaryLine()).toMatchObject({ level: 'error', Withdrawn: 8, Failed: 2 });
   });
@@ -233,11 +234,11 @@ describe('cleanup (inline) against the emulator', () => {
     expect(remaining.length).toBeGreaterThan(0);
     // Oldest first: what was started precedes what remains, and together they are the selection.
     expect([...started, ...remaining]).toEqual(scripts.map((s) => s.ScriptId));
-    expect(result.Results!.every((r) => r.Success)).toBe(true);
+    for (const r of result.Results!) expect(r.Success, `result for ${r.ScriptId}: ${r.Code}`).toBe(true);
     expect(result).toMatchObject({ Withdrawn: started.length, Failed: 0 });
     for (const r of result.Remaining) {
-      expect(r.InstanceId).toBe(instanceId);
-      expect(emulator.withdrawals(instanceId, r.ScriptId)).toBe(0);
+      expect(r.InstanceId, `InstanceId of remaining ${r.ScriptId}`).toBe(instanceId);
+      expect(emulator.withdrawals(instanceId, r.ScriptId), `withdrawals of remaining ${r.ScriptId}`).toBe(0);
     }
     expect(summaryLine()).toMatchObject({ level: 'warn', Truncated: true, Remaining: remaining.length });
   });
@@ -261,7 +262,7 @@ describe('cleanup (inline) against the emulator', () => {
     const a = await run(viaTimer.service, timerEvent({ ...payload, InstanceId: instanceId }));
     const b = await run(direct.service, Buffer.from(JSON.stringify({ ...payload, InstanceId: instanceId })));
     const c = await run(direct.service, { ...payload, InstanceId: instanceId });
-    for (const r of [a, b, c]) expect(r).toMatchObject({ Success: true, Listed: 2, Selected: 1 });
+    for (const [how, r] of Object.entries({ timer: a, 'direct Buffer': b, 'direct object': c })) expect(r, `run via ${how}`).toMatchObject({ Success: true, Listed: 2, Selected: 1 });
     expect(viaTimer.summaryLine()!.trigger).toBe('timer');
     expect(direct.summaryLine()!.trigger).toBe('invoke');
   });

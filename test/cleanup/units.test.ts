@@ -1,12 +1,18 @@
-// The cleanup's pure parts: payload parsing, paging, selection, the time budget and fc2 error mapping.
+// The cleanup's parts without a server: payload parsing, paging, selection, the time budget, fc2
+// error mapping and the fan-out target, the one DeadlineExceeded rule, the summary's arithmetic.
 import { issuesOf } from '../support/issues';
 import { describe, expect, it } from 'vitest';
 import { mapUntil, planBudget } from '../../lib/cleanup/budget';
-import { collectPages, MAX_LIST_PAGES, readScriptPage, type ListedScript, type PageOutcome } from '../../lib/cleanup/list';
+import { FcClientSettingsError } from '../../lib/cleanup/errors';
+import { chunk, createAsyncInvoker, dispatchChunk, resolveFanoutTarget, toDispatchFailure } from '../../lib/cleanup/fanout';
+import { collectPages, listScripts, MAX_LIST_PAGES, readScriptPage, type ListedScript, type PageOutcome } from '../../lib/cleanup/list';
 import { parseCleanupRequest } from '../../lib/cleanup/request';
+import { runFailure } from '../../lib/cleanup/run-failure';
 import { selectStaleReviews } from '../../lib/cleanup/select';
-import { InvalidParameterError } from '../../lib/core/errors';
-import { chunk, toDispatchFailure } from '../../lib/cleanup/fanout';
+import { completedResult, listingFailedResult, runHead } from '../../lib/cleanup/summary';
+import { InvalidConfigurationError, InvalidParameterError } from '../../lib/core/errors';
+import { createOutboundBotClient } from '../../lib/outboundbot/client';
+import { parseCleanupConfig } from '../../lib/runtime/config';
 import { FakeClock } from '../support/fake-clock';
 
 const INSTANCE = '38d2e8ed-04e9-4dac-83b5-a8e57642ef13';
@@ -180,5 +186,146 @@ describe('fan-out helpers', () => {
     expect(toDispatchFailure(Object.assign(new Error('x'), { name: 'RequestTimeoutError' }))).toMatchObject({ code: 'RequestTimeout', statusCode: undefined });
     expect(toDispatchFailure(Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }))).toMatchObject({ code: 'ECONNREFUSED', statusCode: undefined });
     expect(toDispatchFailure(new SyntaxError('Unexpected token'))).toMatchObject({ code: 'InvalidResponse', statusCode: undefined });
+  });
+});
+
+describe('the fan-out target', () => {
+  const credentials = { accessKeyId: 'STS.key', accessKeySecret: 'secret', securityToken: 'token' };
+  const context = { requestId: 'r', region: 'cn-hangzhou', accountId: '1111' };
+
+  it('takes account and region from the context first, then FC_ACCOUNT_ID / FC_REGION; endpoint and function from the config', () => {
+    const cfg = parseCleanupConfig({ FC_ACCOUNT_ID: '2222', FC_REGION: 'cn-beijing', FC_ENDPOINT: 'http://127.0.0.1:9000/', WITHDRAW_FUNCTION_NAME: 'w' });
+    expect(resolveFanoutTarget(cfg, context, credentials)).toEqual({ accountId: '1111', region: 'cn-hangzhou', endpoint: 'http://127.0.0.1:9000', functionName: 'w', credentials });
+    expect(resolveFanoutTarget(cfg, { requestId: 'r' }, credentials)).toMatchObject({ accountId: '2222', region: 'cn-beijing' });
+  });
+
+  it('names each setting neither the context nor the config gives', () => {
+    const cfg = parseCleanupConfig({});
+    expect(issuesOf(() => resolveFanoutTarget(cfg, { requestId: 'r' }, credentials), InvalidConfigurationError)).toEqual([
+      { Path: 'FC_ACCOUNT_ID', Message: 'is required for CLEANUP_MODE=fanout when the context does not carry it' },
+      { Path: 'FC_REGION', Message: 'is required for CLEANUP_MODE=fanout when the context does not carry it' },
+    ]);
+    expect(issuesOf(() => resolveFanoutTarget(cfg, { requestId: 'r', accountId: '1111' }, credentials), InvalidConfigurationError).map((i) => i.Path)).toEqual(['FC_REGION']);
+  });
+
+  it('settings fc2 refuses are an InvalidConfiguration refusal that keeps what fc2 threw as its cause', () => {
+    const target = { accountId: '1111', region: 'cn-shanghai', endpoint: undefined, credentials: { accessKeyId: 'STS.key', accessKeySecret: 'secret' } };
+    let thrown: unknown;
+    try {
+      createAsyncInvoker(target);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(FcClientSettingsError);
+    expect(thrown).toBeInstanceOf(InvalidConfigurationError);
+    const error = thrown as FcClientSettingsError;
+    expect({ code: error.code, statusCode: error.statusCode, issues: error.issues }).toEqual({
+      code: 'InvalidConfiguration',
+      statusCode: 500,
+      issues: [{ Path: 'FC client', Message: expect.stringContaining('securityToken') }],
+    });
+    expect(error.cause).toBeInstanceOf(Error);
+    expect((error.cause as Error).message).toBe(error.issues[0]!.Message);
+    expect(Object.keys(error)).not.toContain('cause');
+  });
+});
+
+describe('the one DeadlineExceeded rule of the listing and the dispatch', () => {
+  const unavailable = { code: 'ServiceUnavailable', statusCode: 503, message: 'busy', requestId: 'r1' };
+  const notFound = { code: 'NotExist.Instance', statusCode: 404, message: 'no such instance', requestId: 'r2' };
+
+  it('is DeadlineExceeded when the deadline ended the retries, naming what was under way and the last failure', () => {
+    expect(runFailure({ outcome: undefined, attempts: 0, deadlineReached: true }, 'while listing page 3')).toEqual({
+      Code: 'DeadlineExceeded',
+      Message: 'The invocation deadline arrived while listing page 3',
+      last: undefined,
+    });
+    expect(runFailure({ outcome: { ok: false, failure: unavailable }, attempts: 2, deadlineReached: true }, 'before the chunk was queued')).toEqual({
+      Code: 'DeadlineExceeded',
+      Message: 'The invocation deadline arrived before the chunk was queued (last: ServiceUnavailable)',
+      last: unavailable,
+    });
+  });
+
+  it("is the last failure's own when a refusal, or the attempt budget, ended them", () => {
+    expect(runFailure({ outcome: { ok: false, failure: notFound }, attempts: 1, deadlineReached: true }, 'x')).toEqual({ Code: 'NotExist.Instance', Message: 'no such instance', last: notFound });
+    expect(runFailure({ outcome: { ok: false, failure: unavailable }, attempts: 4, deadlineReached: false }, 'x')).toEqual({ Code: 'ServiceUnavailable', Message: 'busy', last: unavailable });
+  });
+
+  it('the listing and the dispatch use it: past the deadline, nothing is sent and each says so in its words', async () => {
+    const clock = new FakeClock(1_000_000);
+    const policy = { maxAttempts: 4, baseDelayMs: 1, maxDelayMs: 5 };
+    const credentials = { accessKeyId: 'key', accessKeySecret: 'secret' };
+    // Real clients pointed at a closed port: a call would fail with ECONNREFUSED, not DeadlineExceeded.
+    const client = createOutboundBotClient(credentials, { endpoint: '127.0.0.1:9', protocol: 'http', connectTimeoutMs: 100 });
+    const listing = await listScripts('instance-1', { client, clock, policy, readTimeoutMs: 100, deadlineMs: clock.nowMs() });
+    expect(listing).toEqual({
+      ok: false,
+      pages: 1,
+      failure: { Code: 'DeadlineExceeded', Message: 'The invocation deadline arrived while listing page 1', HttpStatusCode: undefined, RequestId: undefined, PageNumber: 1, Attempts: 0 },
+    });
+    const invoker = createAsyncInvoker({ accountId: '1111', region: 'cn-shanghai', endpoint: 'http://127.0.0.1:9', credentials });
+    const items = [{ InstanceId: 'instance-1', ScriptId: 'script-1' }];
+    const chunkResult = await dispatchChunk(items, 0, { invoker, functionName: 'w', clock, policy, deadlineMs: clock.nowMs() });
+    expect(chunkResult).toEqual({
+      Index: 0,
+      Size: 1,
+      Attempts: 0,
+      Success: false,
+      Code: 'DeadlineExceeded',
+      Message: 'The invocation deadline arrived before the chunk was queued',
+      HttpStatusCode: undefined,
+      RequestId: undefined,
+      NotDispatched: items,
+    });
+  });
+});
+
+describe('the summary', () => {
+  const request = { InstanceId: INSTANCE, OlderThanMinutes: 60, DryRun: false };
+  const counts = { listed: 10, eligible: 4, selected: 3 };
+  const none = { Withdrawn: 0, Failed: 0, Dispatched: 0, Remaining: [] };
+
+  it('names the run the same way whatever happened; MaxWithdrawals only when asked', () => {
+    expect(runHead('req', request, 'inline')).toEqual({ RequestId: 'req', InstanceId: INSTANCE, Mode: 'inline', DryRun: false, OlderThanMinutes: 60 });
+    expect(runHead('req', { ...request, MaxWithdrawals: 5 }, 'fanout')).toMatchObject({ Mode: 'fanout', MaxWithdrawals: 5 });
+  });
+
+  it('a run succeeds only when nothing failed and every selected item was started', () => {
+    const head = runHead('req', request, 'inline');
+    expect(completedResult(head, counts, { summary: { ...none, Withdrawn: 3 }, detail: { Results: [] } }, 7)).toEqual({
+      ...head,
+      Success: true,
+      Listed: 10,
+      Eligible: 4,
+      Selected: 3,
+      Skipped: 7,
+      Withdrawn: 3,
+      Failed: 0,
+      Dispatched: 0,
+      Remaining: [],
+      Truncated: false,
+      durationMs: 7,
+      Results: [],
+    });
+    expect(completedResult(head, counts, { summary: { ...none, Withdrawn: 2, Failed: 1 }, detail: {} }, 7)).toMatchObject({ Success: false, Truncated: false });
+    const remaining = [{ InstanceId: INSTANCE, ScriptId: 's3' }];
+    expect(completedResult(head, counts, { summary: { ...none, Withdrawn: 2, Remaining: remaining }, detail: {} }, 7)).toMatchObject({ Success: false, Truncated: true, Remaining: remaining });
+  });
+
+  it('a failed listing is a failed run with nothing counted, the page named', () => {
+    const failure = { Code: 'Throttling', Message: 'slow down', HttpStatusCode: 429, RequestId: 'u1', PageNumber: 2, Attempts: 4 };
+    expect(listingFailedResult(runHead('req', request, 'inline'), failure, 9)).toMatchObject({
+      Success: false,
+      Listed: 0,
+      Selected: 0,
+      Withdrawn: 0,
+      Truncated: false,
+      Remaining: [],
+      durationMs: 9,
+      Code: 'Throttling',
+      Message: 'ListScripts failed on page 2: slow down',
+      ListingFailure: failure,
+    });
   });
 });

@@ -1,0 +1,109 @@
+import type { Clock } from '../core/clock';
+import type { Credentials } from '../core/credentials';
+import type { Logger } from '../core/logger';
+import type { RetryPolicy } from '../core/retry-policy';
+import type { FcContext } from '../fc/context';
+import type { OutboundBotClient } from '../outboundbot/client';
+import type { CleanupConfig } from '../runtime/config';
+import { logWithdrawal, withdrawItem, type WithdrawalItem } from '../withdraw/withdraw-item';
+import { mapUntil, type CleanupBudget } from './budget';
+import { chunk, createAsyncInvoker, dispatchChunk, logChunk, resolveFanoutTarget, type FanoutTarget } from './fanout';
+import type { CleanupRequest } from './request';
+import type { StaleReview } from './select';
+import type { Outcome } from './summary';
+
+/** One invocation of the cleanup, as its modes see it. */
+export interface Run {
+  requestId: string;
+  request: CleanupRequest;
+  cfg: CleanupConfig;
+  startMs: number;
+  budget: CleanupBudget;
+  coldStart: boolean;
+  log: Logger;
+  clock: Clock;
+  policy: RetryPolicy;
+}
+
+/** What a mode may check before the listing, so that its misconfiguration costs no listing. */
+interface ModeSetup {
+  run: Run;
+  context: FcContext;
+  credentials: Credentials;
+}
+
+/** What the listing and the selection hand a mode. */
+interface ModeWork {
+  selected: StaleReview[];
+  /** `selected` as withdrawal items, in the same order. */
+  items: WithdrawalItem[];
+  client: OutboundBotClient;
+}
+
+/** Checks its settings (throwing a ServiceError when they are wrong), then does the work on the selection. */
+export type Mode = (setup: ModeSetup) => (work: ModeWork) => Promise<Outcome>;
+
+/** What a run does with its selection: `CLEANUP_MODE`, unless the request asks for a dry run. */
+export type RunMode = 'dryRun' | CleanupConfig['CLEANUP_MODE'];
+
+export const runModeOf = (request: Pick<CleanupRequest, 'DryRun'>, cfg: Pick<CleanupConfig, 'CLEANUP_MODE'>): RunMode =>
+  request.DryRun ? 'dryRun' : cfg.CLEANUP_MODE;
+
+/** Logs each candidate and touches nothing. */
+function dryRun(run: Run, selected: StaleReview[]): Outcome {
+  for (const script of selected) {
+    run.log.info('would withdraw (dry run)', { InstanceId: run.request.InstanceId, ScriptId: script.ScriptId, Status: script.Status, UpdateTime: script.UpdateTime });
+  }
+  return { summary: { Withdrawn: 0, Failed: 0, Dispatched: 0, Remaining: [] }, detail: { Candidates: selected } };
+}
+
+/** Withdraws here, CLEANUP_CONCURRENCY at a time, with the withdraw function's single withdrawal. */
+async function withdrawInline(run: Run, items: WithdrawalItem[], client: OutboundBotClient): Promise<Outcome> {
+  const { clock, cfg, budget } = run;
+  const deps = { client, clock, policy: run.policy, readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, deadlineMs: budget.workEndMs };
+  const { done, notStarted } = await mapUntil(items, cfg.CLEANUP_CONCURRENCY, budget.intakeEndMs, clock, async (item) => {
+    const startedMs = clock.nowMs();
+    const result = await withdrawItem(item, deps);
+    logWithdrawal(run.log, result, { durationMs: clock.nowMs() - startedMs, coldStart: run.coldStart });
+    return result;
+  });
+  const withdrawn = done.filter((r) => r.Success).length;
+  return {
+    summary: { Withdrawn: withdrawn, Failed: done.length - withdrawn, Dispatched: 0, Remaining: notStarted },
+    detail: { Results: done },
+  };
+}
+
+/** Queues the items in chunks of FANOUT_CHUNK_SIZE as async invocations of the withdraw function. */
+async function fanOut(run: Run, items: WithdrawalItem[], target: FanoutTarget): Promise<Outcome> {
+  const { clock, cfg, budget } = run;
+  const deps = { invoker: createAsyncInvoker(target), functionName: target.functionName, clock, policy: run.policy, deadlineMs: budget.workEndMs };
+  const chunks = chunk(items, cfg.FANOUT_CHUNK_SIZE).map((slice, index) => ({ slice, index }));
+  const { done, notStarted } = await mapUntil(chunks, cfg.CLEANUP_CONCURRENCY, budget.intakeEndMs, clock, async ({ slice, index }) => {
+    const startedMs = clock.nowMs();
+    const result = await dispatchChunk(slice, index, deps);
+    logChunk(run.log, result, slice, { functionName: target.functionName, durationMs: clock.nowMs() - startedMs, coldStart: run.coldStart });
+    return result;
+  });
+  const sizeOf = (chunks: readonly { Size: number }[]) => chunks.reduce((sum, c) => sum + c.Size, 0);
+  return {
+    summary: { Withdrawn: 0, Failed: sizeOf(done.filter((c) => !c.Success)), Dispatched: sizeOf(done.filter((c) => c.Success)), Remaining: notStarted.flatMap((c) => c.slice) },
+    detail: { Chunks: done },
+  };
+}
+
+/**
+ * The cleanup's modes, chosen by {@link runModeOf}. A dry run checks the settings of the
+ * configured mode too (a fan-out without an account id is refused all the same), then only logs.
+ */
+export const MODES: { readonly [M in RunMode]: Mode } = {
+  dryRun: (setup) => {
+    MODES[setup.run.cfg.CLEANUP_MODE](setup);
+    return async ({ selected }) => dryRun(setup.run, selected);
+  },
+  inline: ({ run }) => ({ items, client }) => withdrawInline(run, items, client),
+  fanout: ({ run, context, credentials }) => {
+    const target = resolveFanoutTarget(run.cfg, context, credentials);
+    return ({ items }) => fanOut(run, items, target);
+  },
+};
