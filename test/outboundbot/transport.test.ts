@@ -1,5 +1,8 @@
 // The hard deadline and the stale read timers (issue #13), against the emulator over real HTTP
 // on a reused keep-alive connection: the case where httpx's own timers fail.
+import diagnostics from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OutboundBotEmulator } from '../../emulator/outboundbot';
 import { createOutboundBotClient, type OutboundBotClient } from '../../lib/outboundbot/client';
@@ -58,17 +61,13 @@ describe('every attempt has a hard deadline', () => {
 
 describe('no stale read timer outlives its answer', () => {
   it('leaves no armed httpx read timer on a finished keep-alive socket', async () => {
-    const sockets = new Set<import('node:net').Socket>();
-    const probe = (await import('node:http')).Agent.prototype;
-    const original = probe.addRequest;
-    probe.addRequest = function (this: unknown, req: import('node:http').ClientRequest, ...rest: unknown[]) {
-      req.once('socket', (socket) => sockets.add(socket));
-      return (original as (...args: unknown[]) => void).call(this, req, ...rest);
-    };
+    const sockets = new Set<Socket>();
+    const onRequest = (message: unknown) => (message as { request: ClientRequest }).request.once('socket', (socket) => sockets.add(socket));
+    diagnostics.subscribe('http.client.request.start', onRequest);
     try {
       for (let i = 0; i < 5; i++) await client.call('ListScripts', { InstanceId: INSTANCE, PageNumber: '1', PageSize: '10' }, 10_000);
     } finally {
-      probe.addRequest = original;
+      diagnostics.unsubscribe('http.client.request.start', onRequest);
     }
     const armed = [...sockets].flatMap((socket) =>
       Object.getOwnPropertySymbols(socket)
