@@ -62,7 +62,11 @@ describe('every attempt has a hard deadline', () => {
 describe('no stale read timer outlives its answer', () => {
   it('leaves no armed httpx read timer on a finished keep-alive socket', async () => {
     const sockets = new Set<Socket>();
-    const onRequest = (message: unknown) => (message as { request: ClientRequest }).request.once('socket', (socket) => sockets.add(socket));
+    const onRequest = (message: unknown) => {
+      const { request } = message as { request: ClientRequest };
+      if (request.socket) sockets.add(request.socket);
+      else request.once('socket', (socket) => sockets.add(socket));
+    };
     diagnostics.subscribe('http.client.request.start', onRequest);
     try {
       for (let i = 0; i < 5; i++) await client.call('ListScripts', { InstanceId: INSTANCE, PageNumber: '1', PageSize: '10' }, 10_000);
