@@ -12,14 +12,25 @@ export interface FailureFacts {
   code: string;
   /** Undefined when no answer arrived (network error, timeout). */
   statusCode: number | undefined;
+  /**
+   * The caller's own verdict, for peers whose answers the code/status rule below does not
+   * fit (the callback receiver has no OutboundBot `Code`). When set, it alone decides.
+   */
+  retryable?: boolean;
+  /**
+   * The wait the peer asked for (`retry-after`), in ms: used instead of the jittered backoff,
+   * uncapped by `maxDelayMs`, and still never past the deadline.
+   */
+  retryAfterMs?: number;
 }
 
 /**
  * Retry what may succeed next time: no answer at all, 5xx, 429 and throttling.
  * Any other 4xx is the caller's mistake (or a script that is not under review) and
- * will fail the same way again.
+ * will fail the same way again. A failure carrying its own `retryable` verdict keeps it.
  */
 export function isRetryable(failure: FailureFacts): boolean {
+  if (failure.retryable !== undefined) return failure.retryable;
   if (failure.statusCode === undefined) return true;
   if (failure.statusCode >= 500 || failure.statusCode === 429) return true;
   return failure.code.startsWith('Throttling') || failure.code === 'ServiceUnavailable';
@@ -45,12 +56,24 @@ export interface RetryRun<T, F extends FailureFacts> {
   attempts: number;
   /** True when the deadline, not the attempt budget, ended the retries. */
   deadlineReached: boolean;
+  /**
+   * Set only when the wait before the next retry (this many ms: the backoff or the peer's
+   * `retryAfterMs`) would have ended past the deadline, and that is what ended the run.
+   */
+  delayPastDeadlineMs?: number;
+}
+
+/** The wait before retry number `retryNumber`: the peer's own `retryAfterMs` when it gave one, else the backoff. */
+function delayBeforeRetryMs(failure: FailureFacts, retryNumber: number, policy: RetryPolicy, random: () => number): number {
+  const asked = failure.retryAfterMs;
+  return asked !== undefined && asked >= 0 ? asked : backoffDelayMs(retryNumber, policy, random);
 }
 
 /**
  * Runs `attempt` until it succeeds, fails for good, runs out of attempts, or the
  * next try could not start before `deadlineMs`. Each attempt is told the time left
- * so a slow answer cannot carry the invocation past its deadline.
+ * so a slow answer cannot carry the invocation past its deadline. No attempt, the first
+ * included, starts with less than {@link MIN_ATTEMPT_MS} left.
  */
 export async function runWithRetry<T, F extends FailureFacts>(
   attempt: (remainingMs: number) => Promise<AttemptOutcome<T, F>>,
@@ -68,8 +91,10 @@ export async function runWithRetry<T, F extends FailureFacts>(
     if (outcome.ok || !isRetryable(outcome.failure) || attempts >= policy.maxAttempts) {
       return { outcome, attempts, deadlineReached: !outcome.ok && clock.nowMs() >= deadlineMs };
     }
-    const delayMs = backoffDelayMs(attempts, policy, clock.random);
-    if (clock.nowMs() + delayMs > deadlineMs - MIN_ATTEMPT_MS) return { outcome, attempts, deadlineReached: true };
+    const delayMs = delayBeforeRetryMs(outcome.failure, attempts, policy, clock.random);
+    if (clock.nowMs() + delayMs > deadlineMs - MIN_ATTEMPT_MS) {
+      return { outcome, attempts, deadlineReached: true, delayPastDeadlineMs: delayMs };
+    }
     await clock.sleep(delayMs);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * SSRF guard for the result callback (DESIGN.md §4): which resolved addresses a callback may
+ * SSRF guard for the result callback (DESIGN.md §7): which resolved addresses a callback may
  * connect to, and which hosts the operator has vouched for.
  *
  * The policy is deny-by-default: an address is allowed only when `ipaddr.js` classifies it as

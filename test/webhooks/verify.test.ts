@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { InvalidConfigurationError } from '../../lib/core/errors';
-import { parseWebhookSecrets, signWebhook, verifyWebhook } from '../../lib/webhooks/verify';
+import { decodeWebhookSecret, parseWebhookSecrets, signWebhook, verifyWebhook } from '../../lib/webhooks/verify';
 import { InvalidSignatureError } from '../../lib/webhooks/errors';
 
 const SECRET_A = `whsec_${Buffer.from('a-test-secret-of-24-byte').toString('base64')}`;
@@ -229,3 +229,29 @@ describe('signWebhook', () => {
     expect(() => signWebhook('secret', 'msg_1', NOW_S, BODY)).toThrow(InvalidConfigurationError);
   });
 });
+
+describe('decodeWebhookSecret key cache', () => {
+  // Distinct valid secrets (24 bytes each) that no other test uses.
+  const secretNo = (i: number) => `whsec_${Buffer.from(`key-cache-test-${String(i).padStart(9, '0')}`).toString('base64')}`;
+
+  it('reuses a decoded key while it is among the 16 most recently decoded secrets', () => {
+    const first = decodeWebhookSecret(secretNo(0));
+    for (let i = 1; i < 16; i++) decodeWebhookSecret(secretNo(i));
+    expect(decodeWebhookSecret(secretNo(0))).toBe(first);
+  });
+
+  it('holds at most 16 keys: the oldest is dropped, so ever-new secrets cannot grow it without bound', () => {
+    const first = decodeWebhookSecret(secretNo(100));
+    for (let i = 101; i <= 116; i++) decodeWebhookSecret(secretNo(i));
+    const again = decodeWebhookSecret(secretNo(100));
+    expect(again).not.toBe(first); // decoded afresh: it had been dropped
+    expect(again).toEqual(first);
+    // Many more distinct secrets later, the latest 16 are still served from the cache and the rest are not.
+    const keys = new Map<number, Buffer>();
+    for (let i = 1_000; i < 11_000; i++) keys.set(i, decodeWebhookSecret(secretNo(i)));
+    // Newest first: a miss re-inserts its secret and drops the oldest, which was already checked.
+    const stillCached = [...keys].reverse().filter(([i, key]) => decodeWebhookSecret(secretNo(i)) === key).map(([i]) => i);
+    expect(stillCached).toEqual(Array.from({ length: 16 }, (_, k) => 10_999 - k));
+  });
+});
+
