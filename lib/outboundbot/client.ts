@@ -5,6 +5,7 @@ import type { Credentials } from '../core/credentials';
 import { transportFailure } from '../core/transport-error';
 import { OutboundBotCallError } from './errors';
 import { withHardDeadline } from './transport';
+import { upstreamTextScrubber } from './upstream-text';
 
 export const API_VERSION = '2019-12-26';
 
@@ -62,17 +63,21 @@ export function createOutboundBotClient(credentials: Credentials, endpoint: Endp
       connectTimeout: endpoint.connectTimeoutMs,
     }),
   );
+  const scrub = upstreamTextScrubber(credentials);
   return {
     async call(action, query, readTimeoutMs) {
       // autoretry stays off: retries are decided by lib/core/retry-policy.ts, against the invocation deadline.
       // Plain objects of the models' shape: the SDK only reads their fields, and the Model
       // constructors cost more than the rest of a warm call's bookkeeping.
       const runtime = { autoretry: false, readTimeout: readTimeoutMs, connectTimeout: Math.min(endpoint.connectTimeoutMs, readTimeoutMs) } as RuntimeOptions;
+      const answered: { statusCode?: number } = {};
       try {
-        const response = await withHardDeadline(readTimeoutMs, () => client.callApi(paramsFor(action), { query } as OpenApiRequest, runtime));
-        return response.body as ApiBody;
+        const response = await withHardDeadline(readTimeoutMs, () => client.callApi(paramsFor(action), { query } as OpenApiRequest, runtime), answered);
+        const body = response.body as ApiBody;
+        if (typeof body.Message === 'string') body.Message = scrub(body.Message);
+        return body;
       } catch (error) {
-        throw toCallError(error);
+        throw toCallError(error, answered.statusCode, scrub);
       }
     },
   };
@@ -88,14 +93,23 @@ function fixedCredential(credentials: Credentials): Credential {
   return { getCredential: async () => model } as unknown as Credential;
 }
 
-/** Normalises what the SDK, httpx and node:http throw into one typed error; the original is its `cause`. */
-export function toCallError(error: unknown): OutboundBotCallError {
-  const e = error as { code?: unknown; statusCode?: unknown; data?: Record<string, unknown>; name?: string; message?: string };
+/**
+ * Normalises what the SDK, httpx and node:http throw into one typed error; the original is its
+ * `cause`. `answeredStatus` is the HTTP status seen on the wire: the SDK drops it when the body
+ * is not JSON, and a 4xx page from a gateway or WAF is a refusal, not a transient fault.
+ */
+export function toCallError(error: unknown, answeredStatus: number | undefined, scrub: (text: string) => string): OutboundBotCallError {
+  const e = error as { statusCode?: unknown; data?: Record<string, unknown> };
   if (typeof e?.statusCode === 'number' && e.data) {
     const requestId = typeof e.data.RequestId === 'string' ? e.data.RequestId : undefined;
-    const message = typeof e.data.Message === 'string' ? e.data.Message : `HTTP ${e.statusCode}`;
+    const message = typeof e.data.Message === 'string' ? scrub(e.data.Message) : `HTTP ${e.statusCode}`;
     const code = typeof e.data.Code === 'string' && e.data.Code ? e.data.Code : `Http${e.statusCode}`;
     return new OutboundBotCallError(code, message, e.statusCode, requestId, { cause: error });
+  }
+  if (error instanceof SyntaxError && answeredStatus !== undefined && answeredStatus >= 400) {
+    const refused = answeredStatus < 500 && answeredStatus !== 429;
+    const message = `OutboundBot answered ${answeredStatus} with a body that is not JSON (a gateway or firewall page?)`;
+    return new OutboundBotCallError(refused ? 'UpstreamRefused' : 'InvalidResponse', message, answeredStatus, undefined, { cause: error });
   }
   const { code, message } = transportFailure(error, 'OutboundBot');
   return new OutboundBotCallError(code, message, undefined, undefined, { cause: error });

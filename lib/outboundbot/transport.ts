@@ -17,8 +17,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import * as httpx from 'httpx';
 
-/** The abort signal of the call running in this async context. */
-const callSignal = new AsyncLocalStorage<AbortSignal>();
+/** The call running in this async context: its abort signal, and what its answer said. */
+interface CallScope {
+  signal: AbortSignal;
+  /** The HTTP status of the last answer, even when its body cannot be parsed afterwards. */
+  answered?: { statusCode?: number };
+}
+const callScope = new AsyncLocalStorage<CallScope>();
 const READ_TIMER_NAME = 'TIMER::READ_TIMER';
 
 /** Raised when our own deadline cut the call; named so the transport classifier reads it as a timeout. */
@@ -39,9 +44,10 @@ export function installTransportGuards(module: HttpxModule = httpxExports): void
   installed = true;
   const original = module.request;
   module.request = (url, options) => {
-    const signal = callSignal.getStore();
-    const guarded = signal ? { ...options, beforeRequest: withSignal(options.beforeRequest, signal) } : options;
+    const scope = callScope.getStore();
+    const guarded = scope ? { ...options, beforeRequest: withSignal(options.beforeRequest, scope.signal) } : options;
     return original(url, guarded).then((response) => {
+      if (scope?.answered) scope.answered.statusCode = response.statusCode;
       releaseReadTimerAtEnd(response);
       return response;
     });
@@ -72,9 +78,10 @@ function releaseReadTimerAtEnd(response: IncomingMessage): void {
 
 /**
  * Runs `call` so that at `timeoutMs` its request is aborted (socket destroyed) and the call
- * rejects with {@link HardDeadlineError}, even if the SDK never settles.
+ * rejects with {@link HardDeadlineError}, even if the SDK never settles. `answered` receives
+ * the answer's HTTP status, which the SDK drops when the body is not JSON.
  */
-export async function withHardDeadline<T>(timeoutMs: number, call: () => Promise<T>): Promise<T> {
+export async function withHardDeadline<T>(timeoutMs: number, call: () => Promise<T>, answered?: CallScope['answered']): Promise<T> {
   installTransportGuards();
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -86,7 +93,7 @@ export async function withHardDeadline<T>(timeoutMs: number, call: () => Promise
     }, timeoutMs);
   });
   try {
-    return await Promise.race([callSignal.run(controller.signal, call), deadline]);
+    return await Promise.race([callScope.run({ signal: controller.signal, answered }, call), deadline]);
   } finally {
     clearTimeout(timer);
   }
