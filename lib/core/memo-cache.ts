@@ -30,8 +30,4 @@ export class MemoCache<V> {
   delete(key: string): void {
     this.entries.delete(key);
   }
-
-  get size(): number {
-    return this.entries.size;
-  }
 }

@@ -1,7 +1,7 @@
 import type { Credentials } from '../core/credentials';
 
 /** The FC 3.0 data-plane API; fc2 hard-codes 2016-08-15 (FC 2.0), whose paths FC 3.0 does not serve. */
-export const FC_API_VERSION = '2023-03-30';
+const FC_API_VERSION = '2023-03-30';
 
 /** Which FC account and endpoint to invoke, and as whom. */
 export interface FcTarget {

@@ -30,7 +30,7 @@ export const MAX_RESERVE_FRACTION = 0.1;
  * called back before `deadlineMs`: a reserve of the callback timeout, capped at 10% of the
  * invocation (the cleanup's planBudget splits its run the same way).
  */
-export function workEndMs(startMs: number, deadlineMs: number, callbackTimeoutMs: number | undefined): number {
+export function endOfWorkBeforeCallbackMs(startMs: number, deadlineMs: number, callbackTimeoutMs: number | undefined): number {
   if (callbackTimeoutMs === undefined) return deadlineMs;
   return deadlineMs - Math.min(callbackTimeoutMs, Math.max(0, deadlineMs - startMs) * MAX_RESERVE_FRACTION);
 }

@@ -1,4 +1,4 @@
-/** Refusals of the FC HTTP trigger's envelope: method, size, media type. */
+/** Refusals of the FC HTTP trigger's envelope (method, size, media type), and the error that asks FC to retry an event. */
 import { ServiceError } from '../core/errors';
 
 export class MethodNotAllowedError extends ServiceError {
@@ -24,3 +24,10 @@ export class UnsupportedMediaTypeError extends ServiceError {
     super(`Content-Type ${contentType} is not supported; use application/json or application/x-www-form-urlencoded`);
   }
 }
+
+/**
+ * Thrown on purpose so that FC retries an asynchronous event (then hands it to the
+ * on-failure destination). Its outcome is already logged, so it is rethrown as it is,
+ * never reported as a crash (lib/fc/error-mapping.ts).
+ */
+export abstract class AsyncRetryError extends Error {}

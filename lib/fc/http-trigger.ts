@@ -20,7 +20,7 @@ export interface HttpRequest {
   rawBody: Buffer;
 }
 
-export function lowerCaseHeaders(headers: Record<string, string> | undefined): Record<string, string> {
+function lowerCaseHeaders(headers: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = String(value);
   return out;

@@ -17,106 +17,126 @@ export interface InstanceStateOptions {
   lookup?: CallbackDeps['lookup'];
 }
 
+/** The instance state of a function whose configuration is `Config`. */
+export type InstanceState<Config extends BaseConfig> = ReturnType<typeof createInstanceState<Config>>;
+
 /**
  * What lives as long as the FC instance and both functions need: the configuration
  * (parsed once, its secrets registered with the redactor), the logger, the callback
  * allow-list and sender, and an OutboundBot client reused while the credentials hold.
  */
 export function createInstanceState<Config extends BaseConfig>(options: InstanceStateOptions, parseConfig: (env: NodeJS.ProcessEnv) => Config) {
-  const { clock } = options;
   const secrets = new SecretRegistry();
-  let config: Config | undefined;
-  let configError: ServiceError | undefined;
-  let baseLogger: Logger | undefined;
-  let loggerConfigured = false;
-  let cachedClient: { key: string; client: OutboundBotClient } | undefined;
+  const config = createConfigLoader(() => parseConfig(options.env), secrets);
+  const logger = createLoggerCache(config.loaded, secrets, options);
+  const client = createClientCache(secrets);
   let coldStart = true;
-  // The callback sender (DNS, TLS, the address policy) loads on first use: most deployments never call back.
-  let callbackModule: Promise<typeof import('../webhooks/callback')> | undefined;
-
-  /** Parsed on first use; a bad configuration fails every invocation the same way, without re-parsing. */
-  function loadConfig(): Config {
-    if (config) return config;
-    if (configError) throw configError;
-    try {
-      const parsed = parseConfig(options.env);
-      for (const secret of configSecrets(parsed)) secrets.add(secret);
-      config = parsed;
-      return parsed;
-    } catch (error) {
-      if (error instanceof ServiceError) configError = error;
-      throw error;
-    }
-  }
-
   return {
-    secrets,
-    loadConfig,
-
-    /** Until the configuration has been read (or if it cannot be), lines are logged at info. */
-    logger(): Logger {
-      if (!baseLogger || (config && !loggerConfigured)) {
-        baseLogger = createLogger({ level: config?.LOG_LEVEL ?? 'info', secrets, write: options.write, nowMs: clock.nowMs });
-        loggerConfigured = config !== undefined;
-      }
-      return baseLogger;
-    },
-
+    loadConfig: config.load,
+    logger,
     /** True for the first invocation of this instance only. */
     takeColdStart(): boolean {
       const wasCold = coldStart;
       coldStart = false;
       return wasCold;
     },
-
-    /** The role's STS triple (fresh each invocation), else the ALIBABA_CLOUD_* variables. */
-    credentials(fromContext: FcCredentials | undefined, cfg: BaseConfig): Credentials {
-      const { ALIBABA_CLOUD_ACCESS_KEY_ID: accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: accessKeySecret, ALIBABA_CLOUD_SECURITY_TOKEN: securityToken } = cfg;
-      return resolveCredentials(fromContext, { accessKeyId, accessKeySecret, securityToken });
-    },
-
-    retryPolicy(cfg: BaseConfig): RetryPolicy {
-      return { maxAttempts: cfg.RETRY_MAX_ATTEMPTS, baseDelayMs: cfg.RETRY_BASE_DELAY_MS, maxDelayMs: cfg.RETRY_MAX_DELAY_MS };
-    },
-
-    /**
-     * The client for these credentials: the cached one while they are unchanged (its
-     * keep-alive socket carries warm invocations), a new one as soon as FC rotates them.
-     */
-    client(credentials: Credentials, cfg: BaseConfig): OutboundBotClient {
-      secrets.add(credentials.accessKeySecret);
-      secrets.add(credentials.securityToken);
-      const key = `${credentials.accessKeyId}\0${credentials.accessKeySecret}\0${credentials.securityToken ?? ''}`;
-      if (cachedClient?.key !== key) {
-        cachedClient = {
-          key,
-          client: createOutboundBotClient(credentials, {
-            endpoint: cfg.OUTBOUNDBOT_ENDPOINT,
-            protocol: cfg.OUTBOUNDBOT_PROTOCOL,
-            connectTimeoutMs: cfg.OUTBOUNDBOT_CONNECT_TIMEOUT_MS,
-          }),
-        };
-      }
-      return cachedClient.client;
-    },
-
+    credentials: invocationCredentials,
+    retryPolicy,
+    client,
     /** Posts `payload` to `url`, signed with CALLBACK_SECRET; never throws, reports instead. */
-    async callBack(cfg: BaseConfig, url: string, payload: unknown, deadlineMs: number): Promise<CallbackReport> {
-      const { sendCallback } = await (callbackModule ??= import('../webhooks/callback'));
-      return sendCallback(
-        {
-          url,
-          secret: cfg.CALLBACK_SECRET,
-          allowedHosts: cfg.CALLBACK_ALLOWED_HOSTS,
-          timeoutMs: cfg.CALLBACK_TIMEOUT_MS,
-          maxAttempts: cfg.RETRY_MAX_ATTEMPTS,
-          baseDelayMs: cfg.RETRY_BASE_DELAY_MS,
-          maxDelayMs: cfg.RETRY_MAX_DELAY_MS,
-        },
-        payload,
-        deadlineMs,
-        { nowMs: clock.nowMs, sleep: clock.sleep, random: clock.random, lookup: options.lookup },
-      );
-    },
+    callBack: (cfg: BaseConfig, url: string, payload: unknown, deadlineMs: number): Promise<CallbackReport> =>
+      sendResultCallback(cfg, url, payload, deadlineMs, options),
   };
+}
+
+/** Parsed on first use; a bad configuration fails every invocation the same way, without re-parsing. */
+function createConfigLoader<Config extends BaseConfig>(parse: () => Config, secrets: SecretRegistry) {
+  let config: Config | undefined;
+  let configError: ServiceError | undefined;
+  return {
+    load(): Config {
+      if (config) return config;
+      if (configError) throw configError;
+      try {
+        const parsed = parse();
+        for (const secret of configSecrets(parsed)) secrets.add(secret);
+        config = parsed;
+        return parsed;
+      } catch (error) {
+        if (error instanceof ServiceError) configError = error;
+        throw error;
+      }
+    },
+    loaded: (): Config | undefined => config,
+  };
+}
+
+/** Until the configuration has been read (or if it cannot be), lines are logged at info. */
+function createLoggerCache(loadedConfig: () => BaseConfig | undefined, secrets: SecretRegistry, options: InstanceStateOptions): () => Logger {
+  let baseLogger: Logger | undefined;
+  let loggerConfigured = false;
+  return () => {
+    const config = loadedConfig();
+    if (!baseLogger || (config && !loggerConfigured)) {
+      baseLogger = createLogger({ level: config?.LOG_LEVEL ?? 'info', secrets, write: options.write, nowMs: options.clock.nowMs });
+      loggerConfigured = config !== undefined;
+    }
+    return baseLogger;
+  };
+}
+
+/** The role's STS triple (fresh each invocation), else the ALIBABA_CLOUD_* variables. */
+function invocationCredentials(fromContext: FcCredentials | undefined, cfg: BaseConfig): Credentials {
+  const { ALIBABA_CLOUD_ACCESS_KEY_ID: accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: accessKeySecret, ALIBABA_CLOUD_SECURITY_TOKEN: securityToken } = cfg;
+  return resolveCredentials(fromContext, { accessKeyId, accessKeySecret, securityToken });
+}
+
+function retryPolicy(cfg: BaseConfig): RetryPolicy {
+  return { maxAttempts: cfg.RETRY_MAX_ATTEMPTS, baseDelayMs: cfg.RETRY_BASE_DELAY_MS, maxDelayMs: cfg.RETRY_MAX_DELAY_MS };
+}
+
+/**
+ * The client for these credentials: the cached one while they are unchanged (its
+ * keep-alive socket carries warm invocations), a new one as soon as FC rotates them.
+ */
+function createClientCache(secrets: SecretRegistry): (credentials: Credentials, cfg: BaseConfig) => OutboundBotClient {
+  let cachedClient: { key: string; client: OutboundBotClient } | undefined;
+  return (credentials, cfg) => {
+    secrets.add(credentials.accessKeySecret);
+    secrets.add(credentials.securityToken);
+    const key = `${credentials.accessKeyId}\0${credentials.accessKeySecret}\0${credentials.securityToken ?? ''}`;
+    if (cachedClient?.key !== key) {
+      cachedClient = {
+        key,
+        client: createOutboundBotClient(credentials, {
+          endpoint: cfg.OUTBOUNDBOT_ENDPOINT,
+          protocol: cfg.OUTBOUNDBOT_PROTOCOL,
+          connectTimeoutMs: cfg.OUTBOUNDBOT_CONNECT_TIMEOUT_MS,
+        }),
+      };
+    }
+    return cachedClient.client;
+  };
+}
+
+// The callback sender (DNS, TLS, the address policy) loads on first use: most deployments never call back.
+let callbackModule: Promise<typeof import('../webhooks/callback')> | undefined;
+
+async function sendResultCallback(cfg: BaseConfig, url: string, payload: unknown, deadlineMs: number, options: InstanceStateOptions): Promise<CallbackReport> {
+  const { sendCallback } = await (callbackModule ??= import('../webhooks/callback'));
+  const { clock, lookup } = options;
+  return sendCallback(
+    {
+      url,
+      secret: cfg.CALLBACK_SECRET,
+      allowedHosts: cfg.CALLBACK_ALLOWED_HOSTS,
+      timeoutMs: cfg.CALLBACK_TIMEOUT_MS,
+      maxAttempts: cfg.RETRY_MAX_ATTEMPTS,
+      baseDelayMs: cfg.RETRY_BASE_DELAY_MS,
+      maxDelayMs: cfg.RETRY_MAX_DELAY_MS,
+    },
+    payload,
+    deadlineMs,
+    { nowMs: clock.nowMs, sleep: clock.sleep, random: clock.random, lookup },
+  );
 }

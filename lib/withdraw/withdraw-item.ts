@@ -3,6 +3,7 @@ import type { LogFields, Logger } from '../core/logger';
 import { attemptCall, textField, type CallFailure } from '../outboundbot/call';
 import type { ApiBody, OutboundBotClient } from '../outboundbot/client';
 import { endedByDeadline, isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
+import { deadlineExceeded } from '../core/deadline-exceeded';
 
 /** One script to withdraw, in the API's own names; the id rule is lib/outboundbot/ids.ts. */
 export interface WithdrawalItem {
@@ -66,8 +67,7 @@ export async function withdrawItem(item: WithdrawalItem, deps: WithdrawDeps): Pr
       ...ids,
       Success: false,
       HttpStatusCode: 504,
-      Code: 'DeadlineExceeded',
-      Message: `The invocation deadline arrived before OutboundBot answered successfully${failure ? ` (last: ${failure.code})` : ''}`,
+      ...deadlineExceeded('before OutboundBot answered successfully', failure),
       RequestId: failure?.requestId,
       Attempts,
       Retryable: true,

@@ -3,7 +3,8 @@ import { startEmulator, type EmulatorScript, type OutboundBotEmulator } from '..
 import type { Clock } from '../../lib/core/clock';
 import { systemClock } from '../../lib/core/clock';
 import type { FcContext } from '../../lib/fc/context';
-import { createWithdrawService, type ServiceOptions } from '../../lib/withdraw/service';
+import type { InstanceStateOptions } from '../../lib/runtime/instance-state';
+import { createWithdrawHandler } from '../../lib/withdraw/service';
 
 export interface RoleCredentials {
   accessKeyId: string;
@@ -31,19 +32,20 @@ export async function startTestEmulator(): Promise<{ emulator: OutboundBotEmulat
   return { emulator, role };
 }
 
-/** The service as the handler builds it, pointed at the emulator, its log captured. */
+/** The withdraw function's handler as functions/withdraw builds it (middy included), pointed at the emulator, its log captured. */
 export function serviceFor(
   emulator: OutboundBotEmulator,
   env: Record<string, string> = {},
-  options: Partial<ServiceOptions> & { clock?: Clock } = {},
+  options: Partial<InstanceStateOptions> & { clock?: Clock } = {},
 ) {
   const lines: string[] = [];
-  const service = createWithdrawService({
+  const handle = createWithdrawHandler({
     env: { OUTBOUNDBOT_ENDPOINT: emulator.endpoint, OUTBOUNDBOT_PROTOCOL: 'http', ALLOW_UNSIGNED_HTTP: 'true', RETRY_BASE_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '5', ...env },
     clock: options.clock ?? systemClock,
     write: (line) => lines.push(line),
     ...options,
   });
+  const service = { handle };
   return { service, lines, logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 

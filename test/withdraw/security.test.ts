@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OutboundBotEmulator } from '../../emulator/outboundbot';
 import type { FcHttpResponse } from '../../lib/fc/http-trigger';
-import type { ItemResult } from '../../lib/withdraw/service';
+import type { ItemResult } from '../../lib/withdraw/results';
 import { signWebhook, verifyWebhook } from '../../lib/webhooks/verify';
 import { httpEvent } from '../support/events';
 import { contextFor, script, serviceFor, startTestEmulator, type RoleCredentials } from '../support/stack';

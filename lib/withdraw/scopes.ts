@@ -1,0 +1,55 @@
+import type { Clock } from '../core/clock';
+import type { Limiter } from '../core/concurrency';
+import type { Logger } from '../core/logger';
+import type { MemoCache } from '../core/memo-cache';
+import { invocationDeadlineMs, type FcContext } from '../fc/context';
+import type { FcHttpResponse } from '../fc/http-trigger';
+import type { WithdrawConfig } from '../runtime/config';
+import type { InstanceState } from '../runtime/instance-state';
+import type { ItemResult } from './results';
+
+/**
+ * What lives as long as the FC instance (built once by createWithdrawService): the config,
+ * logger and client (`state`), the upstream limit, and the memory of work already done.
+ */
+export interface WithdrawInstance {
+  state: InstanceState<WithdrawConfig>;
+  clock: Clock;
+  /**
+   * One limit for the instance, not per invocation: with FC instance concurrency, parallel
+   * invocations share it, so OutboundBot never sees more than BATCH_CONCURRENCY calls from us.
+   */
+  upstreamLimiter(cfg: WithdrawConfig): Limiter;
+  /** Successful withdrawals by (invocation requestId, InstanceId, ScriptId): FC's async retry does not redo them. */
+  completed: MemoCache<ItemResult>;
+  /** Answers by `webhook-id`: a replayed HTTP request gets the first answer, a concurrent one waits for it. */
+  webhookAnswers: MemoCache<Promise<FcHttpResponse>>;
+}
+
+/** One invocation, as each path sees it; opened before the handler runs, passed down, never kept. */
+export interface InvocationScope {
+  requestId: string;
+  startMs: number;
+  /** Epoch ms by which the answer must be out (lib/fc/context.ts). */
+  deadlineMs: number;
+  coldStart: boolean;
+  /** True once the delivery is known to be an HTTP request: refusals are then HTTP responses. */
+  http: boolean;
+  /** Carries the requestId; once the delivery is known and the config read, the trigger too. */
+  log: Logger;
+  context: FcContext;
+}
+
+export function openInvocationScope(instance: WithdrawInstance, context: FcContext): InvocationScope {
+  const startMs = instance.clock.nowMs();
+  const coldStart = instance.state.takeColdStart();
+  return {
+    requestId: context.requestId,
+    startMs,
+    deadlineMs: invocationDeadlineMs(startMs, context),
+    coldStart,
+    http: false,
+    log: instance.state.logger().child({ requestId: context.requestId }),
+    context,
+  };
+}

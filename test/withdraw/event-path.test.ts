@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { OutboundBotEmulator } from '../../emulator/outboundbot';
+import { InvalidParameterError } from '../../lib/core/errors';
+import { answerEntries, answerInvoke, eventOutcome, refusedEntry, RetryableFailureError } from '../../lib/withdraw/event-path';
+import type { BatchResult, ItemResult } from '../../lib/withdraw/results';
+import type { EventEntry } from '../../lib/withdraw/triggers';
+import { script, startTestEmulator, type RoleCredentials } from '../support/stack';
+import { instanceFor } from './instance-for';
+
+const INSTANCE = 'inst-event-path';
+let emulator: OutboundBotEmulator;
+let role: RoleCredentials;
+let ids: string[];
+
+beforeAll(async () => {
+  ({ emulator, role } = await startTestEmulator());
+});
+afterAll(() => emulator.close());
+beforeEach(() => {
+  emulator.reset();
+  ids = [randomUUID(), randomUUID()];
+  emulator.addInstance(INSTANCE, ids.map((id) => script(id)));
+});
+
+const result = (ScriptId: string, outcome: 'ok' | 'refused' | 'retryable'): ItemResult => ({
+  InstanceId: INSTANCE,
+  ScriptId,
+  Success: outcome === 'ok',
+  HttpStatusCode: { ok: 200, refused: 404, retryable: 502 }[outcome],
+  Code: { ok: 'OK', refused: 'NotExist.Script', retryable: 'InternalError' }[outcome],
+  Message: '',
+  Attempts: 1,
+  Retryable: outcome === 'retryable',
+});
+const thrownBy = (fn: () => unknown): unknown => {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+};
+const bad = (Path: string) => new InvalidParameterError([{ Path, Message: 'is not valid JSON' }]);
+const entryFor = (ScriptId: string): EventEntry => ({ item: { InstanceId: INSTANCE, ScriptId } });
+
+describe('eventOutcome: what an event answers', () => {
+  it('a single event returns its result, a failure included when a retry cannot help', () => {
+    expect(eventOutcome([result('s-1', 'refused')], false)).toEqual(result('s-1', 'refused'));
+  });
+
+  it('a batch returns {Success, Results}', () => {
+    expect(eventOutcome([result('s-1', 'ok'), result('s-2', 'refused')], true)).toEqual({ Success: false, Results: [result('s-1', 'ok'), result('s-2', 'refused')] });
+    expect(eventOutcome([result('s-1', 'ok')], true)).toEqual({ Success: true, Results: [result('s-1', 'ok')] });
+  });
+
+  it('throws RetryableFailureError, carrying the outcome and naming the retryable items, only when a retry could help', () => {
+    const thrown = thrownBy(() => eventOutcome([result('s-1', 'ok'), result('s-2', 'retryable'), result('s-3', 'refused')], true));
+    expect(thrown).toBeInstanceOf(RetryableFailureError);
+    const error = thrown as RetryableFailureError;
+    expect(error.message).toBe('1 withdrawal(s) failed retryably: s-2 InternalError');
+    expect((error.result as BatchResult).Results.map((r) => r.ScriptId)).toEqual(['s-1', 's-2', 's-3']);
+    expect(thrownBy(() => eventOutcome([result('s-4', 'retryable')], false))).toMatchObject({ name: 'RetryableFailureError', result: result('s-4', 'retryable') });
+  });
+});
+
+describe('refusedEntry', () => {
+  it('is a 400 result without ids, never retried, after one `request refused` line', () => {
+    const { scope, logs } = instanceFor(emulator, role);
+    const invocation = scope('req-refused');
+    expect(refusedEntry(bad('data.messageBody'), invocation, invocation.startMs + 12)).toEqual({
+      InstanceId: '',
+      ScriptId: '',
+      Success: false,
+      HttpStatusCode: 400,
+      Code: 'InvalidParameter',
+      Message: 'data.messageBody: is not valid JSON',
+      Attempts: 0,
+      Retryable: false,
+    });
+    expect(logs()).toEqual([expect.objectContaining({ level: 'warn', message: 'request refused', requestId: 'req-refused', Code: 'InvalidParameter', durationMs: 12 })]);
+  });
+});
+
+describe('answerEntries against the emulator', () => {
+  it('withdraws the valid entries and puts each refusal in its place', async () => {
+    const { instance, scope } = instanceFor(emulator, role);
+    const outcome = (await answerEntries([entryFor(ids[0]!), { error: bad('[1]') }, entryFor(ids[1]!)], true, scope(), instance)) as BatchResult;
+    expect(outcome.Results.map((r) => [r.ScriptId, r.Code])).toEqual([
+      [ids[0], 'OK'],
+      ['', 'InvalidParameter'],
+      [ids[1], 'OK'],
+    ]);
+    expect(emulator.requests.map((r) => r.query.ScriptId).sort()).toEqual([ids[0], ids[1]].sort());
+  });
+
+  it('with nothing valid, makes no call and needs no credentials', async () => {
+    const { instance, scope } = instanceFor(emulator, role);
+    const outcome = await answerEntries([{ error: bad('Message') }], false, scope(undefined, 30, {}), instance);
+    expect(outcome).toMatchObject({ Success: false, HttpStatusCode: 400, Code: 'InvalidParameter' });
+    expect(emulator.requests).toHaveLength(0);
+  });
+});
+
+describe('answerInvoke against the emulator', () => {
+  it('withdraws a batch and answers it as one', async () => {
+    const { instance, scope } = instanceFor(emulator, role);
+    const request = { items: ids.map((ScriptId) => ({ InstanceId: INSTANCE, ScriptId })), batch: true };
+    expect(await answerInvoke(request, scope(), instance)).toMatchObject({ Success: true, Results: [{ ScriptId: ids[0] }, { ScriptId: ids[1] }] });
+  });
+
+  it('refuses a CallbackUrl outside CALLBACK_ALLOWED_HOSTS before anything is withdrawn', async () => {
+    const { instance, scope } = instanceFor(emulator, role);
+    const request = { items: [{ InstanceId: INSTANCE, ScriptId: ids[0]! }], batch: false, callbackUrl: 'https://elsewhere.example.com/hook' };
+    await expect(answerInvoke(request, scope(), instance)).rejects.toBeInstanceOf(InvalidParameterError);
+    expect(emulator.requests).toHaveLength(0);
+  });
+});

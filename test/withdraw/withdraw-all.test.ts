@@ -1,0 +1,113 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { OutboundBotEmulator } from '../../emulator/outboundbot';
+import { MissingCredentialsError } from '../../lib/core/errors';
+import { withdrawAll } from '../../lib/withdraw/withdraw-all';
+import { startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
+import { script, startTestEmulator, type RoleCredentials } from '../support/stack';
+import { instanceFor } from './instance-for';
+
+const INSTANCE = 'inst-withdraw-all';
+const CALLBACK_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
+let emulator: OutboundBotEmulator;
+let role: RoleCredentials;
+let receiver: CallbackReceiver;
+let ids: string[];
+
+beforeAll(async () => {
+  ({ emulator, role } = await startTestEmulator());
+  receiver = await startCallbackReceiver();
+});
+afterAll(async () => {
+  await emulator.close();
+  await receiver.close();
+});
+beforeEach(() => {
+  emulator.reset();
+  receiver.deliveries.length = 0;
+  ids = [randomUUID(), randomUUID()];
+  emulator.addInstance(INSTANCE, ids.map((id) => script(id)));
+});
+
+const items = (...scriptIds: string[]) => scriptIds.map((ScriptId) => ({ InstanceId: INSTANCE, ScriptId }));
+const withdrawCalls = () => emulator.requests.filter((r) => r.action === 'WithdrawScriptReview').map((r) => r.query.ScriptId);
+const withCallbacks = { CALLBACK_URL: '', CALLBACK_SECRET, CALLBACK_ALLOWED_HOSTS: '127.0.0.1' };
+
+describe('withdrawAll', () => {
+  it('answers one result per item, in input order, and logs one line per item', async () => {
+    const { instance, scope, logs } = instanceFor(emulator, role);
+    const results = await withdrawAll(items(ids[0]!, 'missing-script', ids[1]!), scope('req-order'), undefined, instance);
+    expect(results.map((r) => [r.ScriptId, r.Success, r.Code])).toEqual([
+      [ids[0], true, 'OK'],
+      ['missing-script', false, 'NotExist.Script'],
+      [ids[1], true, 'OK'],
+    ]);
+    expect(logs().map((l) => [l.ScriptId, l.level, l.requestId, l.coldStart]).sort()).toEqual(
+      [
+        [ids[0], 'info', 'req-order', true],
+        ['missing-script', 'warn', 'req-order', true],
+        [ids[1], 'info', 'req-order', true],
+      ].sort(),
+    );
+    expect(logs().filter((l) => typeof l.durationMs !== 'number')).toEqual([]);
+  });
+
+  it('recalls what this invocation already withdrew (FC\'s async retry), and redoes only the rest', async () => {
+    const { instance, scope, logs } = instanceFor(emulator, role);
+    await withdrawAll(items(ids[0]!, 'missing-script'), scope('req-retried'), undefined, instance);
+    const again = await withdrawAll(items(ids[0]!, 'missing-script'), scope('req-retried'), undefined, instance);
+    expect(again.map((r) => [r.Success, r.Code])).toEqual([
+      [true, 'OK'],
+      [false, 'NotExist.Script'],
+    ]);
+    expect(withdrawCalls().sort()).toEqual([ids[0], 'missing-script', 'missing-script'].sort());
+    expect(logs().filter((l) => l.fromMemory === true).map((l) => l.ScriptId)).toEqual([ids[0]]);
+  });
+
+  it('does not recall another invocation\'s withdrawal: the API refuses the second one', async () => {
+    const { instance, scope } = instanceFor(emulator, role);
+    await withdrawAll(items(ids[0]!), scope(), undefined, instance);
+    const [second] = await withdrawAll(items(ids[0]!), scope(), undefined, instance);
+    expect(second).toMatchObject({ Success: false, Code: 'OperationDenied.ScriptNotUnderReview' });
+    expect(withdrawCalls()).toEqual([ids[0], ids[0]]);
+  });
+
+  it('calls each result back once with the invocation\'s requestId, and logs the delivery', async () => {
+    const { instance, scope, logs } = instanceFor(emulator, role, { ...withCallbacks, CALLBACK_URL: `${receiver.origin}/hooks` });
+    const url = `${receiver.origin}/hooks`;
+    const [result] = await withdrawAll(items(ids[0]!), scope('req-called-back'), url, instance);
+    expect(result!.Callback).toMatchObject({ Delivered: true, Attempts: 1 });
+    expect(receiver.for(ids[0]!).map((d) => [d.path, d.body.InvocationRequestId, d.body.Success])).toEqual([['/hooks', 'req-called-back', true]]);
+    expect(logs()[0]).toMatchObject({ callbackDelivered: true, ScriptId: ids[0] });
+    await withdrawAll(items(ids[0]!), scope('req-called-back'), url, instance);
+    expect(receiver.for(ids[0]!)).toHaveLength(1);
+  });
+
+  it('with a callback to send, ends the work early enough for a 504 to be called back before the deadline', async () => {
+    const { instance, scope } = instanceFor(emulator, role, { ...withCallbacks, CALLBACK_URL: `${receiver.origin}/hooks`, CALLBACK_TIMEOUT_MS: '1000' });
+    emulator.injectFault({ kind: 'hang' }, { times: 5 });
+    const invocation = scope('req-late', 2);
+    const [result] = await withdrawAll(items(ids[0]!), invocation, `${receiver.origin}/hooks`, instance);
+    expect(result).toMatchObject({ HttpStatusCode: 504, Code: 'DeadlineExceeded', Retryable: true, Callback: { Delivered: true } });
+    expect(Date.now()).toBeLessThan(invocation.deadlineMs);
+    expect(receiver.for(ids[0]!).map((d) => d.body.Code)).toEqual(['DeadlineExceeded']);
+  });
+
+  it('shares one upstream limit across the instance\'s concurrent invocations', async () => {
+    const { instance, scope } = instanceFor(emulator, role, { BATCH_CONCURRENCY: '1' });
+    emulator.setLatency(60);
+    try {
+      await Promise.all([withdrawAll(items(ids[0]!), scope(), undefined, instance), withdrawAll(items(ids[1]!), scope(), undefined, instance)]);
+    } finally {
+      emulator.setLatency(0);
+    }
+    const [first, second] = emulator.requests.filter((r) => r.action === 'WithdrawScriptReview').map((r) => r.atMs);
+    expect(second! - first!).toBeGreaterThanOrEqual(50);
+  });
+
+  it('without credentials refuses before any call', async () => {
+    const { instance, scope } = instanceFor(emulator, role);
+    await expect(withdrawAll(items(ids[0]!), scope(undefined, 30, {}), undefined, instance)).rejects.toBeInstanceOf(MissingCredentialsError);
+    expect(emulator.requests).toHaveLength(0);
+  });
+});
