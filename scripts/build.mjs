@@ -1,6 +1,5 @@
 // Bundles each FC function into dist/<name>/index.js (CommonJS, node20, dependencies inside)
 // and the local tools (dev server, CLI) into build/. Run: node scripts/build.mjs
-import { build } from 'esbuild';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
@@ -8,6 +7,25 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+const isMain = process.argv[1] === fileURLToPath(import.meta.url);
+
+const { build } = await loadEsbuild();
+
+/**
+ * esbuild is a devDependency: from a fresh clone (or in `s deploy`'s pre-deploy action) without
+ * `npm ci`, a static import would die with a raw ERR_MODULE_NOT_FOUND stack. Say what to do instead.
+ */
+async function loadEsbuild() {
+  try {
+    return await import('esbuild');
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes("'esbuild'")) throw error;
+    const message = `esbuild is not installed in ${root}: run \`npm ci\` there first, then build again`;
+    if (!isMain) throw new Error(message);
+    process.stderr.write(`build: ${message}\n`);
+    process.exit(1);
+  }
+}
 
 /** Every functions/<name>/index.ts is a deployable function. */
 export const FUNCTIONS = readdirSync(path.join(root, 'functions')).filter((name) =>
@@ -44,6 +62,21 @@ export const STUBBED_MODULES = {
   },
 };
 
+/**
+ * Modules that load only on an optional path, bundled into a file of their own beside index.js
+ * so the function's cold start never reads them: `import('./redis-store')` in the source becomes
+ * `require('./redis-store.js')` at run time.
+ */
+export const SIDE_MODULES = { 'redis-store': 'lib/idempotency/redis-store.ts' };
+
+const sideModulesApart = {
+  name: 'side-modules-apart',
+  setup(pluginBuild) {
+    const names = Object.keys(SIDE_MODULES).join('|');
+    pluginBuild.onResolve({ filter: new RegExp(`^\\./(${names})$`) }, (args) => ({ path: `${args.path}.js`, external: true }));
+  },
+};
+
 export async function buildFunctions() {
   const metafiles = {};
   for (const name of FUNCTIONS) {
@@ -57,10 +90,19 @@ export async function buildFunctions() {
       minify: true,
       legalComments: 'none',
       alias: Object.fromEntries(Object.entries(STUBBED_MODULES[name] ?? {}).map(([from, to]) => [from, `./${to}`])),
+      plugins: [sideModulesApart],
+      write: false,
+    });
+    const side = await build({
+      ...common,
+      entryPoints: Object.fromEntries(Object.entries(SIDE_MODULES)),
+      outdir,
+      minify: true,
+      legalComments: 'none',
       write: false,
     });
     // Written aside and renamed, so a process loading the bundle never sees half a file.
-    for (const file of result.outputFiles) {
+    for (const file of [...result.outputFiles, ...side.outputFiles]) {
       const temporary = `${file.path}.${randomBytes(6).toString("hex")}.tmp`;
       await writeFile(temporary, file.contents);
       await rename(temporary, file.path);
@@ -82,6 +124,8 @@ export async function buildTools() {
       'bench-cold-raw': 'bench/cold-raw.ts',
       'bench-cold-handler': 'bench/cold-handler.ts',
       'bench-batch': 'bench/batch-child.ts',
+      'bench-cleanup': 'bench/cleanup-child.ts',
+      'bench-warm': 'bench/warm-child.ts',
       'bench-emulator': 'bench/emulator-process.ts',
     },
     outdir: path.join(root, 'build'),
@@ -89,7 +133,7 @@ export async function buildTools() {
   });
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+if (isMain) {
   await buildFunctions();
   if (process.argv.includes('--tools')) await buildTools();
 }

@@ -34,9 +34,9 @@ export function createMemoryStore(clock: Pick<Clock, 'nowMs'>, maxRecords = MAX_
   return {
     async claim(key, record, ttlMs) {
       const existing = live(key);
-      if (existing) return structuredClone(existing);
+      if (existing && existing.reclaimable !== true) return { claimed: false, holder: structuredClone(existing) };
       write(key, record, ttlMs);
-      return undefined;
+      return existing ? { claimed: true, previous: existing } : { claimed: true };
     },
     async replace(key, owner, record, ttlMs) {
       if (live(key)?.owner !== owner) return false;

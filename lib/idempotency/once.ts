@@ -27,45 +27,69 @@ export interface OnceOptions {
 }
 
 interface KeyRecord extends OwnedRecord {
-  status: 'IN_PROGRESS' | 'COMPLETED';
+  status: 'IN_PROGRESS' | 'COMPLETED' | 'UNFINISHED';
   fingerprint: string;
   expiresAtMs: number;
   outcome?: unknown;
+  /** What an unfinished run leaves for the next claim (work already done, attempts left ambiguous). */
+  carry?: unknown;
 }
 
 export type OnceResult<T> = { replayed: false; value: T } | { replayed: true; value: T };
 
-/** `work` says whether its value may be kept as the key's outcome. */
-export async function runOnce<T>(options: OnceOptions, work: () => Promise<{ value: T; keep: boolean }>): Promise<OnceResult<T>> {
-  const { store, clock, key } = options;
+/** What the work did: its value, whether that is the key's final outcome, and what to leave for a retry when not. */
+export interface OnceWork<T, C> {
+  value: T;
+  keep: boolean;
+  carry?: C;
+}
+
+/** `work` gets what an earlier unfinished run of the same key left behind. */
+export async function runOnce<T, C = unknown>(options: OnceOptions, work: (carried: C | undefined) => Promise<OnceWork<T, C>>): Promise<OnceResult<T>> {
+  const { store, key } = options;
   const owner = randomUUID();
   const claim: KeyRecord = { owner, status: 'IN_PROGRESS', fingerprint: options.fingerprint, expiresAtMs: options.claimUntilMs };
-  let busy: KeyRecord | undefined;
-  const decided = await pollUntil(clock, options.waitUntilMs, async () => {
-    const holder = (await store.claim(key, claim, options.claimUntilMs - clock.nowMs())) as KeyRecord | undefined;
-    busy = holder?.status === 'IN_PROGRESS' && holder.fingerprint === options.fingerprint ? holder : undefined;
-    return busy ? undefined : { holder };
-  });
-  if (decided === undefined) throw new RequestInProgressError('A delivery with this idempotency key', secondsUntil(busy!.expiresAtMs, clock.nowMs()));
-  const { holder } = decided;
-  if (holder && holder.fingerprint !== options.fingerprint) throw new IdempotencyKeyMismatchError();
-  if (holder) return { replayed: true, value: holder.outcome as T };
-
-  let result: { value: T; keep: boolean };
+  const decided = await claimOrWait(options, claim);
+  if (!decided.claimed) return { replayed: true, value: decided.holder.outcome as T };
+  const previous = decided.previous as KeyRecord | undefined;
+  if (previous && previous.fingerprint !== options.fingerprint) {
+    await store.replace(key, owner, previous, options.completedTtlMs);
+    throw new IdempotencyKeyMismatchError();
+  }
+  let result: OnceWork<T, C>;
   try {
-    result = await work();
+    result = await work(previous?.carry as C | undefined);
   } catch (error) {
     await store.release(key, owner).catch(options.onLostOutcome);
     throw error;
   }
-  await settle(options, owner, claim, result).catch(options.onLostOutcome);
+  await settle(options, claim, result).catch(options.onLostOutcome);
   return { replayed: false, value: result.value };
 }
 
-async function settle<T>(options: OnceOptions, owner: string, claim: KeyRecord, result: { value: T; keep: boolean }): Promise<void> {
-  if (!result.keep) return options.store.release(options.key, owner);
-  const completed: KeyRecord = { ...claim, status: 'COMPLETED', expiresAtMs: options.clock.nowMs() + options.completedTtlMs, outcome: result.value };
-  if (!(await options.store.replace(options.key, owner, completed, options.completedTtlMs))) {
+/** Claims the key, or answers its completed holder; waits (bounded) while another holds it in progress. */
+async function claimOrWait(options: OnceOptions, claim: KeyRecord): Promise<{ claimed: true; previous?: OwnedRecord } | { claimed: false; holder: KeyRecord }> {
+  const { store, clock, key } = options;
+  let busy: KeyRecord | undefined;
+  const decided = await pollUntil(clock, options.waitUntilMs, async () => {
+    const answer = await store.claim(key, claim, options.claimUntilMs - clock.nowMs());
+    const holder = answer.claimed ? undefined : (answer.holder as KeyRecord);
+    if (holder && holder.fingerprint !== options.fingerprint) throw new IdempotencyKeyMismatchError();
+    busy = holder?.status === 'IN_PROGRESS' ? holder : undefined;
+    return busy ? undefined : answer.claimed ? answer : { claimed: false as const, holder: holder! };
+  });
+  if (decided === undefined) throw new RequestInProgressError('A delivery with this idempotency key', secondsUntil(busy!.expiresAtMs, clock.nowMs()));
+  return decided;
+}
+
+async function settle<T, C>(options: OnceOptions, claim: KeyRecord, result: OnceWork<T, C>): Promise<void> {
+  const { store, key, clock, completedTtlMs } = options;
+  if (!result.keep && result.carry === undefined) return store.release(key, claim.owner);
+  const expiresAtMs = clock.nowMs() + completedTtlMs;
+  const record: KeyRecord = result.keep
+    ? { ...claim, status: 'COMPLETED', expiresAtMs, outcome: result.value }
+    : { ...claim, status: 'UNFINISHED', expiresAtMs, reclaimable: true, carry: result.carry };
+  if (!(await store.replace(key, claim.owner, record, completedTtlMs))) {
     throw new Error('the claim lapsed before the outcome was stored');
   }
 }

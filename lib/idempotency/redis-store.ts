@@ -15,10 +15,14 @@ export interface RedisStoreOptions {
   keyPrefix?: string;
 }
 
+/** Answers {1, previous or false} when claimed, {0, holder} when not. */
 const CLAIM = `local current = redis.call('GET', KEYS[1])
-if current then return current end
+if current then
+  local ok, record = pcall(cjson.decode, current)
+  if not ok or type(record) ~= 'table' or record.reclaimable ~= true then return {0, current} end
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return false`;
+return {1, current or false}`;
 
 /** Compare the owner token, then act: ARGV[1] owner, ARGV[2] new value ('' deletes), ARGV[3] ttl. */
 const IF_OWNER = `local current = redis.call('GET', KEYS[1])
@@ -29,7 +33,7 @@ if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1],
 return 1`;
 
 type ScriptedRedis = Redis & {
-  wsrClaim(key: string, value: string, ttlMs: number): Promise<string | null>;
+  wsrClaim(key: string, value: string, ttlMs: number): Promise<[0 | 1, string | null]>;
   wsrIfOwner(key: string, owner: string, value: string, ttlMs: number): Promise<number>;
 };
 
@@ -60,8 +64,9 @@ export function createRedisStore(options: RedisStoreOptions): IdempotencyStore &
 
   return {
     async claim(key, record, ttlMs) {
-      const current = await ask('claim', () => redis.wsrClaim(key, JSON.stringify(record), Math.max(1, Math.ceil(ttlMs))));
-      return current === null ? undefined : parseRecord(current);
+      const [claimed, other] = await ask('claim', () => redis.wsrClaim(key, JSON.stringify(record), Math.max(1, Math.ceil(ttlMs))));
+      if (claimed === 0) return { claimed: false, holder: parseRecord(other!) };
+      return other === null ? { claimed: true } : { claimed: true, previous: parseRecord(other) };
     },
     async replace(key, owner, record, ttlMs) {
       return (await ask('replace', () => redis.wsrIfOwner(key, owner, JSON.stringify(record), Math.max(1, Math.ceil(ttlMs))))) === 1;

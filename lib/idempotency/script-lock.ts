@@ -41,9 +41,9 @@ export async function lockScript<T>(options: ScriptLockOptions): Promise<ScriptL
     // The outcome first: a holder publishes, then releases, and the free lock must not hide what it did.
     const published = holders.size > 0 ? await store.read(outcomeKey) : undefined;
     if (published && holders.has(published.owner)) return { outcome: published.outcome as T };
-    const holder = (await store.claim(lockKey, { owner, expiresAtMs: options.holdUntilMs }, options.holdUntilMs - clock.nowMs())) as LockRecord | undefined;
-    if (holder === undefined) return { acquired: true } as const;
-    holders.set(holder.owner, holder);
+    const answer = await store.claim(lockKey, { owner, expiresAtMs: options.holdUntilMs }, options.holdUntilMs - clock.nowMs());
+    if (answer.claimed) return { acquired: true } as const;
+    holders.set(answer.holder.owner, answer.holder as LockRecord);
     return undefined;
   });
   if (decided === undefined) {

@@ -52,6 +52,23 @@ const fcEndpoint = z.pipe(
   ),
 );
 
+/** `redis://` or `rediss://` with host; the password and db travel in the URL. */
+const redisUrl = z.pipe(
+  optional,
+  z.optional(
+    z.string().check(
+      z.refine((v) => {
+        try {
+          const url = new URL(v);
+          return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
+        } catch {
+          return false;
+        }
+      }, 'must be redis://[:password@]host[:port][/db] or rediss://…'),
+    ),
+  ),
+);
+
 const baseSchema = z.object({
   OUTBOUNDBOT_ENDPOINT: z._default(
     z.string().check(z.regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port')),
@@ -71,6 +88,10 @@ const baseSchema = z.object({
   ALIBABA_CLOUD_ACCESS_KEY_ID: optional,
   ALIBABA_CLOUD_ACCESS_KEY_SECRET: optional,
   ALIBABA_CLOUD_SECURITY_TOKEN: optional,
+  /** Unset: each instance remembers alone (local runs, one instance). Set: every instance shares one store. */
+  IDEMPOTENCY_REDIS_URL: redisUrl,
+  IDEMPOTENCY_TTL_SECONDS: integer(60, 2_592_000, 86_400),
+  IDEMPOTENCY_TIMEOUT_MS: integer(50, 10_000, 1_000),
 });
 
 const withdrawSchema = z.extend(baseSchema, {
@@ -110,5 +131,12 @@ export const parseCleanupConfig = (env: NodeJS.ProcessEnv): CleanupConfig => par
 /** Values the redactor must mask wherever they appear. */
 export function configSecrets(config: BaseConfig & { WEBHOOK_SECRET?: readonly string[] }): string[] {
   const values = [config.CALLBACK_SECRET, config.ALIBABA_CLOUD_ACCESS_KEY_SECRET, config.ALIBABA_CLOUD_SECURITY_TOKEN];
-  return [...(config.WEBHOOK_SECRET ?? []), ...values.flatMap((v) => v?.split(/[\s,]+/) ?? [])];
+  return [...(config.WEBHOOK_SECRET ?? []), ...values.flatMap((v) => v?.split(/[\s,]+/) ?? []), ...redisSecrets(config.IDEMPOTENCY_REDIS_URL)];
+}
+
+/** The store's password, raw and as written in the URL (percent-encoded), and the URL itself. */
+function redisSecrets(url: string | undefined): string[] {
+  if (url === undefined) return [];
+  const { password } = new URL(url);
+  return password ? [url, password, decodeURIComponent(password)] : [];
 }

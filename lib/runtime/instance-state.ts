@@ -7,6 +7,8 @@ import { createLogger, type Logger } from '../core/logger';
 import { createOutboundBotClient, type OutboundBotClient } from '../outboundbot/client';
 import { SecretRegistry } from '../core/redact';
 import type { RetryPolicy } from '../core/retry-policy';
+import { openStore } from '../idempotency/open-store';
+import type { IdempotencyStore } from '../idempotency/store';
 
 export interface InstanceStateOptions {
   env: NodeJS.ProcessEnv;
@@ -30,6 +32,7 @@ export function createInstanceState<Config extends BaseConfig>(options: Instance
   const config = createConfigLoader(() => parseConfig(options.env), secrets);
   const logger = createLoggerCache(config.loaded, secrets, options);
   const client = createClientCache(secrets);
+  let store: Promise<IdempotencyStore> | undefined;
   let coldStart = true;
   return {
     loadConfig: config.load,
@@ -43,6 +46,9 @@ export function createInstanceState<Config extends BaseConfig>(options: Instance
     credentials: invocationCredentials,
     retryPolicy,
     client,
+    /** The idempotency store, opened on first use and kept for the instance's life. */
+    store: (cfg: BaseConfig): Promise<IdempotencyStore> =>
+      (store ??= openStore({ redisUrl: cfg.IDEMPOTENCY_REDIS_URL, timeoutMs: cfg.IDEMPOTENCY_TIMEOUT_MS }, options.clock)),
     /** Posts `payload` to `url`, signed with CALLBACK_SECRET; never throws, reports instead. */
     callBack: (cfg: BaseConfig, url: string, payload: unknown, deadlineMs: number): Promise<CallbackReport> =>
       sendResultCallback(cfg, url, payload, deadlineMs, options),

@@ -6,7 +6,7 @@ import type { WithdrawalRequest } from './items';
 import { batchResult, type BatchResult, type ItemResult } from './results';
 import type { InvocationScope, WithdrawInstance } from './scopes';
 import type { EventEntry } from './triggers';
-import { withdrawAll } from './withdraw-all';
+import { withdrawDelivery } from './delivery-once';
 
 /** Thrown to FC for an event that may succeed later, so its async retries and on-failure destination apply. */
 export class RetryableFailureError extends AsyncRetryError {
@@ -17,23 +17,35 @@ export class RetryableFailureError extends AsyncRetryError {
   }
 }
 
-/** A direct or async invocation: one item or a batch, called back to CALLBACK_URL or an allowed CallbackUrl. */
+/**
+ * A direct or async invocation: one item or a batch, called back to CALLBACK_URL or an allowed
+ * CallbackUrl. Its key is the invocation's requestId, which FC keeps across its async retries.
+ */
 export async function answerInvoke(request: WithdrawalRequest, scope: InvocationScope, instance: WithdrawInstance): Promise<ItemResult | BatchResult> {
   const callbackUrl = callbackTarget(instance.state.loadConfig(), request.callbackUrl);
-  const results = await withdrawAll(request.items, scope, callbackUrl, instance);
+  const work = { key: `req:${scope.requestId}`, payload: request, items: request.items, callbackUrl };
+  const { results } = await withdrawDelivery(work, scope, instance);
   return eventOutcome(results, request.batch);
 }
 
 /**
- * EventBridge and MNS entries: each stands alone. The valid ones are withdrawn together;
- * a refused one gets its 400 result in its place, and is logged, never retried.
+ * EventBridge and MNS entries: each stands alone, under its message's own key (or the
+ * invocation's, by position). A refused one gets its 400 result in its place, and is logged,
+ * never retried. When the store fails for one entry the invocation throws after the others
+ * settled, so FC retries it and the settled ones are answered from the store.
  */
 export async function answerEntries(entries: EventEntry[], batch: boolean, scope: InvocationScope, instance: WithdrawInstance): Promise<ItemResult | BatchResult> {
-  const valid = entries.flatMap((e) => (e.item ? [e.item] : []));
-  const withdrawn = valid.length > 0 ? await withdrawAll(valid, scope, instance.state.loadConfig().CALLBACK_URL, instance) : [];
-  let next = 0;
-  const results = entries.map((e) => (e.item ? withdrawn[next++]! : refusedEntry(e.error, scope, instance.clock.nowMs())));
-  return eventOutcome(results, batch);
+  const callbackUrl = instance.state.loadConfig().CALLBACK_URL;
+  const settled = await Promise.allSettled(
+    entries.map(async (entry, index) => {
+      if (!entry.item) return refusedEntry(entry.error, scope, instance.clock.nowMs());
+      const work = { key: entry.key ?? `req:${scope.requestId}#${index}`, payload: entry.item, items: [entry.item], callbackUrl };
+      return (await withdrawDelivery(work, scope, instance)).results[0]!;
+    }),
+  );
+  const failed = settled.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
+  return eventOutcome(settled.map((outcome) => (outcome as PromiseFulfilledResult<ItemResult>).value), batch);
 }
 
 /** A refused entry's result (no ids: they could not be read), after its `request refused` line. */

@@ -1,4 +1,3 @@
-import type { MemoCache } from '../core/memo-cache';
 import type { FcHttpEvent } from '../fc/events';
 import { jsonResponse, readHttpRequest, type FcHttpResponse, type HttpRequest } from '../fc/http-trigger';
 import type { WithdrawConfig } from '../runtime/config';
@@ -8,20 +7,27 @@ import { callbackTarget } from './callback-target';
 import { parseHttpWithdrawal } from './http-request';
 import { batchResult, type ItemResult } from './results';
 import type { InvocationScope, WithdrawInstance } from './scopes';
-import { withdrawAll } from './withdraw-all';
+import { withdrawDelivery } from './delivery-once';
 
 /**
  * An HTTP request, checked in the documented order: method and size, signature, then
- * content type and ids. A signed request is answered once per `webhook-id`; a replay
- * gets the first answer. Refusals are thrown as ServiceErrors (lib/fc/error-mapping.ts answers them).
+ * content type and ids. A signed request is done once per `webhook-id` across instances; a
+ * replay gets the stored answer, marked `webhook-replayed: true`. Refusals are thrown as
+ * ServiceErrors (lib/fc/error-mapping.ts answers them) and leave no record, so a corrected
+ * request may reuse the id.
  */
 export async function answerHttp(event: FcHttpEvent, scope: InvocationScope, instance: WithdrawInstance): Promise<FcHttpResponse> {
   const request = readHttpRequest(event);
   const cfg = instance.state.loadConfig();
   const webhookId = authenticate(request, cfg, instance.clock.nowMs);
-  const answer = () => withdrawForHttp(request, cfg, scope, instance);
-  if (webhookId === undefined) return answer();
-  return answerOncePerWebhookId(webhookId, answer, scope, instance.webhookAnswers);
+  const parsed = parseHttpWithdrawal(request);
+  const callbackUrl = callbackTarget(cfg, parsed.callbackUrl);
+  const work = { key: webhookId === undefined ? undefined : `http:${webhookId}`, payload: parsed, items: parsed.items, callbackUrl };
+  const { results, replayed } = await withdrawDelivery(work, scope, instance);
+  const answer = httpAnswer(results, parsed.batch, scope.requestId);
+  if (!replayed) return answer;
+  scope.log.info('webhook replay answered from the idempotency store', { webhookId });
+  return { ...answer, headers: { ...answer.headers, 'webhook-replayed': 'true' } };
 }
 
 /**
@@ -43,34 +49,4 @@ export function httpAnswer(results: ItemResult[], batch: boolean, requestId: str
   }
   const answer = batchResult(results);
   return jsonResponse(answer.Success ? 200 : 207, answer, requestId);
-}
-
-async function withdrawForHttp(request: HttpRequest, cfg: WithdrawConfig, scope: InvocationScope, instance: WithdrawInstance): Promise<FcHttpResponse> {
-  const parsed = parseHttpWithdrawal(request);
-  const callbackUrl = callbackTarget(cfg, parsed.callbackUrl);
-  const results = await withdrawAll(parsed.items, scope, callbackUrl, instance);
-  return httpAnswer(results, parsed.batch, scope.requestId);
-}
-
-/**
- * The first request under a `webhook-id` does the work; a later or concurrent one gets its
- * answer, marked `webhook-replayed: true`. A request refused before any work (a bad body)
- * is forgotten, so it can be corrected and resent under the same id.
- */
-async function answerOncePerWebhookId(
-  webhookId: string,
-  answer: () => Promise<FcHttpResponse>,
-  scope: InvocationScope,
-  answers: MemoCache<Promise<FcHttpResponse>>,
-): Promise<FcHttpResponse> {
-  const earlier = answers.get(webhookId);
-  if (earlier) {
-    scope.log.info('webhook replay answered from memory', { webhookId });
-    const response = await earlier;
-    return { ...response, headers: { ...response.headers, 'x-fc-request-id': scope.requestId, 'webhook-replayed': 'true' } };
-  }
-  const pending = answer();
-  answers.set(webhookId, pending);
-  pending.catch(() => answers.delete(webhookId));
-  return pending;
 }

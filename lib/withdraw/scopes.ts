@@ -1,16 +1,13 @@
 import type { Clock } from '../core/clock';
 import type { Limiter } from '../core/concurrency';
 import type { Logger } from '../core/logger';
-import type { MemoCache } from '../core/memo-cache';
 import { invocationDeadlineMs, type FcContext } from '../fc/context';
-import type { FcHttpResponse } from '../fc/http-trigger';
 import type { WithdrawConfig } from '../runtime/config';
 import type { InstanceState } from '../runtime/instance-state';
-import type { ItemResult } from './results';
 
 /**
  * What lives as long as the FC instance (built once by createWithdrawService): the config,
- * logger and client (`state`), the upstream limit, and the memory of work already done.
+ * logger, client and idempotency store (`state`), and the upstream limit.
  */
 export interface WithdrawInstance {
   state: InstanceState<WithdrawConfig>;
@@ -20,10 +17,6 @@ export interface WithdrawInstance {
    * invocations share it, so OutboundBot never sees more than BATCH_CONCURRENCY calls from us.
    */
   upstreamLimiter(cfg: WithdrawConfig): Limiter;
-  /** Successful withdrawals by (invocation requestId, InstanceId, ScriptId): FC's async retry does not redo them. */
-  completed: MemoCache<ItemResult>;
-  /** Answers by `webhook-id`: a replayed HTTP request gets the first answer, a concurrent one waits for it. */
-  webhookAnswers: MemoCache<Promise<FcHttpResponse>>;
 }
 
 /** One invocation, as each path sees it; opened before the handler runs, passed down, never kept. */

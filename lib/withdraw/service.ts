@@ -1,6 +1,5 @@
 import middy from '@middy/core';
 import { createLimiter, type Limiter } from '../core/concurrency';
-import { MemoCache } from '../core/memo-cache';
 import type { FcContext } from '../fc/context';
 import { decodeEvent } from '../fc/events';
 import type { FcHttpResponse } from '../fc/http-trigger';
@@ -13,14 +12,10 @@ import type { BatchResult, ItemResult } from './results';
 import { openInvocationScope, type InvocationScope, type WithdrawInstance } from './scopes';
 import { classifyEvent } from './triggers';
 
-/** How long webhook ids and completed withdrawals are remembered: twice the signature tolerance. */
-const MEMORY_TTL_MS = 10 * 60_000;
-const MEMORY_CAPACITY = 10_000;
-
 /**
  * The withdraw function's instance: config (parsed once), client (reused while the
- * credentials hold), the upstream limit, and the memory of work already done. What
- * belongs to one invocation lives in its InvocationScope, passed down, never kept here.
+ * credentials hold), the idempotency store and the upstream limit. What belongs to one
+ * invocation lives in its InvocationScope, passed down, never kept here.
  */
 export function createWithdrawService(options: InstanceStateOptions) {
   const { clock } = options;
@@ -29,8 +24,6 @@ export function createWithdrawService(options: InstanceStateOptions) {
     state: createInstanceState(options, parseWithdrawConfig),
     clock,
     upstreamLimiter: (cfg) => (upstreamLimiter ??= createLimiter(cfg.BATCH_CONCURRENCY)),
-    completed: new MemoCache<ItemResult>(MEMORY_CAPACITY, MEMORY_TTL_MS, clock.nowMs),
-    webhookAnswers: new MemoCache<Promise<FcHttpResponse>>(MEMORY_CAPACITY, MEMORY_TTL_MS, clock.nowMs),
   };
   return {
     instance,

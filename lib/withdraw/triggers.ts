@@ -9,7 +9,9 @@ import type { WithdrawalItem } from './withdraw-item';
  * of one delivery (an EventBridge array) stand alone: one bad message does not
  * hold back its neighbours, and a refused one is reported, never retried.
  */
-export type EventEntry = { item: WithdrawalItem; error?: undefined } | { item?: undefined; error: InvalidParameterError };
+export type EventEntry =
+  | { item: WithdrawalItem; /** The message's own idempotency key, when the source gives one. */ key?: string; error?: undefined }
+  | { item?: undefined; key?: undefined; error: InvalidParameterError };
 
 export type Delivery =
   | { kind: 'http'; event: FcHttpEvent }
@@ -39,13 +41,29 @@ function cloudEventItem(event: Record<string, unknown>): WithdrawalItem {
   return parseWithdrawalItem(data);
 }
 
-function entry(parse: () => WithdrawalItem): EventEntry {
+/**
+ * The idempotency key a message carries (docs/DESIGN.md, "Exactly once"): MNS's `messageId`
+ * survives EventBridge's redelivery, which gives the CloudEvent a new `id`; other sources'
+ * CloudEvent `id` is unique per source.
+ */
+function cloudEventKey(event: Record<string, unknown>): string | undefined {
+  const data = event.data;
+  if (isRecord(data) && typeof data.messageId === 'string' && data.messageId !== '') return `mns:${data.messageId}`;
+  return typeof event.id === 'string' && event.id !== '' ? `ce:${String(event.source)}:${event.id}` : undefined;
+}
+
+function entry(parse: () => WithdrawalItem, key: string | undefined): EventEntry {
   try {
-    return { item: parse() };
+    return { item: parse(), key };
   } catch (error) {
     if (error instanceof InvalidParameterError) return { error };
     throw error;
   }
+}
+
+/** The MNS topic's `MessageId` (JSON format); the STREAM format carries none. */
+function mnsTopicKey(event: Record<string, unknown>): string | undefined {
+  return typeof event.MessageId === 'string' && event.MessageId !== '' ? `mns:${event.MessageId}` : undefined;
 }
 
 /**
@@ -65,7 +83,7 @@ export function classifyEvent(decoded: unknown): Delivery {
             throw new InvalidParameterError([{ Path: `[${index}]`, Message: 'is not a CloudEvent' }]);
           }
           return cloudEventItem(event as Record<string, unknown>);
-        }),
+        }, isCloudEvent(event) ? cloudEventKey(event as Record<string, unknown>) : undefined),
       ),
     };
   }
@@ -73,12 +91,12 @@ export function classifyEvent(decoded: unknown): Delivery {
   if (!isRecord(decoded)) {
     throw new InvalidParameterError([{ Path: 'event', Message: 'must be a JSON object or an array of CloudEvents' }]);
   }
-  if (isCloudEvent(decoded)) return { kind: 'eventbridge', batch: false, entries: [entry(() => cloudEventItem(decoded))] };
+  if (isCloudEvent(decoded)) return { kind: 'eventbridge', batch: false, entries: [entry(() => cloudEventItem(decoded), cloudEventKey(decoded))] };
   if (isMnsTopicJson(decoded)) {
-    return { kind: 'mns-topic', batch: false, entries: [entry(() => parseWithdrawalItem(parseJson(decoded.Message as string, 'Message')))] };
+    return { kind: 'mns-topic', batch: false, entries: [entry(() => parseWithdrawalItem(parseJson(decoded.Message as string, 'Message')), mnsTopicKey(decoded))] };
   }
   if (isMnsTopicStream(decoded)) {
-    return { kind: 'mns-topic', batch: false, entries: [entry(() => parseWithdrawalItem(parseJson(decoded.body as string, 'body')))] };
+    return { kind: 'mns-topic', batch: false, entries: [entry(() => parseWithdrawalItem(parseJson(decoded.body as string, 'body')), undefined)] };
   }
   if (isTimerEvent(decoded)) {
     throw new InvalidParameterError([

@@ -3,7 +3,18 @@ import { endOfWorkBeforeCallbackMs } from '../fc/context';
 import type { WithdrawConfig } from '../runtime/config';
 import type { ItemResult } from './results';
 import type { InvocationScope, WithdrawInstance } from './scopes';
-import { logWithdrawal, withdrawItem, type WithdrawalItem, type WithdrawDeps } from './withdraw-item';
+import { logWithdrawal, withdrawTracked, type TrackedWithdrawal, type WithdrawalItem, type WithdrawDeps } from './withdraw-item';
+
+/** How long a request waits for another instance's work on the same delivery or script before 409. */
+export const DUPLICATE_WAIT_MS = 5_000;
+
+/** What an unfinished delivery leaves for its retry (FC's, or the sender's), by `InstanceId/ScriptId`. */
+export interface DeliveryMemory {
+  /** Items with a definite outcome: neither redone nor called back again. */
+  done: Record<string, ItemResult>;
+  /** Items whose attempt got no answer, and when it started: the retry reconciles a refusal. */
+  unanswered: Record<string, number>;
+}
 
 /** One invocation's withdrawals: who asks, under which config, with which deps, calling back where. */
 interface WithdrawalRun {
@@ -11,55 +22,78 @@ interface WithdrawalRun {
   cfg: WithdrawConfig;
   deps: WithdrawDeps;
   callbackUrl: string | undefined;
+  memory: DeliveryMemory;
 }
+
+const itemKey = (item: WithdrawalItem): string => `${item.InstanceId}/${item.ScriptId}`;
 
 /**
- * Withdraws each item (at most BATCH_CONCURRENCY in flight across the instance), calls each
- * result back when there is a target, and logs one line per item. Results are in input order.
+ * Withdraws each distinct item once (a script named twice in a batch is one withdrawal, and
+ * every entry reports it), at most BATCH_CONCURRENCY in flight across the instance, each under
+ * the script's lock; calls each result back when there is a target and logs one line per item.
+ * Results are in input order; the memory says what a retry of this delivery may skip.
  */
-export async function withdrawAll(items: WithdrawalItem[], scope: InvocationScope, callbackUrl: string | undefined, instance: WithdrawInstance): Promise<ItemResult[]> {
+export async function withdrawAll(
+  items: WithdrawalItem[],
+  scope: InvocationScope,
+  callbackUrl: string | undefined,
+  instance: WithdrawInstance,
+  memory: DeliveryMemory = { done: {}, unanswered: {} },
+): Promise<{ results: ItemResult[]; memory: DeliveryMemory }> {
   const cfg = instance.state.loadConfig();
-  const run: WithdrawalRun = { scope, cfg, deps: withdrawDeps(cfg, scope, callbackUrl, instance), callbackUrl };
-  return mapWithConcurrency(items, instance.upstreamLimiter(cfg), (item) => withdrawOnce(item, run, instance));
+  const run: WithdrawalRun = { scope, cfg, deps: await withdrawDeps(cfg, scope, callbackUrl, instance), callbackUrl, memory };
+  const distinct = [...new Map(items.map((item) => [itemKey(item), item])).values()];
+  const settled = await mapWithConcurrency(distinct, instance.upstreamLimiter(cfg), (item) => withdrawOnce(item, run, instance));
+  const byKey = new Map(settled.map((tracked) => [itemKey(tracked.result), tracked]));
+  return { results: items.map((item) => byKey.get(itemKey(item))!.result), memory: nextMemory(memory, settled) };
 }
 
-/** The client for the invocation's credentials, the retry policy, and when the work must end. */
-function withdrawDeps(cfg: WithdrawConfig, scope: InvocationScope, callbackUrl: string | undefined, instance: WithdrawInstance): WithdrawDeps {
+/** The client for the invocation's credentials, the retry policy, the script locks, and when the work must end. */
+async function withdrawDeps(cfg: WithdrawConfig, scope: InvocationScope, callbackUrl: string | undefined, instance: WithdrawInstance): Promise<WithdrawDeps> {
   const { state, clock } = instance;
+  // With a callback to send, the withdrawal stops early enough for it to go out before the deadline.
+  const deadlineMs = endOfWorkBeforeCallbackMs(scope.startMs, scope.deadlineMs, callbackUrl ? cfg.CALLBACK_TIMEOUT_MS : undefined);
   return {
     client: state.client(state.credentials(scope.context.credentials, cfg), cfg),
     clock,
     policy: state.retryPolicy(cfg),
     readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,
-    // With a callback to send, the withdrawal stops early enough for it to go out before the deadline.
-    deadlineMs: endOfWorkBeforeCallbackMs(scope.startMs, scope.deadlineMs, callbackUrl ? cfg.CALLBACK_TIMEOUT_MS : undefined),
+    deadlineMs,
+    exclusive: { store: await state.store(cfg), holdUntilMs: scope.deadlineMs, waitUntilMs: Math.min(clock.nowMs() + DUPLICATE_WAIT_MS, deadlineMs) },
   };
 }
 
-/**
- * One item: withdrawn, or, when this invocation already withdrew it (FC delivers an async
- * event again after a retryable failure), its remembered result, neither redone nor called back again.
- */
-async function withdrawOnce(item: WithdrawalItem, run: WithdrawalRun, instance: WithdrawInstance): Promise<ItemResult> {
-  const { clock, completed, state } = instance;
-  const { scope, callbackUrl } = run;
-  const memoKey = `${scope.requestId}\0${item.InstanceId}\0${item.ScriptId}`;
+/** One item: its remembered outcome when an earlier run of this delivery settled it, else withdrawn now and called back. */
+async function withdrawOnce(item: WithdrawalItem, run: WithdrawalRun, instance: WithdrawInstance): Promise<TrackedWithdrawal> {
+  const { clock, state } = instance;
+  const { scope, callbackUrl, memory } = run;
   const startedMs = clock.nowMs();
-  const remembered = completed.get(memoKey);
-  const result: ItemResult = remembered ?? (await withdrawItem(item, run.deps));
-  if (result.Success && !remembered) completed.set(memoKey, result);
+  const remembered = memory.done[itemKey(item)];
+  const tracked = remembered ? { result: remembered } : await withdrawTracked(item, { ...run.deps, unansweredSinceMs: memory.unanswered[itemKey(item)] });
+  const result: ItemResult = tracked.result;
   if (callbackUrl && !remembered) {
     result.Callback = await state.callBack(run.cfg, callbackUrl, { ...result, InvocationRequestId: scope.requestId }, scope.deadlineMs);
   }
   logItemResult(scope, result, clock.nowMs() - startedMs, remembered !== undefined);
-  return result;
+  return tracked;
 }
 
-function logItemResult(scope: InvocationScope, result: ItemResult, durationMs: number, fromMemory: boolean): void {
+function nextMemory(previous: DeliveryMemory, settled: TrackedWithdrawal[]): DeliveryMemory {
+  const memory: DeliveryMemory = { done: { ...previous.done }, unanswered: { ...previous.unanswered } };
+  for (const { result, unansweredSinceMs } of settled) {
+    const key = itemKey(result);
+    if (!result.Retryable) memory.done[key] = result;
+    else if (unansweredSinceMs !== undefined) memory.unanswered[key] = unansweredSinceMs;
+  }
+  return memory;
+}
+
+export function logItemResult(scope: InvocationScope, result: ItemResult, durationMs: number, fromMemory: boolean): void {
   logWithdrawal(scope.log, result, {
     durationMs,
     coldStart: scope.coldStart,
     ...(fromMemory ? { fromMemory: true } : {}),
+    ...(result.Reconciled ? { Reconciled: true } : {}),
     ...(result.Callback ? { callbackDelivered: result.Callback.Delivered, callbackCode: result.Callback.Code } : {}),
   });
 }

@@ -2,7 +2,9 @@ import type { Clock } from '../core/clock';
 import type { LogFields, Logger } from '../core/logger';
 import { attemptCall, textField, type CallFailure } from '../outboundbot/call';
 import type { ApiBody, OutboundBotClient } from '../outboundbot/client';
-import { endedByDeadline, isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
+import { endedByDeadline, isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy, type RetryRun } from '../core/retry-policy';
+import { exclusively, type ExclusiveSettings } from './exclusive';
+import { reconcileRefusal } from './reconcile';
 import { deadlineExceeded } from '../core/deadline-exceeded';
 
 /** One script to withdraw, in the API's own names; the id rule is lib/outboundbot/ids.ts. */
@@ -25,6 +27,8 @@ export interface WithdrawResult {
   Attempts: number;
   /** True when trying again later may succeed: FC's async retry and on-failure destination take over. */
   Retryable: boolean;
+  /** A refusal turned out to follow our own earlier, unanswered attempt: that attempt withdrew the script. */
+  Reconciled?: boolean;
 }
 
 export interface WithdrawDeps {
@@ -34,6 +38,16 @@ export interface WithdrawDeps {
   readTimeoutMs: number;
   /** Epoch ms after which no attempt may start or still be running. */
   deadlineMs: number;
+  /** Across instances, the script's lock (lib/idempotency/script-lock.ts); without it none is taken. */
+  exclusive?: ExclusiveSettings;
+  /** When an earlier run's attempt got no answer: a refusal now may be that attempt's success. */
+  unansweredSinceMs?: number;
+}
+
+/** A withdrawal, and when its first unanswered attempt started, if one was (a retry may need it). */
+export interface TrackedWithdrawal {
+  result: WithdrawResult;
+  unansweredSinceMs?: number;
 }
 
 function attemptWithdrawal(item: WithdrawalItem, deps: WithdrawDeps, remainingMs: number): Promise<AttemptOutcome<ApiBody, CallFailure>> {
@@ -42,7 +56,50 @@ function attemptWithdrawal(item: WithdrawalItem, deps: WithdrawDeps, remainingMs
 
 /** One withdrawal with our retry policy; never throws for an upstream failure, it reports it. */
 export async function withdrawItem(item: WithdrawalItem, deps: WithdrawDeps): Promise<WithdrawResult> {
-  const run = await runWithRetry((remainingMs) => attemptWithdrawal(item, deps, remainingMs), deps.policy, deps.clock, deps.deadlineMs);
+  return (await withdrawTracked(item, deps)).result;
+}
+
+/** {@link withdrawItem}, holding the script's lock when `deps.exclusive` is given. */
+export function withdrawTracked(item: WithdrawalItem, deps: WithdrawDeps): Promise<TrackedWithdrawal> {
+  const withdraw = () => attemptAll(item, deps);
+  return deps.exclusive ? exclusively(item, deps.exclusive, deps.clock, withdraw) : withdraw();
+}
+
+async function attemptAll(item: WithdrawalItem, deps: WithdrawDeps): Promise<TrackedWithdrawal> {
+  let unansweredSinceMs = deps.unansweredSinceMs;
+  const run = await runWithRetry(
+    async (remainingMs) => {
+      const startedMs = deps.clock.nowMs();
+      const outcome = await attemptWithdrawal(item, deps, remainingMs);
+      if (!outcome.ok && outcome.failure.statusCode === undefined) unansweredSinceMs ??= startedMs;
+      return outcome;
+    },
+    deps.policy,
+    deps.clock,
+    deps.deadlineMs,
+  );
+  const result = resultOf(item, run);
+  if (unansweredSinceMs === undefined || !isRefusal(result)) return { result, unansweredSinceMs };
+  const remainingMs = deps.deadlineMs - deps.clock.nowMs();
+  const script = await reconcileRefusal({ client: deps.client, item, firstAttemptStartMs: unansweredSinceMs, readTimeoutMs: deps.readTimeoutMs, remainingMs });
+  return { result: script ? reconciled(result, script) : result, unansweredSinceMs };
+}
+
+const isRefusal = (result: WithdrawResult): boolean => !result.Success && !result.Retryable && result.HttpStatusCode >= 400 && result.HttpStatusCode < 500;
+
+function reconciled(refusal: WithdrawResult, script: Record<string, unknown>): WithdrawResult {
+  return {
+    ...refusal,
+    Success: true,
+    HttpStatusCode: 200,
+    Code: 'OK',
+    Message: `Withdrawn by an earlier attempt whose answer was lost (the retry was told ${refusal.Code})`,
+    Script: script,
+    Reconciled: true,
+  };
+}
+
+function resultOf(item: WithdrawalItem, run: RetryRun<ApiBody, CallFailure>): WithdrawResult {
   const ids = { InstanceId: item.InstanceId, ScriptId: item.ScriptId };
   const Attempts = run.attempts;
   if (run.outcome?.ok) {

@@ -104,9 +104,27 @@ describe.each(stores)('runOnce over the %s store', (_, makeStore, available) => 
     await slow;
   });
 
+  run('hands what an unfinished run carried to the next run of the key', async () => {
+    const store = makeStore();
+    const first = await runOnce<string, string[]>(options(store), async (carried) => ({ value: `first saw ${carried}`, keep: false, carry: ['item-1 done'] }));
+    expect(first.value).toBe('first saw undefined');
+    const second = await runOnce<string, string[]>(options(store), async (carried) => ({ value: `second saw ${carried}`, keep: true }));
+    expect(second).toEqual({ replayed: false, value: 'second saw item-1 done' });
+    expect(await runOnce(options(store), counter().work('x'))).toEqual({ replayed: true, value: 'second saw item-1 done' });
+  });
+
+  run('refuses another payload under a key an unfinished run left, and keeps what it carried', async () => {
+    const store = makeStore();
+    await runOnce<string, string>(options(store), async () => ({ value: 'partial', keep: false, carry: 'kept' }));
+    await expect(runOnce(options(store, { fingerprint: 'fp-other' }), counter().work('x'))).rejects.toBeInstanceOf(IdempotencyKeyMismatchError);
+    const again = await runOnce<string, string>(options(store), async (carried) => ({ value: `saw ${carried}`, keep: true }));
+    expect(again.value).toBe('saw kept');
+  });
+
   run('takes over a claim whose holder died once it lapses', async () => {
     const store = makeStore();
     await store.claim('delivery-1', { owner: 'killed', status: 'IN_PROGRESS', fingerprint: 'fp-1', expiresAtMs: Date.now() + 150 }, 150);
+    await expect(runOnce(options(store, { waitUntilMs: Date.now() + 50 }), counter().work('early'))).rejects.toBeInstanceOf(RequestInProgressError);
     const { work, calls } = counter();
     expect(await runOnce(options(store), work('after'))).toEqual({ replayed: false, value: 'after' });
     expect(calls()).toBe(1);

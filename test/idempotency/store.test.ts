@@ -40,16 +40,16 @@ describe.each(makers)('%s store', (_, make, available) => {
   };
 
   run('claims a free key once; a second claim gets the holder', withStore(async (store) => {
-    expect(await store.claim('k', { owner: 'a', n: 1 }, 5_000)).toBeUndefined();
-    expect(await store.claim('k', { owner: 'b', n: 2 }, 5_000)).toEqual({ owner: 'a', n: 1 });
+    expect(await store.claim('k', { owner: 'a', n: 1 }, 5_000)).toEqual({ claimed: true });
+    expect(await store.claim('k', { owner: 'b', n: 2 }, 5_000)).toEqual({ claimed: false, holder: { owner: 'a', n: 1 } });
     expect(await store.read('k')).toEqual({ owner: 'a', n: 1 });
   }));
 
   run('of many concurrent claims exactly one wins', withStore(async (store) => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim('race', { owner: `o${i}` }, 5_000)));
-    const winners = answers.flatMap((answer, i) => (answer === undefined ? [`o${i}`] : []));
+    const winners = answers.flatMap((answer, i) => (answer.claimed ? [`o${i}`] : []));
     expect(winners).toHaveLength(1);
-    expect(answers.filter((a) => a !== undefined && a.owner !== winners[0])).toEqual([]);
+    expect(answers.filter((a) => !a.claimed && a.holder.owner !== winners[0])).toEqual([]);
   }));
 
   run('replaces and releases only for the owner', withStore(async (store) => {
@@ -71,7 +71,13 @@ describe.each(makers)('%s store', (_, make, available) => {
     await systemClock.sleep(150);
     expect(await store.read('short')).toBeUndefined();
     expect(await store.read('put')).toBeUndefined();
-    expect(await store.claim('short', { owner: 'b' }, 5_000)).toBeUndefined();
+    expect(await store.claim('short', { owner: 'b' }, 5_000)).toEqual({ claimed: true });
+  }));
+
+  run('lets a claim take over a reclaimable record, handing it back', withStore(async (store) => {
+    await store.put('k', { owner: 'a', reclaimable: true, carry: ['done'] }, 5_000);
+    expect(await store.claim('k', { owner: 'b' }, 5_000)).toEqual({ claimed: true, previous: { owner: 'a', reclaimable: true, carry: ['done'] } });
+    expect(await store.claim('k', { owner: 'c' }, 5_000)).toEqual({ claimed: false, holder: { owner: 'b' } });
   }));
 });
 
@@ -104,7 +110,7 @@ describe.runIf(redisAvailable)('redis store failures', () => {
       expect((error as Error).message).not.toMatch(/wrong-password|right-password/);
       await store.close();
       const good = createRedisStore({ url: secured.url, timeoutMs: 500 });
-      expect(await good.claim('k', { owner: 'a' }, 1_000)).toBeUndefined();
+      expect(await good.claim('k', { owner: 'a' }, 1_000)).toEqual({ claimed: true });
       await good.close();
     } finally {
       await secured.stop();
@@ -115,7 +121,7 @@ describe.runIf(redisAvailable)('redis store failures', () => {
     const own = await startRedis();
     const store = createRedisStore({ url: own.url, timeoutMs: 400 });
     try {
-      expect(await store.claim('before', { owner: 'a' }, 5_000)).toBeUndefined();
+      expect(await store.claim('before', { owner: 'a' }, 5_000)).toEqual({ claimed: true });
       await own.stop();
       const startMs = Date.now();
       await expect(store.read('before')).rejects.toBeInstanceOf(IdempotencyStoreUnavailableError);

@@ -124,9 +124,12 @@ const ROWS: Row[] = [
     // (which did withdraw), and the retry is refused because the script is no longer under
     // review. Nothing is done twice, but the result is a refusal although our first attempt
     // did the work: the API gives no way to tell "we did it" from "someone else did".
-    name: 'slow answer past the read timeout: the retry finds it withdrawn and withdraws nothing',
+    // The ambiguous attempt: withdrawn upstream, its answer lost. The retry is refused (not
+    // under review); DescribeScript shows the script left review after our first attempt, so
+    // that attempt was ours: reported withdrawn (Reconciled), with one extra read upstream.
+    name: 'slow answer past the read timeout: the refused retry is reconciled as withdrawn',
     faults: [[{ kind: 'delay', ms: 1_000 }, 1]],
-    expected: { status: 400, code: 'OperationDenied.ScriptNotUnderReview', attempts: 2, retryable: false, withdrawals: 1, level: 'warn', minMs: READ_TIMEOUT_MS },
+    expected: { ...WITHDRAWN, attempts: 2, upstreamRequests: 3, minMs: READ_TIMEOUT_MS },
   },
   { name: '200 with a body that is not JSON, once: retried', faults: [[{ kind: 'non-json' }, 1]], expected: { ...WITHDRAWN, attempts: 2 } },
   {
@@ -293,7 +296,7 @@ describe.concurrent('fault matrix: event invocation (FC retries only what is thr
 });
 
 describe('the slow answer that crossed the deadline, redelivered by FC', () => {
-  it('the redelivery meets a script no longer under review: refused, returned, and not withdrawn again', async ({ onTestFinished }) => {
+  it('the redelivery is refused upstream, reconciled as the earlier withdrawal, and not withdrawn again', async ({ onTestFinished }) => {
     const row = ROWS.find((r) => r.name.startsWith('slow answer crossing the deadline'))!;
     const { emulator, item, service, logs, context } = await arrange(row, 'event', onTestFinished);
     await expect(service.handle(eventOf(item), context)).rejects.toBeInstanceOf(RetryableFailureError);
@@ -301,17 +304,21 @@ describe('the slow answer that crossed the deadline, redelivered by FC', () => {
 
     // FC's async retry: the same event under the same requestId, in a fresh invocation window.
     const redelivered = (await service.handle(eventOf(item), context)) as ItemResult;
-    expect(redelivered).toMatchObject({ Success: false, HttpStatusCode: 400, Code: 'OperationDenied.ScriptNotUnderReview', Retryable: false, Attempts: 1 });
+    expect(redelivered).toMatchObject({ Success: true, HttpStatusCode: 200, Code: 'OK', Reconciled: true, Retryable: false, Attempts: 1, Script: { Status: 'DRAFTED' } });
     expect(emulator.withdrawals(item.InstanceId, item.ScriptId)).toBe(1);
-    expect(emulator.script(item.InstanceId, item.ScriptId)!.Status).toBe('DRAFTED');
-    expect(logs().map((l) => [l.level, l.Code])).toEqual([
-      ['error', 'DeadlineExceeded'],
-      ['warn', 'OperationDenied.ScriptNotUnderReview'],
+    expect(emulator.requests.filter((r) => r.query.ScriptId === item.ScriptId).map((r) => r.action)).toEqual([
+      'WithdrawScriptReview',
+      'WithdrawScriptReview',
+      'DescribeScript',
     ]);
-    // One callback per result: the 504, then the refusal.
+    expect(logs().map((l) => [l.level, l.Code, l.Reconciled])).toEqual([
+      ['error', 'DeadlineExceeded', undefined],
+      ['info', 'OK', true],
+    ]);
+    // One callback per result: the 504, then the reconciled success.
     expect(receiver.for(item.ScriptId).map((d) => [d.body.Success, d.body.Code])).toEqual([
       [false, 'DeadlineExceeded'],
-      [false, 'OperationDenied.ScriptNotUnderReview'],
+      [true, 'OK'],
     ]);
   });
 });

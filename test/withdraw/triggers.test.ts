@@ -21,16 +21,22 @@ describe('trigger classification', () => {
     expect(batch.kind === 'invoke' && batch.request.items.map((i) => i.ScriptId)).toEqual([SCRIPT_ID, 'other-script']);
   });
 
-  it('EventBridge CloudEvent with the item as data', () => {
-    expect(classify(cloudEvent(item))).toEqual({ kind: 'eventbridge', batch: false, entries: [{ item }] });
+  it('EventBridge CloudEvent with the item as data, keyed by source and event id', () => {
+    expect(classify(cloudEvent(item))).toEqual({ kind: 'eventbridge', batch: false, entries: [{ item, key: 'ce:acs.mns:45ef4dewdwe1-7c35-447a-bd93-fab****' }] });
   });
 
   it('EventBridge CloudEvent whose data is JSON text', () => {
-    expect(classify(cloudEvent(JSON.stringify(item)))).toEqual({ kind: 'eventbridge', batch: false, entries: [{ item }] });
+    expect(classify(cloudEvent(JSON.stringify(item)))).toEqual({ kind: 'eventbridge', batch: false, entries: [{ item, key: 'ce:acs.mns:45ef4dewdwe1-7c35-447a-bd93-fab****' }] });
   });
 
-  it('MNS queue through EventBridge: the item is JSON in data.messageBody', () => {
-    expect(classify(mnsQueueEvent(JSON.stringify(item)))).toEqual({ kind: 'eventbridge', batch: false, entries: [{ item }] });
+  it('MNS queue through EventBridge: the item is JSON in data.messageBody, keyed by the MNS messageId', () => {
+    expect(classify(mnsQueueEvent(JSON.stringify(item)))).toEqual({ kind: 'eventbridge', batch: false, entries: [{ item, key: 'mns:E3C0C6****' }] });
+  });
+
+  it('an EventBridge redelivery of one MNS message (new event id) keeps its key', () => {
+    const first = classify(mnsQueueEvent(JSON.stringify(item)));
+    const again = classify({ ...mnsQueueEvent(JSON.stringify(item)), id: 'another-event-id' });
+    expect(first.kind === 'eventbridge' && again.kind === 'eventbridge' && [first.entries[0]!.key, again.entries[0]!.key]).toEqual(['mns:E3C0C6****', 'mns:E3C0C6****']);
   });
 
   it('an array of CloudEvents: one entry each, a bad one refused on its own', () => {
@@ -38,7 +44,7 @@ describe('trigger classification', () => {
     expect(invocation.kind).toBe('eventbridge');
     if (invocation.kind !== 'eventbridge') return;
     expect(invocation.batch).toBe(true);
-    expect(invocation.entries[0]).toEqual({ item });
+    expect(invocation.entries[0]).toEqual({ item, key: 'mns:E3C0C6****' });
     expect(invocation.entries[1]!.error?.issues).toEqual([{ Path: 'data.messageBody', Message: 'is not valid JSON' }]);
     expect(invocation.entries[2]!.error?.issues[0]!.Path).toBe('ScriptId');
   });
@@ -51,7 +57,7 @@ describe('trigger classification', () => {
   it('MNS topic, JSON format, with and without message attributes', () => {
     for (const name of ['fc3-template-mns-with-MessageAttributes.json', 'fc3-template-mns-without-MessageAttributes.json']) {
       const event = { ...referenceEvent(name), Message: JSON.stringify(item) };
-      expect(classify(event)).toEqual({ kind: 'mns-topic', batch: false, entries: [{ item }] });
+      expect(classify(event)).toEqual({ kind: 'mns-topic', batch: false, entries: [{ item, key: `mns:${String((event as Record<string, unknown>).MessageId)}` }] });
     }
   });
 
@@ -62,7 +68,9 @@ describe('trigger classification', () => {
 
   it('MNS topic, STREAM format with attributes ({body, attrs})', () => {
     const event = { ...referenceEvent('fc3-template-mns-stream.json'), body: JSON.stringify(item) };
-    expect(classify(event)).toEqual({ kind: 'mns-topic', batch: false, entries: [{ item }] });
+    const delivery = classify(event);
+    expect(delivery).toEqual({ kind: 'mns-topic', batch: false, entries: [{ item }] });
+    expect(delivery.kind === 'mns-topic' && 'key' in delivery.entries[0]! && delivery.entries[0]!.key).toBe(undefined);
   });
 
   it('MNS topic, STREAM format without attributes: the raw body is the item', () => {

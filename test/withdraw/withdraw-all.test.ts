@@ -36,7 +36,7 @@ const withCallbacks = { CALLBACK_URL: '', CALLBACK_SECRET, CALLBACK_ALLOWED_HOST
 describe('withdrawAll', () => {
   it('answers one result per item, in input order, and logs one line per item', async () => {
     const { instance, scope, logs } = instanceFor(emulator, role);
-    const results = await withdrawAll(items(ids[0]!, 'missing-script', ids[1]!), scope('req-order'), undefined, instance);
+    const { results } = await withdrawAll(items(ids[0]!, 'missing-script', ids[1]!), scope('req-order'), undefined, instance);
     expect(results.map((r) => [r.ScriptId, r.Success, r.Code])).toEqual([
       [ids[0], true, 'OK'],
       ['missing-script', false, 'NotExist.Script'],
@@ -52,22 +52,40 @@ describe('withdrawAll', () => {
     expect(logs().filter((l) => typeof l.durationMs !== 'number')).toEqual([]);
   });
 
-  it('recalls what this invocation already withdrew (FC\'s async retry), and redoes only the rest', async () => {
-    const { instance, scope, logs } = instanceFor(emulator, role);
-    await withdrawAll(items(ids[0]!, 'missing-script'), scope('req-retried'), undefined, instance);
-    const again = await withdrawAll(items(ids[0]!, 'missing-script'), scope('req-retried'), undefined, instance);
-    expect(again.map((r) => [r.Success, r.Code])).toEqual([
-      [true, 'OK'],
-      [false, 'NotExist.Script'],
+  it('recalls what an earlier run of the delivery settled, and redoes only what failed retryably', async () => {
+    const { instance, scope, logs } = instanceFor(emulator, role, { BATCH_CONCURRENCY: '1' });
+    emulator.injectFault({ kind: 'status', status: 500, code: 'InternalError' }, { times: 4, action: 'WithdrawScriptReview' });
+    const first = await withdrawAll(items('missing-script', ids[0]!), scope('req-retried'), undefined, instance);
+    expect(first.results.map((r) => [r.Code, r.Retryable])).toEqual([
+      ['InternalError', true],
+      ['OK', false],
     ]);
-    expect(withdrawCalls().sort()).toEqual([ids[0], 'missing-script', 'missing-script'].sort());
+    const again = await withdrawAll(items('missing-script', ids[0]!), scope('req-retried'), undefined, instance, first.memory);
+    expect(again.results.map((r) => [r.Success, r.Code])).toEqual([
+      [false, 'NotExist.Script'],
+      [true, 'OK'],
+    ]);
+    expect(withdrawCalls().filter((id) => id === ids[0])).toEqual([ids[0]]);
     expect(logs().filter((l) => l.fromMemory === true).map((l) => l.ScriptId)).toEqual([ids[0]]);
+  });
+
+  it('withdraws a script named twice in one batch once, and reports it for both entries', async () => {
+    const { instance, scope } = instanceFor(emulator, role);
+    const { results } = await withdrawAll(items(ids[0]!, ids[1]!, ids[0]!), scope(), undefined, instance);
+    expect(results.map((r) => [r.ScriptId, r.Success])).toEqual([
+      [ids[0], true],
+      [ids[1], true],
+      [ids[0], true],
+    ]);
+    expect(withdrawCalls().filter((id) => id === ids[0])).toEqual([ids[0]]);
   });
 
   it('does not recall another invocation\'s withdrawal: the API refuses the second one', async () => {
     const { instance, scope } = instanceFor(emulator, role);
     await withdrawAll(items(ids[0]!), scope(), undefined, instance);
-    const [second] = await withdrawAll(items(ids[0]!), scope(), undefined, instance);
+    const {
+      results: [second],
+    } = await withdrawAll(items(ids[0]!), scope(), undefined, instance);
     expect(second).toMatchObject({ Success: false, Code: 'OperationDenied.ScriptNotUnderReview' });
     expect(withdrawCalls()).toEqual([ids[0], ids[0]]);
   });
@@ -75,11 +93,12 @@ describe('withdrawAll', () => {
   it('calls each result back once with the invocation\'s requestId, and logs the delivery', async () => {
     const { instance, scope, logs } = instanceFor(emulator, role, { ...withCallbacks, CALLBACK_URL: `${receiver.origin}/hooks` });
     const url = `${receiver.origin}/hooks`;
-    const [result] = await withdrawAll(items(ids[0]!), scope('req-called-back'), url, instance);
+    const first = await withdrawAll(items(ids[0]!), scope('req-called-back'), url, instance);
+    const [result] = first.results;
     expect(result!.Callback).toMatchObject({ Delivered: true, Attempts: 1 });
     expect(receiver.for(ids[0]!).map((d) => [d.path, d.body.InvocationRequestId, d.body.Success])).toEqual([['/hooks', 'req-called-back', true]]);
     expect(logs()[0]).toMatchObject({ callbackDelivered: true, ScriptId: ids[0] });
-    await withdrawAll(items(ids[0]!), scope('req-called-back'), url, instance);
+    await withdrawAll(items(ids[0]!), scope('req-called-back'), url, instance, first.memory);
     expect(receiver.for(ids[0]!)).toHaveLength(1);
   });
 
@@ -87,7 +106,9 @@ describe('withdrawAll', () => {
     const { instance, scope } = instanceFor(emulator, role, { ...withCallbacks, CALLBACK_URL: `${receiver.origin}/hooks`, CALLBACK_TIMEOUT_MS: '1000' });
     emulator.injectFault({ kind: 'hang' }, { times: 5 });
     const invocation = scope('req-late', 2);
-    const [result] = await withdrawAll(items(ids[0]!), invocation, `${receiver.origin}/hooks`, instance);
+    const {
+      results: [result],
+    } = await withdrawAll(items(ids[0]!), invocation, `${receiver.origin}/hooks`, instance);
     expect(result).toMatchObject({ HttpStatusCode: 504, Code: 'DeadlineExceeded', Retryable: true, Callback: { Delivered: true } });
     expect(Date.now()).toBeLessThan(invocation.deadlineMs);
     expect(receiver.for(ids[0]!).map((d) => d.body.Code)).toEqual(['DeadlineExceeded']);

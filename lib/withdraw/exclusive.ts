@@ -1,0 +1,55 @@
+import type { Clock } from '../core/clock';
+import { ServiceError } from '../core/errors';
+import { lockScript } from '../idempotency/script-lock';
+import type { IdempotencyStore } from '../idempotency/store';
+import type { TrackedWithdrawal, WithdrawalItem, WithdrawResult } from './withdraw-item';
+
+export interface ExclusiveSettings {
+  store: IdempotencyStore;
+  /** The lock lapses here (this invocation's deadline), so a killed instance holds nothing for long. */
+  holdUntilMs: number;
+  /** How long to wait for another instance's withdrawal of the same script. */
+  waitUntilMs: number;
+}
+
+/** Long enough for every request that waited on the holder to read its outcome. */
+const OUTCOME_TTL_MS = 60_000;
+
+/**
+ * Runs `withdraw` holding the script's lock, so no two withdrawals of one script are in flight
+ * across instances; a request that found the script being withdrawn elsewhere reports that
+ * withdrawal's outcome (with no attempt of its own). A store that cannot be asked, or a holder
+ * that outlasts the wait, is this item's retryable failure: nothing was sent.
+ */
+export async function exclusively(item: WithdrawalItem, settings: ExclusiveSettings, clock: Clock, withdraw: () => Promise<TrackedWithdrawal>): Promise<TrackedWithdrawal> {
+  const name = `${item.InstanceId}/${item.ScriptId}`;
+  let lock: Awaited<ReturnType<typeof lockScript<WithdrawResult>>>;
+  try {
+    lock = await lockScript<WithdrawResult>({ ...settings, clock, name, outcomeTtlMs: OUTCOME_TTL_MS });
+  } catch (error) {
+    if (error instanceof ServiceError) return { result: notAttempted(item, error) };
+    throw error;
+  }
+  if (!lock.acquired) return { result: { ...lock.outcome, Attempts: 0 } };
+  let tracked: TrackedWithdrawal | undefined;
+  try {
+    tracked = await withdraw();
+    return tracked;
+  } finally {
+    // Only a definite outcome is worth reporting to waiters; a lost release lapses at the deadline.
+    await lock.release(tracked && !tracked.result.Retryable ? tracked.result : undefined).catch(() => undefined);
+  }
+}
+
+function notAttempted(item: WithdrawalItem, error: ServiceError): WithdrawResult {
+  return {
+    InstanceId: item.InstanceId,
+    ScriptId: item.ScriptId,
+    Success: false,
+    HttpStatusCode: error.statusCode,
+    Code: error.code,
+    Message: error.message,
+    Attempts: 0,
+    Retryable: error.retryable,
+  };
+}
