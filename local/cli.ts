@@ -1,28 +1,26 @@
 #!/usr/bin/env node
 /**
- * `withdraw-script-review <InstanceId> <ScriptId>`: invokes the withdraw function through the
- * FC 3.0 data plane with @alicloud/fc2, exactly as another service or `s invoke` would, so the
- * signature, the invoke path and the async queue are exercised locally before they are in
- * the cloud. By default it targets `npm start`; with --region and --account-id, the deployed
- * function.
+ * `withdraw-script-review`: invokes the withdraw function (`<InstanceId> <ScriptId>`) or the
+ * cleanup (`--cleanup <InstanceId> --older-than-minutes N`) through the FC 3.0 data plane with
+ * @alicloud/fc2, exactly as another service or `s invoke` would, so the signature, the invoke
+ * path and the async queue are exercised locally before they are in the cloud. By default it
+ * targets `npm start`; with --region and --account-id, the deployed function. `sign` prints a
+ * Standard Webhooks-signed curl line for the HTTP trigger.
  *
  * @module
  */
 import { realpathSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
-import { parseArgs } from 'node:util';
-import type { Credentials } from '../lib/core/credentials';
-import { InvalidParameterError } from '../lib/core/errors';
-import { createFc3Client, invokeFunction, type FcTarget } from '../lib/fc/client';
-import { parseWithdrawalItem } from '../lib/withdraw/items';
-import type { WithdrawalItem } from '../lib/withdraw/withdraw-item';
-import { LOCAL_ACCOUNT_ID, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY, LOCAL_REGION } from './local-keys';
+import { createFc3Client, invokeFunction } from '../lib/fc/client';
+import { CREDENTIAL_VARS, DEFAULT_FUNCTION, parseCommandLine, type Command, type Mode } from './cli-args';
+import { LOCAL_DEFAULT_PORT } from './local-keys';
+import { signedCurl, validityNote } from './signed-curl';
 
-/** The withdrawal succeeded. */
+/** The withdrawal (or cleanup run) succeeded. */
 export const EXIT_SUCCESS = 0;
-/** The function ran and the withdrawal failed (its result says why). */
+/** The function ran and the withdrawal (or cleanup) failed (its result says why). */
 export const EXIT_WITHDRAWAL_FAILED = 1;
-/** Nothing was withdrawn because of the command line, the credentials or the connection. */
+/** Nothing was done because of the command line, the credentials or the connection. */
 export const EXIT_USAGE = 2;
 
 export interface CliIo {
@@ -30,167 +28,78 @@ export interface CliIo {
   stderr(text: string): void;
 }
 
-const PROGRAM = 'withdraw-script-review';
-const DEFAULT_FUNCTION = 'withdraw-script-review-withdraw';
-/** Longer than the withdraw function's 30 s timeout, so FC's own timeout answer arrives first. */
-const INVOKE_TIMEOUT_MS = 60_000;
-/** FC's function-name rule: checking it here turns a typo into a usage error, not a signed 404. */
-const FUNCTION_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
-const REGION = /^[a-z]{2,}-[a-z0-9-]+$/;
-const ACCOUNT_ID = /^\d{1,32}$/;
-const CREDENTIAL_VARS = 'ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET';
+type Invocation = Extract<Command, { kind: 'invoke' }>;
 
-const USAGE = `usage: ${PROGRAM} <InstanceId> <ScriptId> [--async] [--function NAME]
-         [--region REGION --account-id ACCOUNT_ID] [--endpoint URL] [--callback-url URL]
+const PROGRAM = 'withdraw-script-review';
+/** Longer than each function's timeout in s.yaml (30 s, 600 s), so FC's own timeout answer arrives first. */
+const INVOKE_TIMEOUT_MS: Record<Mode, number> = { withdraw: 60_000, cleanup: 660_000 };
+
+const USAGE = `usage: ${PROGRAM} <InstanceId> <ScriptId> [--callback-url URL] [target]
+       ${PROGRAM} --cleanup <InstanceId> --older-than-minutes N [--dry-run] [--max-withdrawals N] [target]
+       ${PROGRAM} sign [--url URL] '<JSON body>'
 
 Withdraws the review of an OutboundBot script by invoking the withdraw function
-(default ${DEFAULT_FUNCTION}) on the FC 3.0 invoke path.
+(default ${DEFAULT_FUNCTION.withdraw}), or runs the cleanup function (default
+${DEFAULT_FUNCTION.cleanup}) once, on the FC 3.0 invoke path.
 
+target:
   (default)                  the local \`npm start\` server, http://127.0.0.1:$PORT (${LOCAL_DEFAULT_PORT})
   --region, --account-id     the deployed function, signed with ${CREDENTIAL_VARS}
                              (and ALIBABA_CLOUD_SECURITY_TOKEN for an STS key)
   --endpoint URL             another FC endpoint, e.g. a VPC one or a local server elsewhere
+  --function NAME            another function name
   --async                    queue the invocation (x-fc-invocation-type: Async) and return at once
-  --callback-url URL         ask the function to POST the result there (its host must be allowed)
+  --callback-url URL         ask the withdraw function to POST the result there (its host must be allowed)
 
-Exit status: 0 withdrawn (or accepted with --async), 1 the withdrawal failed,
-2 a usage, credential or connection error.
+cleanup:
+  --older-than-minutes N     withdraw reviews whose script was last updated more than N minutes ago
+  --dry-run                  list what would be withdrawn; withdraw nothing
+  --max-withdrawals N        at most N withdrawals this run, oldest first
+
+sign: prints a curl line for the HTTP trigger, signed with the first secret in WEBHOOK_SECRET
+  (the timestamp makes it valid for 5 minutes). --url defaults to http://127.0.0.1:$PORT/;
+  for the deployed function pass the trigger URL that \`npx s withdraw info\` shows.
+
+Exit status: 0 done (or accepted with --async), 1 the function ran and the withdrawal or
+cleanup failed, 2 a usage, credential or connection error.
 `;
-
-/** A problem the user can fix, reported as one line and exit code 2. */
-class UsageError extends Error {}
-
-interface Target extends FcTarget {
-  endpoint: string;
-  /** An `npm start` server (the local key pair), whose refusals and connection errors deserve a hint. */
-  local: boolean;
-}
-
-interface Invocation {
-  payload: WithdrawalItem & { CallbackUrl?: string };
-  functionName: string;
-  async: boolean;
-  target: Target;
-}
 
 /**
  * Runs the command and returns its exit code; never throws, never prints a stack trace or a
- * credential. `env` supplies PORT and the ALIBABA_CLOUD_* credentials.
+ * credential. `env` supplies PORT, WEBHOOK_SECRET and the ALIBABA_CLOUD_* credentials.
  */
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
-  let invocation: Invocation | 'help';
+  let command: Command;
   try {
-    invocation = parseCommandLine(argv, env);
+    command = parseCommandLine(argv, env);
   } catch (error) {
     io.stderr(`${PROGRAM}: ${oneLine(error)}\n`);
     return EXIT_USAGE;
   }
-  if (invocation === 'help') {
+  if (command.kind === 'help') {
     io.stdout(USAGE);
     return EXIT_SUCCESS;
   }
+  if (command.kind === 'sign') return printSigned(command, io);
   try {
-    return report(await invoke(invocation), invocation, io);
+    return report(await invoke(command), command, io);
   } catch (error) {
-    io.stderr(`${PROGRAM}: ${describeInvokeError(error, invocation)}\n`);
+    io.stderr(`${PROGRAM}: ${describeInvokeError(error, command)}\n`);
     return EXIT_USAGE;
   }
 }
 
-function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): Invocation | 'help' {
-  const { values, positionals } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      async: { type: 'boolean' },
-      function: { type: 'string' },
-      region: { type: 'string' },
-      'account-id': { type: 'string' },
-      endpoint: { type: 'string' },
-      'callback-url': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) return 'help';
-  if (positionals.length !== 2) throw new UsageError(`expected <InstanceId> <ScriptId>, got ${positionals.length} argument(s); see --help`);
-  const functionName = values.function ?? DEFAULT_FUNCTION;
-  if (!FUNCTION_NAME.test(functionName)) throw new UsageError(`--function ${JSON.stringify(functionName)} is not a Function Compute function name`);
-  return {
-    payload: { ...parseItem(positionals[0]!, positionals[1]!), ...callbackUrl(values['callback-url']) },
-    functionName,
-    async: values.async === true,
-    target: resolveTarget(values, env),
-  };
-}
-
-/** The function's own rule (lib/withdraw/items.ts), so a bad id is refused before anything is signed or sent. */
-function parseItem(instanceId: string, scriptId: string): WithdrawalItem {
-  try {
-    return parseWithdrawalItem({ InstanceId: instanceId, ScriptId: scriptId });
-  } catch (error) {
-    if (error instanceof InvalidParameterError) throw new UsageError(`invalid ${error.message}`);
-    throw error;
-  }
-}
-
-function callbackUrl(value: string | undefined): { CallbackUrl?: string } {
-  if (value === undefined) return {};
-  if (!/^https?:$/.test(parseUrl(value)?.protocol ?? '')) throw new UsageError('--callback-url must be an absolute http(s) URL');
-  return { CallbackUrl: value };
-}
-
-function resolveTarget(values: { region?: string; 'account-id'?: string; endpoint?: string }, env: NodeJS.ProcessEnv): Target {
-  const { region, 'account-id': accountId } = values;
-  const endpoint = values.endpoint === undefined ? undefined : parseEndpoint(values.endpoint);
-  if (region === undefined && accountId === undefined) {
-    return { endpoint: endpoint ?? localEndpoint(env), accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION, credentials: LOCAL_FC_KEY, local: true };
-  }
-  if (region === undefined || accountId === undefined) throw new UsageError('--region and --account-id go together: they name the deployed function');
-  if (!REGION.test(region)) throw new UsageError(`--region ${JSON.stringify(region)} is not a region id such as cn-shanghai`);
-  if (!ACCOUNT_ID.test(accountId)) throw new UsageError('--account-id must be the numeric Alibaba Cloud account id');
-  return { endpoint: endpoint ?? `https://${accountId}.${region}.fc.aliyuncs.com`, accountId, region, credentials: envCredentials(env), local: false };
-}
-
-/** Where `npm start` listens, by the same PORT variable it reads. */
-function localEndpoint(env: NodeJS.ProcessEnv): string {
-  const port = env.PORT || String(LOCAL_DEFAULT_PORT);
-  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65_535) {
-    throw new UsageError('PORT must be the port `npm start` listens on (1-65535); or pass --endpoint');
-  }
-  return `http://127.0.0.1:${port}`;
-}
-
-/** fc2 appends `/<version>/functions/...` to the endpoint, so only an origin makes sense. */
-function parseEndpoint(value: string): string {
-  const url = parseUrl(value);
-  if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
-    throw new UsageError('--endpoint must be an http(s) origin such as https://<account-id>.cn-shanghai.fc.aliyuncs.com');
-  }
-  return url.origin;
-}
-
-function parseUrl(value: string): URL | undefined {
-  try {
-    return new URL(value);
-  } catch {
-    return undefined;
-  }
-}
-
-function envCredentials(env: NodeJS.ProcessEnv): Credentials {
-  const accessKeyId = env.ALIBABA_CLOUD_ACCESS_KEY_ID;
-  const accessKeySecret = env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
-  if (!accessKeyId || !accessKeySecret) throw new UsageError(`missing credentials: set ${CREDENTIAL_VARS} to invoke the deployed function`);
-  const securityToken = env.ALIBABA_CLOUD_SECURITY_TOKEN || undefined;
-  // fc2 would throw its own TypeError for this; naming the variable is more useful.
-  if (accessKeyId.startsWith('STS') && !securityToken) throw new UsageError('missing credentials: an STS AccessKey needs ALIBABA_CLOUD_SECURITY_TOKEN');
-  return { accessKeyId, accessKeySecret, securityToken };
+/** The curl line alone on stdout, so it can be piped to a shell; how long it lasts on stderr. */
+function printSigned({ url, body, secret }: Extract<Command, { kind: 'sign' }>, io: CliIo): number {
+  const { line, expiresAtMs } = signedCurl(url, body, secret, Date.now());
+  io.stdout(`${line}\n`);
+  io.stderr(`${PROGRAM}: ${validityNote(expiresAtMs)}\n`);
+  return EXIT_SUCCESS;
 }
 
 /** fc2 loads on first use (lib/fc/client.ts), so usage errors and --help answer without it. */
-function invoke({ payload, functionName, async, target }: Invocation): Promise<{ headers: IncomingHttpHeaders; data: unknown }> {
-  return invokeFunction(createFc3Client(target, INVOKE_TIMEOUT_MS), functionName, payload, async ? 'Async' : 'Sync');
+function invoke({ mode, payload, functionName, async, target }: Invocation): Promise<{ headers: IncomingHttpHeaders; data: unknown }> {
+  return invokeFunction(createFc3Client(target, INVOKE_TIMEOUT_MS[mode]), functionName, payload, async ? 'Async' : 'Sync');
 }
 
 /** Prints the function's answer and picks the exit code from it. */
@@ -210,8 +119,19 @@ function report(response: { headers: IncomingHttpHeaders; data: unknown }, invoc
     return EXIT_WITHDRAWAL_FAILED;
   }
   if (field(result, 'Success') === true) return EXIT_SUCCESS;
-  io.stderr(`${PROGRAM}: withdrawal failed: ${String(field(result, 'Code'))} (HTTP ${String(field(result, 'HttpStatusCode'))}): ${oneLine(field(result, 'Message'))}\n`);
+  io.stderr(`${PROGRAM}: ${failure(invocation.mode, result)}\n`);
   return EXIT_WITHDRAWAL_FAILED;
+}
+
+/** A refusal carries a Code; a cleanup run that went ahead but not cleanly only carries counts. */
+function failure(mode: Mode, result: unknown): string {
+  const what = mode === 'cleanup' ? 'cleanup' : 'withdrawal';
+  const code = field(result, 'Code');
+  if (code !== undefined) {
+    const status = field(result, 'HttpStatusCode');
+    return `${what} failed: ${String(code)}${status === undefined ? '' : ` (HTTP ${String(status)})`}: ${oneLine(field(result, 'Message'))}`;
+  }
+  return `${what} finished with problems: ${String(field(result, 'Failed'))} failed, truncated: ${String(field(result, 'Truncated'))}`;
 }
 
 /** FC 3.0 returns the handler's result as the body; fc2 parses it only when labelled JSON. */
@@ -233,7 +153,7 @@ function field(value: unknown, name: string): unknown {
  * and reads only FC 2.0's `ErrorCode`, so the status comes from that message; transport
  * errors keep Node's `code`.
  */
-function describeInvokeError(error: unknown, { functionName, target }: Invocation): string {
+function describeInvokeError(error: unknown, { mode, functionName, target }: Invocation): string {
   const http = /failed with (\d{3})\. requestid: ([^,]*),/.exec(errorMessage(error));
   if (http) {
     const status = Number(http[1]);
@@ -254,7 +174,7 @@ function describeInvokeError(error: unknown, { functionName, target }: Invocatio
     case 'ECONNRESET':
       return `the connection to ${target.endpoint} was reset before an answer`;
   }
-  if (error instanceof Error && error.name.includes('RequestTimeout')) return `no answer from ${target.endpoint} within ${INVOKE_TIMEOUT_MS / 1000} s`;
+  if (error instanceof Error && error.name.includes('RequestTimeout')) return `no answer from ${target.endpoint} within ${INVOKE_TIMEOUT_MS[mode] / 1000} s`;
   if (error instanceof SyntaxError) return `unexpected answer from ${target.endpoint}: ${oneLine(error.message)}`;
   return `the invocation failed: ${oneLine(errorMessage(error))}`;
 }

@@ -13,3 +13,12 @@ export const LOCAL_REGION = 'cn-shanghai';
 
 /** `npm start` listens here unless PORT says otherwise. */
 export const LOCAL_DEFAULT_PORT = 9000;
+
+/**
+ * The emulator listens next to the front end (9001 beside 9000), so that the README's
+ * "Invoking the built handler yourself" can name its address; PORT=0 (or a port with no
+ * neighbour) leaves both to the system. EMULATOR_PORT overrides it.
+ */
+export function defaultEmulatorPort(port: number): number {
+  return port === 0 || port >= 65_535 ? 0 : port + 1;
+}

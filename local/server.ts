@@ -5,21 +5,24 @@
  * environment, prints how to use the server, and stops it cleanly on Ctrl-C.
  */
 import path from 'node:path';
-import { LOCAL_DEFAULT_PORT, LOCAL_FC_KEY } from './local-keys';
+import type { DemoSeed } from '../emulator/outboundbot';
+import { defaultEmulatorPort, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY } from './local-keys';
 import { startLocal, type LocalStack } from './local-stack';
+import { shellQuote, signedCurl, signingSecret, unsignedCurl, validityNote } from './signed-curl';
 
 async function main() {
   const env = process.env;
   const realCredentials = Boolean(env.ALIBABA_CLOUD_ACCESS_KEY_ID && env.ALIBABA_CLOUD_ACCESS_KEY_SECRET);
+  // PORT=0 picks a free port; the lines below print the real one.
+  const port = Number(env.PORT ?? LOCAL_DEFAULT_PORT);
   const stack = await startLocal({
     root: path.resolve(__dirname, '..'),
     host: env.HOST ?? '127.0.0.1',
-    // PORT=0 picks a free port; the lines below print the real one.
-    port: Number(env.PORT ?? LOCAL_DEFAULT_PORT),
+    port,
     upstream:
       realCredentials && !env.OUTBOUNDBOT_ENDPOINT
         ? { kind: 'cloud', credentials: { accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID, accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET, securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN } }
-        : { kind: 'emulator', port: Number(env.EMULATOR_PORT ?? 0) },
+        : { kind: 'emulator', port: Number(env.EMULATOR_PORT ?? defaultEmulatorPort(port)) },
     asyncRetries: 2,
     asyncRetryDelayMs: 1_000,
     log: (line) => process.stdout.write(`${line}\n`),
@@ -28,27 +31,68 @@ async function main() {
   stopOnSignals(stack);
 }
 
-/** What to try first: the curl line must work exactly as printed (test/local-server.test.ts runs it). */
-function banner({ frontend, functions, emulator, demo }: LocalStack): string[] {
+/** What is running and what to try: every command line below works exactly as printed (test/local/npm-start.test.ts runs them). */
+function banner(stack: LocalStack): string[] {
+  const { frontend, functions, emulator, demo } = stack;
   const lines = [
     `withdraw-script-review local Function Compute on ${frontend.url}`,
     emulator && demo
-      ? `  OutboundBot emulator on http://${emulator.endpoint} (demo instance ${demo.instanceId})`
+      ? `  OutboundBot emulator on http://${emulator.endpoint} (demo key ${demo.credential.accessKeyId} / ${demo.credential.accessKeySecret})`
       : `  OutboundBot: ${process.env.OUTBOUNDBOT_ENDPOINT ?? 'outboundbot.cn-shanghai.aliyuncs.com'} with your credentials`,
     `  functions: ${[...functions.keys()].filter((n) => !n.includes('-')).join(', ')}; invoke path ${frontend.url}/2023-03-30/functions/{name}/invocations (key ${LOCAL_FC_KEY.accessKeyId})`,
   ];
-  // Two different scripts, so that trying both lines withdraws two reviews instead of failing the second.
-  const [first, second] = demo?.scripts.filter((s) => s.Status.endsWith('EXAMINE_IN_PROGRESS')) ?? [];
-  if (demo && first && second) {
-    const item = JSON.stringify({ InstanceId: demo.instanceId, ScriptId: first.ScriptId });
-    lines.push('Try it (each line withdraws a demo script that is under review):');
-    lines.push(`  curl -s -X POST ${frontend.url}/ -H 'content-type: application/json' -d '${item}'`);
-    // The CLI finds a server on the default port by itself; elsewhere it is told where.
-    const endpoint = frontend.url === `http://127.0.0.1:${LOCAL_DEFAULT_PORT}` ? '' : ` --endpoint ${frontend.url}`;
-    lines.push(`  node build/cli.js ${demo.instanceId} ${second.ScriptId}${endpoint}`);
-  }
+  if (demo) lines.push(...demoLines(stack, demo));
   lines.push('Ctrl-C to stop.');
   return lines;
+}
+
+/** Reviews the demo can withdraw, in the emulator's order. */
+function underReview(demo: DemoSeed) {
+  return demo.scripts.filter((s) => s.Status.endsWith('EXAMINE_IN_PROGRESS'));
+}
+
+/**
+ * The demo scripts under review, then one line per way in: the HTTP trigger, the CLI's
+ * withdrawal and its cleanup. The two withdrawals take different scripts, so trying both
+ * withdraws two reviews instead of failing the second; the cleanup is a dry run, so it
+ * works in any order and as often as you like.
+ */
+function demoLines({ frontend }: LocalStack, demo: DemoSeed): string[] {
+  const scripts = underReview(demo);
+  const [first, second] = scripts;
+  const lines = [`Demo scripts under review in instance ${demo.instanceId}:`];
+  for (const s of scripts) lines.push(`  ${s.ScriptId}  ${s.Status.padEnd(33)}  updated ${ageHours(s.UpdateTime)} h ago  ${s.ScriptName}`);
+  if (!first || !second) return lines;
+  // The CLI finds a server on the default port by itself; elsewhere it is told where.
+  const onDefaultPort = frontend.url === `http://127.0.0.1:${LOCAL_DEFAULT_PORT}`;
+  const endpoint = onDefaultPort ? '' : ` --endpoint ${frontend.url}`;
+  lines.push('Try it (every line works as printed; the curl and the withdrawal line each withdraw a demo script, the cleanup is a dry run):');
+  lines.push(...httpLines(`${frontend.url}/`, JSON.stringify({ InstanceId: demo.instanceId, ScriptId: first.ScriptId }), onDefaultPort));
+  lines.push(`  node build/cli.js ${demo.instanceId} ${second.ScriptId}${endpoint}`);
+  lines.push(`  node build/cli.js --cleanup ${demo.instanceId} --older-than-minutes 1440 --dry-run${endpoint}`);
+  return lines;
+}
+
+/**
+ * The HTTP trigger's line as the function will accept it: signed when WEBHOOK_SECRET is set
+ * (then unsigned requests are refused), plain when unsigned requests are allowed.
+ */
+function httpLines(url: string, body: string, onDefaultPort: boolean): string[] {
+  const secret = signingSecret(process.env.WEBHOOK_SECRET);
+  if (secret) {
+    const { line, expiresAtMs } = signedCurl(url, body, secret, Date.now());
+    return [
+      `  ${line}`,
+      `  (${validityNote(expiresAtMs)}; with the same WEBHOOK_SECRET exported, this prints a fresh line, for any body:)`,
+      `  node build/cli.js sign${onDefaultPort ? '' : ` --url ${url}`} ${shellQuote(body)}`,
+    ];
+  }
+  if (process.env.ALLOW_UNSIGNED_HTTP === 'true') return [`  ${unsignedCurl(url, body)}`];
+  return ['  (HTTP requests are refused: ALLOW_UNSIGNED_HTTP is not true and WEBHOOK_SECRET is not set)'];
+}
+
+function ageHours(updateTimeMs: number): number {
+  return Math.round((Date.now() - updateTimeMs) / 3_600_000);
 }
 
 /** Lets accepted async invocations finish before exiting, so Ctrl-C never cuts a withdrawal in half. */

@@ -2,6 +2,7 @@
  * The CLI's `run()` end to end: @alicloud/fc2 over real loopback HTTP to the stack that
  * `npm start` runs, covering what a user sees (stdout JSON, one-line stderr, exit code).
  */
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,10 @@ import { EXIT_SUCCESS, EXIT_USAGE, EXIT_WITHDRAWAL_FAILED, run } from '../../loc
 import { LOCAL_ACCOUNT_ID, LOCAL_FC_KEY } from '../../local/local-keys';
 import type { LocalStack } from '../../local/local-stack';
 import { scriptUnderReview, startTestStack } from '../support/local-stack';
+import { script } from '../support/stack';
+import { startCallbackReceiver } from '../support/callback-receiver';
+import { Webhook } from 'standardwebhooks';
+import { shell } from './shell';
 
 let stack: LocalStack & { emulator: OutboundBotEmulator };
 /** What `npm start` would have in PORT: the CLI's default target. */
@@ -214,6 +219,136 @@ describe('errors: exit 2, one clear line, nothing withdrawn', () => {
     const out = await cli(['instance-1', 'script-1'], { PORT: 'abc' });
     expect(out.code).toBe(EXIT_USAGE);
     expect(out.stderr).toMatch(/PORT must be the port `npm start` listens on/);
+  });
+});
+
+/** An instance with stale reviews (3 days old), a fresh one and one in another state. */
+function staleInstance() {
+  const instanceId = randomUUID();
+  const old = Date.now() - 3 * 24 * 3_600_000;
+  stack.emulator.addInstance(instanceId, [script('stale-1', 'EXAMINE_IN_PROGRESS', old), script('stale-2', 'PUBLISHED_AND_EXAMINE_IN_PROGRESS', old), script('fresh-1'), script('draft-1', 'DRAFTED', old)]);
+  return instanceId;
+}
+
+describe('--cleanup: one run of the cleanup function', () => {
+  it('--dry-run lists the stale reviews, withdraws nothing, exits 0', async () => {
+    const instanceId = staleInstance();
+    const out = await cli(['--cleanup', instanceId, '--older-than-minutes', '1440', '--dry-run']);
+    expect(out.code, out.stderr).toBe(EXIT_SUCCESS);
+    const summary = out.json();
+    expect(summary).toMatchObject({ InstanceId: instanceId, Success: true, DryRun: true, Selected: 2, Withdrawn: 0 });
+    expect((summary.Candidates as Array<{ ScriptId: string }>).map((c) => c.ScriptId).sort()).toEqual(['stale-1', 'stale-2']);
+    expect(stack.emulator.withdrawals(instanceId, 'stale-1')).toBe(0);
+  });
+
+  it('withdraws exactly the stale reviews, capped by --max-withdrawals, and exits 0', async () => {
+    const instanceId = staleInstance();
+    const out = await cli(['--cleanup', instanceId, '--older-than-minutes', '1440', '--max-withdrawals', '1']);
+    expect(out.code, out.stderr).toBe(EXIT_SUCCESS);
+    expect(out.json()).toMatchObject({ Success: true, DryRun: false, Eligible: 2, Selected: 1, Withdrawn: 1 });
+    const again = await cli(['--cleanup', instanceId, '--older-than-minutes', '1440']);
+    expect(again.json()).toMatchObject({ Success: true, Selected: 1, Withdrawn: 1 });
+    for (const id of ['stale-1', 'stale-2']) expect(stack.emulator.withdrawals(instanceId, id)).toBe(1);
+    for (const id of ['fresh-1', 'draft-1']) expect(stack.emulator.withdrawals(instanceId, id)).toBe(0);
+  });
+
+  it('sends the timer payload the cleanup function reads, to the cleanup function', async () => {
+    const events: string[] = [];
+    stack.functions.set('withdraw-script-review-cleanup', {
+      timeoutSeconds: 5,
+      handler: async (event) => {
+        events.push(event.toString('utf8'));
+        return { Success: true };
+      },
+    });
+    try {
+      expect((await cli(['--cleanup', 'instance-1', '--older-than-minutes', '60'])).code).toBe(EXIT_SUCCESS);
+      expect((await cli(['--cleanup', 'instance-1', '--older-than-minutes', '60', '--dry-run', '--max-withdrawals', '5'])).code).toBe(EXIT_SUCCESS);
+    } finally {
+      stack.functions.set('withdraw-script-review-cleanup', stack.functions.get('cleanup')!);
+    }
+    expect(events.map((e) => JSON.parse(e) as unknown)).toEqual([
+      { InstanceId: 'instance-1', OlderThanMinutes: 60 },
+      { InstanceId: 'instance-1', OlderThanMinutes: 60, DryRun: true, MaxWithdrawals: 5 },
+    ]);
+  });
+
+  it('an instance OutboundBot does not know: the run fails, exit 1 with its Code on stderr', async () => {
+    const out = await cli(['--cleanup', 'no-such-instance', '--older-than-minutes', '60']);
+    expect(out.code).toBe(EXIT_WITHDRAWAL_FAILED);
+    expect(out.json()).toMatchObject({ Success: false });
+    expect(out.stderr).toMatch(/^withdraw-script-review: cleanup failed: \S+/);
+  });
+
+  it.each([
+    [['--cleanup', 'instance-1'], /--cleanup needs --older-than-minutes N/],
+    [['--cleanup', 'instance-1', '--older-than-minutes', 'ten'], /--older-than-minutes must be a whole number, got "ten"/],
+    [['--cleanup', 'instance-1', '--older-than-minutes', '0'], /invalid --older-than-minutes: must be at least 1/],
+    [['--cleanup', 'instance-1', '--older-than-minutes', '60', '--max-withdrawals', '1.5'], /--max-withdrawals must be a whole number, got "1.5"/],
+    [['--cleanup', 'bad id!', '--older-than-minutes', '60'], /invalid --cleanup <InstanceId>: must be 1-64 characters/],
+    [['--cleanup', 'instance-1', 'script-1', '--older-than-minutes', '60'], /--cleanup takes the InstanceId as its value and no other arguments/],
+    [['--cleanup', 'instance-1', '--older-than-minutes', '60', '--callback-url', 'https://x.example'], /--callback-url does not go with cleanup/],
+    [['instance-1', 'script-1', '--dry-run'], /--dry-run does not go with a withdrawal/],
+    [['instance-1', 'script-1', '--older-than-minutes', '60'], /--older-than-minutes does not go with a withdrawal/],
+  ])('refuses %j with exit 2 before sending anything', async (args, message) => {
+    const requestsBefore = stack.emulator.requests.length;
+    const out = await cli(args);
+    expect(out.code).toBe(EXIT_USAGE);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toMatch(message);
+    expect(stack.emulator.requests.length).toBe(requestsBefore);
+  });
+});
+
+describe('sign: a signed curl line for the HTTP trigger', () => {
+  const secrets = ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD'];
+  /** What `npm start` would have in PORT, plus the secrets (a function: localEnv is set in beforeAll). */
+  const signEnv = () => ({ ...localEnv, WEBHOOK_SECRET: secrets.join(' ') });
+
+  it('prints only the command on stdout; as printed, curl delivers a request that verifies with the first secret', async () => {
+    const receiver = await startCallbackReceiver();
+    try {
+      // A quote in the body: the line must still be one shell word per part.
+      const body = JSON.stringify({ InstanceId: 'instance-1', ScriptId: 'script-1', Note: "it's quoted" });
+      const out = await cli(['sign', '--url', `${receiver.origin}/hook`, body], signEnv());
+      expect(out.code).toBe(EXIT_SUCCESS);
+      expect(out.stdout).toMatch(/^curl -s -X POST \S+ .*\n$/);
+      expect(out.stdout.trim().split('\n')).toHaveLength(1);
+      expect(out.stderr).toMatch(/valid for 5 minutes, until \d{4}-/);
+
+      const sent = await shell(out.stdout);
+      expect(sent.code).toBe(0);
+      const [delivery] = receiver.deliveries;
+      expect(delivery?.path).toBe('/hook');
+      expect(delivery?.body).toEqual(JSON.parse(body));
+      const headers = { 'webhook-id': String(delivery?.headers['webhook-id']), 'webhook-timestamp': String(delivery?.headers['webhook-timestamp']), 'webhook-signature': String(delivery?.headers['webhook-signature']) };
+      expect(() => new Webhook(secrets[0]!).verify(body, headers)).not.toThrow();
+      expect(() => new Webhook(secrets[1]!).verify(body, headers)).toThrow();
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it('defaults --url to the local server on PORT', async () => {
+    const out = await cli(['sign', '{}'], signEnv());
+    expect(out.stdout).toMatch(new RegExp(`^curl -s -X POST http://127\\.0\\.0\\.1:${stack.frontend.port}/ `));
+  });
+
+  it.each([
+    [['sign', '{}'], {}, /WEBHOOK_SECRET is not set/],
+    [['sign', '{}'], { WEBHOOK_SECRET: 'not-a-whsec-secret-value' }, /WEBHOOK_SECRET.*must start with "whsec_"/],
+    [['sign', 'InstanceId=1'], undefined, /the body must be JSON/],
+    [['sign'], undefined, /sign expects one argument, the JSON body, got 0/],
+    [['sign', '{}', '--url', 'ftp://x'], undefined, /--url must be an absolute http\(s\) URL/],
+    [['sign', '{}', '--async'], undefined, /--async does not go with sign/],
+    [['instance-1', 'script-1', '--url', 'http://x'], undefined, /--url does not go with a withdrawal/],
+  ])('refuses %j with exit 2 and never prints a secret', async (args, env, message) => {
+    const out = await cli(args, { ...localEnv, ...(env ?? { WEBHOOK_SECRET: secrets[0] }) });
+    expect(out.code).toBe(EXIT_USAGE);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toMatch(message);
+    expect(out.stderr).not.toContain('not-a-whsec-secret-value');
+    expect(out.stderr).not.toContain(secrets[0]);
   });
 });
 

@@ -1,21 +1,18 @@
 /**
  * `npm start` end to end: the stack local/server.ts wires (built bundles, FC front end,
- * emulator) over real loopback HTTP, and the built server as a process whose printed curl
- * line must work exactly as printed.
+ * emulator) over real loopback HTTP. The built server as a process, whose printed lines must
+ * work exactly as printed, is test/local/npm-start.test.ts.
  */
 import { script } from '../support/stack';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboundBotEmulator } from '../../emulator/outboundbot';
 import type { FcContext } from '../../lib/fc/context';
 import type { FcHandler } from '../../local/fc-frontend';
 import { LOCAL_ACCOUNT_ID, LOCAL_FC_KEY } from '../../local/local-keys';
 import type { LocalStack } from '../../local/local-stack';
-import { buildScript, ROOT, scriptUnderReview, startTestStack } from '../support/local-stack';
+import { scriptUnderReview, startTestStack } from '../support/local-stack';
 
 interface Fc2Client {
   version: string;
@@ -284,73 +281,3 @@ describe('cleanup under the local stack', () => {
     expect(stack.emulator.withdrawals(instanceId, 'fresh-1')).toBe(0);
   });
 });
-
-describe('npm start as a process (node build/server.js)', () => {
-  beforeAll(async () => {
-    await (await buildScript()).buildTools();
-  }, 120_000);
-
-  it('prints lines that work as printed, and stops with exit code 0 on Ctrl-C', async () => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'build/server.js')], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    try {
-      const banner = await readUntil(child.stderr, 'Ctrl-C to stop.');
-      child.stdout.resume(); // the functions' log lines; read so the pipe never fills
-      expect(banner).toMatch(/local Function Compute on http:\/\/127\.0\.0\.1:(?!0\b)\d+/);
-
-      const curl = banner.split('\n').find((line) => line.trimStart().startsWith('curl '));
-      expect(curl, banner).toBeDefined();
-      const curlResult = await shell(curl!);
-      expect(curlResult.code).toBe(0);
-      expect(JSON.parse(curlResult.stdout)).toMatchObject({ Success: true, Code: 'OK', Script: { Status: 'DRAFTED' } });
-
-      const cli = banner.split('\n').find((line) => line.trimStart().startsWith('node build/cli.js '));
-      expect(cli, banner).toBeDefined();
-      const cliResult = await shell(cli!);
-      expect(cliResult.code).toBe(0);
-      expect(JSON.parse(cliResult.stdout)).toMatchObject({ Success: true, Code: 'OK' });
-
-      const startedStopping = Date.now();
-      child.kill('SIGINT');
-      const [code] = await exited;
-      expect(code).toBe(0);
-      expect(Date.now() - startedStopping).toBeLessThan(3_000);
-    } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
-  });
-});
-
-/** Collects a stream's text until `marker` appears (or fails when the stream ends first). */
-function readUntil(stream: NodeJS.ReadableStream, marker: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    const onData = (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      if (text.includes(marker)) {
-        stream.off('data', onData);
-        stream.off('end', onEnd);
-        stream.resume();
-        resolve(text);
-      }
-    };
-    const onEnd = () => reject(new Error(`the server stopped before printing "${marker}":\n${text}`));
-    stream.on('data', onData);
-    stream.on('end', onEnd);
-  });
-}
-
-/** Runs a printed line exactly as a developer would paste it into a shell. */
-async function shell(line: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn('bash', ['-c', line], { cwd: ROOT, env: { PATH: process.env.PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, stdout, stderr };
-}

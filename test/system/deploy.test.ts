@@ -1,12 +1,15 @@
-// Checks the deployment artefacts (s.yaml, deploy/ram/*.json) against the fc3 component's
-// props schema and the project's contract, and that the bundles s.yaml points at exist.
-import { existsSync, readFileSync } from 'node:fs';
+// Checks the deployment artefacts (s.yaml, deploy/ram/*.json, the deploy docs) against the fc3
+// component's props schema and the project's contract, has the installed Serverless Devs render
+// and "deploy" s.yaml offline, and checks that the bundles s.yaml points at exist.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shell } from '../local/shell';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const schemaPath = path.resolve(root, 'test/fixtures/fc3-schema.json');
@@ -93,7 +96,7 @@ interface Props {
 
 interface Policy {
   Version: string;
-  Statement: { Effect: string; Action: string | string[]; Resource?: string | string[]; Principal?: { Service?: string[] } }[];
+  Statement: { Effect: string; Action: string | string[]; Resource?: string | string[]; Principal?: { Service?: string[] }; Condition?: unknown }[];
 }
 
 // The subset of Serverless Devs 3.x magic variables s.yaml uses; anything else fails loudly.
@@ -127,12 +130,18 @@ function resolve(node: Json, vars: Record<string, Json>): Json {
   return node;
 }
 
+interface Action {
+  run?: string;
+  path?: string;
+}
+
 interface Spec {
   edition: string;
   name: string;
   access: string;
   vars: Record<string, Json>;
-  resources: Record<string, { component: string; props: Json }>;
+  actions?: Record<string, Action[]>;
+  resources: Record<string, { component: string; props: Json; actions?: Record<string, Action[]> }>;
 }
 
 const spec = parse(readFileSync(path.join(root, 's.yaml'), 'utf8')) as Spec;
@@ -380,4 +389,200 @@ describe('bundles', () => {
       },
     );
   }
+});
+
+describe('the pre-deploy build', () => {
+  it('is declared once, as a global action, so one `s deploy` builds once for both functions', () => {
+    expect(spec.actions?.['pre-deploy']).toEqual([{ run: 'npm run build', path: './' }]);
+    for (const name of names) expect(spec.resources[name]?.actions, name).toBeUndefined();
+  });
+
+  it('tells you to run `npm ci` (no stack trace) when esbuild is not installed', async () => {
+    // The build script alone in a folder with no node_modules above it: a fresh clone before `npm ci`.
+    const clone = mkdtempSync(path.join(tmpdir(), 'fresh-clone-'));
+    try {
+      mkdirSync(path.join(clone, 'scripts'));
+      cpSync(path.join(root, 'scripts/build.mjs'), path.join(clone, 'scripts/build.mjs'));
+      const result = await shell(`cd ${clone} && node scripts/build.mjs`);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/^build: esbuild is not installed in .*: run `npm ci` there first/);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(clone, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * Stands in for the fc3 component, which s downloads from the Serverless Devs registry on first
+ * use (unreachable from tests): s loads a component from its cache when a `.s.lock` is there. It
+ * records what s hands each resource and touches no cloud.
+ */
+const FC3_STAND_IN = `
+const { appendFileSync } = require('node:fs');
+module.exports = class Fc3StandIn {
+  async deploy(inputs) {
+    appendFileSync(process.env.FC3_STAND_IN_LOG, JSON.stringify({ resource: inputs.resource.name, args: inputs.args, props: inputs.props }) + '\\n');
+    return {};
+  }
+};
+`;
+
+describe('Serverless Devs (the installed `s`, offline, in a temporary HOME)', () => {
+  const s = path.join(root, 'node_modules/.bin/s');
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  /** The values s.yaml reads with env(), set to what this file's resolver writes for them, so both resolutions compare equal. */
+  const deployEnv = { OUTBOUNDBOT_INSTANCE_ID: '<env:OUTBOUNDBOT_INSTANCE_ID>', WEBHOOK_SECRET: '<env:WEBHOOK_SECRET>', CALLBACK_SECRET: '<env:CALLBACK_SECRET>' };
+
+  beforeAll(async () => {
+    home = mkdtempSync(path.join(tmpdir(), 's-home-'));
+    // Never the developer's ~/.s: HOME is where s keeps its access keys, components and logs.
+    env = { HOME: home, FC3_STAND_IN_LOG: path.join(home, 'fc3-stand-in.log') };
+    const added = await shell(`${s} config add --AccessKeyID LTAI5tDummyDeployKey --AccessKeySecret dummy-secret --AccountID ${ACCOUNT_ID} -a default -f`, env);
+    expect(added.code, added.stderr + added.stdout).toBe(0);
+    const component = path.join(home, '.s/components/devsapp.cn/v3/fc3');
+    mkdirSync(component, { recursive: true });
+    writeFileSync(path.join(component, 'index.js'), FC3_STAND_IN);
+    writeFileSync(path.join(component, '.s.lock'), JSON.stringify({ version: '0.0.0-stand-in' }));
+  }, 60_000);
+
+  afterAll(() => {
+    if (home) rmSync(home, { recursive: true, force: true });
+  });
+
+  function standInCalls(): Array<{ resource: string; args: string[]; props: Json }> {
+    const log = env.FC3_STAND_IN_LOG!;
+    const lines = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : [];
+    rmSync(log, { force: true });
+    return lines.map((line) => JSON.parse(line) as { resource: string; args: string[]; props: Json });
+  }
+
+  /** `npm run build` announces itself once per run; nothing else prints this line. */
+  const builds = (output: string) => output.match(/^> node scripts\/build\.mjs$/gm)?.length ?? 0;
+
+  it('`s preview` renders s.yaml offline, with the account id from `s config add`, as this file resolves it', async () => {
+    const preview = await shell(`${s} preview -o json --silent`, { ...env, ...deployEnv });
+    expect(preview.code, preview.stderr).toBe(0);
+    const rendered = JSON.parse(preview.stdout) as { resources: Record<string, { props: Json }> };
+    for (const name of names) expect(rendered.resources[name]?.props, name).toEqual(rawProps[name]);
+    expect(preview.stdout).toContain(`acs:ram::${ACCOUNT_ID}:role/`);
+  });
+
+  it('`s preview` refuses to render without WEBHOOK_SECRET, so no deploy ships an open webhook', async () => {
+    const { WEBHOOK_SECRET: _, ...withoutSecret } = deployEnv;
+    const preview = await shell(`${s} preview -o json --silent`, { ...env, ...withoutSecret });
+    expect(preview.code).not.toBe(0);
+    expect(preview.stdout + preview.stderr).toMatch(/env\('WEBHOOK_SECRET'\) not found/);
+  });
+
+  it('`s deploy` runs the one pre-deploy build, then hands both functions their props', async () => {
+    const deploy = await shell(`${s} deploy`, { ...env, ...deployEnv }, 120_000);
+    expect(deploy.code, deploy.stderr + deploy.stdout).toBe(0);
+    expect(builds(deploy.stdout)).toBe(1);
+    const calls = standInCalls();
+    expect(calls.map((c) => c.resource).sort()).toEqual([...names].sort());
+    for (const call of calls) expect(call.props).toEqual(rawProps[call.resource]);
+  }, 120_000);
+
+  it('`npm run deploy` builds once, then runs `s deploy` with the build action skipped', async () => {
+    const deploy = await shell('npm run deploy', { ...env, ...deployEnv }, 120_000);
+    expect(deploy.code, deploy.stderr + deploy.stdout).toBe(0);
+    expect(builds(deploy.stdout)).toBe(1);
+    const calls = standInCalls();
+    expect(calls.map((c) => c.resource).sort()).toEqual([...names].sort());
+    for (const call of calls) expect(call.args).toContain('--skip-actions');
+  }, 120_000);
+});
+
+describe('deployer RAM policy (deploy/ram/deployer-policy.json)', () => {
+  const policy = readPolicy('deployer-policy.json');
+  const statementsWith = (action: string) => policy.Statement.filter((st) => asList(st.Action).includes(action));
+  const functionNames = names.map((name) => String(props[name]?.functionName));
+
+  it('is a valid RAM policy document that only allows', () => {
+    expect(policy.Version).toBe('1');
+    expect(policy.Statement.length).toBeGreaterThan(0);
+    for (const statement of policy.Statement) {
+      expect(statement.Effect).toBe('Allow');
+      expect(asList(statement.Action).length).toBeGreaterThan(0);
+    }
+  });
+
+  it('lets the deployer pass exactly the two function roles s.yaml names, to nothing else', () => {
+    const roles = names.map((name) => String(props[name]?.role).replace(`::${ACCOUNT_ID}:`, '::*:'));
+    expect(statementsWith('ram:PassRole').flatMap((st) => asList(st.Resource)).sort()).toEqual([...roles].sort());
+  });
+
+  it('scopes fc:* to the functions s.yaml deploys', () => {
+    const resources = statementsWith('fc:*').flatMap((st) => asList(st.Resource));
+    expect(resources.sort()).toEqual(functionNames.flatMap((fn) => [`acs:fc:${String(vars.region)}:*:functions/${fn}`, `acs:fc:${String(vars.region)}:*:functions/${fn}/*`]).sort());
+  });
+
+  it('reads exactly the two queues s.yaml names, and manages only the log project logConfig: auto creates', () => {
+    const queues = [vars.requestQueueName, vars.failureQueueName].map((q) => `acs:mns:${String(vars.region)}:*:/queues/${String(q)}`);
+    expect(statementsWith('mns:GetQueueAttributes').flatMap((st) => asList(st.Resource)).sort()).toEqual(queues.sort());
+    for (const resource of statementsWith('log:*').flatMap((st) => asList(st.Resource))) {
+      expect(resource).toMatch(new RegExp(`^acs:log:${String(vars.region)}:\\*:project/serverless-${String(vars.region)}-\\*`));
+    }
+  });
+
+  it('grants no service-wide wildcard on every resource, and no RAM write beyond PassRole and EventBridge service roles', () => {
+    for (const statement of policy.Statement) {
+      const everywhere = asList(statement.Resource).includes('*');
+      for (const action of asList(statement.Action)) {
+        if (everywhere) expect(action, JSON.stringify(statement)).not.toMatch(/(^|:)\*$/);
+        if (action.startsWith('ram:')) expect(['ram:PassRole', 'ram:GetRole', 'ram:CreateServiceLinkedRole']).toContain(action);
+      }
+    }
+    const [slr] = statementsWith('ram:CreateServiceLinkedRole');
+    expect(JSON.stringify(slr?.Condition)).toMatch(/eventbridge\.aliyuncs\.com/);
+  });
+});
+
+describe('the deploy docs', () => {
+  /** Repository files a page names (`deploy/ram/x.json`, `scripts/build.mjs`…), not ARN parts such as `:functions/name`. */
+  function namedPaths(text: string): string[] {
+    return [...text.matchAll(/(?<![\w:/.-])(?:deploy|scripts|test|local|lib|functions|emulator|docs|bench|dist|build)\/[\w./-]*\.\w+/g)].map((m) => m[0]);
+  }
+
+  function section(markdown: string, heading: string): string {
+    const start = markdown.indexOf(`\n${heading}\n`);
+    expect(start, heading).toBeGreaterThanOrEqual(0);
+    const next = markdown.indexOf('\n## ', start + heading.length + 2);
+    return markdown.slice(start, next === -1 ? undefined : next);
+  }
+
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const pages: Record<string, string> = {
+    'deploy/README.md': readFileSync(path.join(root, 'deploy/README.md'), 'utf8'),
+    's.yaml': readFileSync(path.join(root, 's.yaml'), 'utf8'),
+    'README.md (Deploying with Serverless Devs)': section(readme, '## Deploying with Serverless Devs'),
+    'README.md (RAM policy)': section(readme, '## RAM policy'),
+  };
+  // Built by `npm run build` / `npm start`, not committed.
+  const generated = (p: string) => /^(dist|build)\//.test(p);
+
+  it.each(Object.keys(pages))('every repository file %s names exists', (page) => {
+    const missing = namedPaths(pages[page]!).filter((p) => !generated(p) && !existsSync(path.join(root, p)));
+    expect(missing).toEqual([]);
+  });
+
+  it('deploy/README.md creates both MNS queues s.yaml names, and every policy in deploy/ram/', () => {
+    const doc = pages['deploy/README.md']!;
+    for (const queue of [vars.requestQueueName, vars.failureQueueName]) {
+      expect(doc).toMatch(new RegExp(`aliyun mns-open CreateQueue --region ${String(vars.region)} --QueueName ${String(queue)}`));
+    }
+    for (const file of ['function-role-policy.json', 'cleanup-fanout-policy.json', 'fc-trust-policy.json', 'deployer-policy.json']) {
+      expect(doc).toContain(`deploy/ram/${file}`);
+    }
+  });
+
+  it('the README configures s with the AccountID s.yaml needs', () => {
+    expect(pages['README.md (Deploying with Serverless Devs)']).toMatch(/npx s config add --AccessKeyID \S+ --AccessKeySecret \S+ --AccountID \S+/);
+  });
+
+  it('flags a missing file (the check itself can fail)', () => {
+    expect(namedPaths('see `deploy/ram/no-such-policy.json`').filter((p) => !existsSync(path.join(root, p)))).toEqual(['deploy/ram/no-such-policy.json']);
+  });
 });

@@ -1,0 +1,204 @@
+/**
+ * The command line of `withdraw-script-review` (local/cli.ts) turned into one of three
+ * commands, with every check the functions themselves would make done first, so that a typo is
+ * a usage error before anything is signed or sent.
+ *
+ * @module
+ */
+import { parseArgs } from 'node:util';
+import { parseCleanupRequest } from '../lib/cleanup/request';
+import type { Credentials } from '../lib/core/credentials';
+import { InvalidConfigurationError, InvalidParameterError } from '../lib/core/errors';
+import type { FcTarget } from '../lib/fc/client';
+import { FUNCTION_NAME_PATTERN } from '../lib/fc/function-name';
+import { parseWithdrawalItem } from '../lib/withdraw/items';
+import { LOCAL_ACCOUNT_ID, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY, LOCAL_REGION } from './local-keys';
+import { signingSecret } from './signed-curl';
+
+/** A problem the user can fix, reported as one line and exit code 2. */
+export class UsageError extends Error {}
+
+export interface Target extends FcTarget {
+  endpoint: string;
+  /** An `npm start` server (the local key pair), whose refusals and connection errors deserve a hint. */
+  local: boolean;
+}
+
+export type Mode = 'withdraw' | 'cleanup';
+
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'sign'; url: string; body: string; secret: string }
+  | { kind: 'invoke'; mode: Mode; payload: Record<string, unknown>; functionName: string; async: boolean; target: Target };
+
+/** The names s.yaml deploys the functions under. */
+export const DEFAULT_FUNCTION: Record<Mode, string> = {
+  withdraw: 'withdraw-script-review-withdraw',
+  cleanup: 'withdraw-script-review-cleanup',
+};
+
+export const CREDENTIAL_VARS = 'ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET';
+
+const OPTIONS = {
+  async: { type: 'boolean' },
+  function: { type: 'string' },
+  region: { type: 'string' },
+  'account-id': { type: 'string' },
+  endpoint: { type: 'string' },
+  'callback-url': { type: 'string' },
+  cleanup: { type: 'string' },
+  'older-than-minutes': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  'max-withdrawals': { type: 'string' },
+  url: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
+
+const TARGET_OPTIONS = ['async', 'function', 'region', 'account-id', 'endpoint'] as const;
+/** Which options each command takes; any other is refused rather than silently ignored. */
+const ALLOWED: Record<Mode | 'sign', readonly string[]> = {
+  withdraw: [...TARGET_OPTIONS, 'callback-url'],
+  cleanup: [...TARGET_OPTIONS, 'cleanup', 'older-than-minutes', 'dry-run', 'max-withdrawals'],
+  sign: ['url'],
+};
+
+const REGION = /^[a-z]{2,}-[a-z0-9-]+$/;
+const ACCOUNT_ID = /^\d{1,32}$/;
+const WHOLE_NUMBER = /^\d{1,9}$/;
+
+/** `env` supplies PORT, WEBHOOK_SECRET and the ALIBABA_CLOUD_* credentials. */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): Command {
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS }) as { values: Values; positionals: string[] };
+  if (values.help) return { kind: 'help' };
+  if (positionals[0] === 'sign') return signCommand(values, positionals.slice(1), env);
+  const mode: Mode = values.cleanup === undefined ? 'withdraw' : 'cleanup';
+  onlyAllowed(values, mode);
+  const functionName = values.function ?? DEFAULT_FUNCTION[mode];
+  if (!FUNCTION_NAME_PATTERN.test(functionName)) throw new UsageError(`--function ${JSON.stringify(functionName)} is not a Function Compute function name`);
+  const payload = mode === 'cleanup' ? cleanupPayload(values, positionals) : withdrawPayload(values, positionals);
+  return { kind: 'invoke', mode, payload, functionName, async: values.async === true, target: resolveTarget(values, env) };
+}
+
+function onlyAllowed(values: Values, command: Mode | 'sign'): void {
+  const extra = Object.keys(values).filter((name) => name !== 'help' && !ALLOWED[command].includes(name));
+  if (extra.length > 0) throw new UsageError(`--${extra[0]} does not go with ${command === 'withdraw' ? 'a withdrawal' : command}; see --help`);
+}
+
+function withdrawPayload(values: Values, positionals: string[]): Record<string, unknown> {
+  if (positionals.length !== 2) throw new UsageError(`expected <InstanceId> <ScriptId>, got ${positionals.length} argument(s); see --help`);
+  const item = withParameterCheck(() => parseWithdrawalItem({ InstanceId: positionals[0], ScriptId: positionals[1] }), (path) => path);
+  return { ...item, ...callbackUrl(values['callback-url']) };
+}
+
+/** The cleanup function's own payload rule (lib/cleanup/request.ts), reported in option names. */
+function cleanupPayload(values: Values, positionals: string[]): Record<string, unknown> {
+  if (positionals.length > 0) throw new UsageError(`--cleanup takes the InstanceId as its value and no other arguments, got ${JSON.stringify(positionals[0])}`);
+  if (values['older-than-minutes'] === undefined) throw new UsageError('--cleanup needs --older-than-minutes N: reviews older than N minutes are withdrawn');
+  const payload = {
+    InstanceId: values.cleanup,
+    OlderThanMinutes: wholeNumber(values['older-than-minutes'], '--older-than-minutes'),
+    ...(values['dry-run'] ? { DryRun: true } : {}),
+    ...(values['max-withdrawals'] === undefined ? {} : { MaxWithdrawals: wholeNumber(values['max-withdrawals'], '--max-withdrawals') }),
+  };
+  const optionOf: Record<string, string> = { InstanceId: '--cleanup <InstanceId>', OlderThanMinutes: '--older-than-minutes', MaxWithdrawals: '--max-withdrawals' };
+  withParameterCheck(() => parseCleanupRequest(payload), (path) => optionOf[path] ?? path);
+  return payload;
+}
+
+function wholeNumber(text: string, option: string): number {
+  if (!WHOLE_NUMBER.test(text)) throw new UsageError(`${option} must be a whole number, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** Runs a lib/ parser and turns its InvalidParameterError into a usage error naming the option. */
+function withParameterCheck<T>(parse: () => T, nameOf: (path: string) => string): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof InvalidParameterError)) throw error;
+    throw new UsageError(error.issues.map((issue) => `invalid ${nameOf(issue.Path)}: ${issue.Message}`).join('; '));
+  }
+}
+
+function callbackUrl(value: string | undefined): { CallbackUrl?: string } {
+  if (value === undefined) return {};
+  if (!/^https?:$/.test(parseUrl(value)?.protocol ?? '')) throw new UsageError('--callback-url must be an absolute http(s) URL');
+  return { CallbackUrl: value };
+}
+
+/** `sign [--url URL] <body>`: what to sign and where the printed curl line will send it. */
+function signCommand(values: Values, positionals: string[], env: NodeJS.ProcessEnv): Command {
+  onlyAllowed(values, 'sign');
+  if (positionals.length !== 1) throw new UsageError(`sign expects one argument, the JSON body, got ${positionals.length}; see --help`);
+  const body = positionals[0]!;
+  try {
+    JSON.parse(body);
+  } catch {
+    throw new UsageError('sign: the body must be JSON (the printed line sends content-type: application/json)');
+  }
+  const url = values.url ?? `${localEndpoint(env)}/`;
+  if (!/^https?:$/.test(parseUrl(url)?.protocol ?? '')) throw new UsageError('--url must be an absolute http(s) URL, e.g. the HTTP trigger URL from `npx s withdraw info`');
+  return { kind: 'sign', url, body, secret: webhookSecret(env) };
+}
+
+function webhookSecret(env: NodeJS.ProcessEnv): string {
+  let secret: string | undefined;
+  try {
+    secret = signingSecret(env.WEBHOOK_SECRET);
+  } catch (error) {
+    if (error instanceof InvalidConfigurationError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (!secret) throw new UsageError('sign: WEBHOOK_SECRET is not set; export the whsec_… secret the function was started or deployed with');
+  return secret;
+}
+
+function resolveTarget(values: Values, env: NodeJS.ProcessEnv): Target {
+  const { region, 'account-id': accountId } = values;
+  const endpoint = values.endpoint === undefined ? undefined : parseEndpoint(values.endpoint);
+  if (region === undefined && accountId === undefined) {
+    return { endpoint: endpoint ?? localEndpoint(env), accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION, credentials: LOCAL_FC_KEY, local: true };
+  }
+  if (region === undefined || accountId === undefined) throw new UsageError('--region and --account-id go together: they name the deployed function');
+  if (!REGION.test(region)) throw new UsageError(`--region ${JSON.stringify(region)} is not a region id such as cn-shanghai`);
+  if (!ACCOUNT_ID.test(accountId)) throw new UsageError('--account-id must be the numeric Alibaba Cloud account id');
+  return { endpoint: endpoint ?? `https://${accountId}.${region}.fc.aliyuncs.com`, accountId, region, credentials: envCredentials(env), local: false };
+}
+
+/** Where `npm start` listens, by the same PORT variable it reads. */
+function localEndpoint(env: NodeJS.ProcessEnv): string {
+  const port = env.PORT || String(LOCAL_DEFAULT_PORT);
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65_535) {
+    throw new UsageError('PORT must be the port `npm start` listens on (1-65535); or pass --endpoint');
+  }
+  return `http://127.0.0.1:${port}`;
+}
+
+/** fc2 appends `/<version>/functions/...` to the endpoint, so only an origin makes sense. */
+function parseEndpoint(value: string): string {
+  const url = parseUrl(value);
+  if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
+    throw new UsageError('--endpoint must be an http(s) origin such as https://<account-id>.cn-shanghai.fc.aliyuncs.com');
+  }
+  return url.origin;
+}
+
+function parseUrl(value: string): URL | undefined {
+  try {
+    return new URL(value);
+  } catch {
+    return undefined;
+  }
+}
+
+function envCredentials(env: NodeJS.ProcessEnv): Credentials {
+  const accessKeyId = env.ALIBABA_CLOUD_ACCESS_KEY_ID;
+  const accessKeySecret = env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
+  if (!accessKeyId || !accessKeySecret) throw new UsageError(`missing credentials: set ${CREDENTIAL_VARS} to invoke the deployed function`);
+  const securityToken = env.ALIBABA_CLOUD_SECURITY_TOKEN || undefined;
+  // fc2 would throw its own TypeError for this; naming the variable is more useful.
+  if (accessKeyId.startsWith('STS') && !securityToken) throw new UsageError('missing credentials: an STS AccessKey needs ALIBABA_CLOUD_SECURITY_TOKEN');
+  return { accessKeyId, accessKeySecret, securityToken };
+}
