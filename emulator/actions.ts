@@ -6,8 +6,9 @@
  * @module
  */
 import { errorAnswer, okAnswer, type ActionHandler, type Body, type Params } from './answers';
+import { pageWindow } from './paging-faults';
 import type { ScriptStore } from './script-store';
-import type { EmulatorScript } from './types';
+import type { EmulatorScript, PagingFault } from './types';
 
 const DEFAULT_PAGE_SIZE = 10;
 const MAX_PAGE_SIZE = 100;
@@ -48,13 +49,16 @@ function refuse(status: number, code: string, message: string): never {
   throw new Refusal(status, code, message);
 }
 
-/** The action table; each handler answers OutboundBot's success envelope or the refusal. */
-export function createActions(store: ScriptStore, now: () => number): Readonly<Record<string, ActionHandler>> {
+/**
+ * The action table; each handler answers OutboundBot's success envelope or the refusal.
+ * `pagingFault` is read at each listing request, so a test can set and clear it at any time.
+ */
+export function createActions(store: ScriptStore, now: () => number, pagingFault: () => PagingFault | undefined): Readonly<Record<string, ActionHandler>> {
   const actions: Record<string, (params: Params) => Body> = {
     WithdrawScriptReview: (params) => withdrawScriptReview(store, now, params),
     DescribeScript: (params) => ({ Script: { ...findScript(store, params).script } }),
-    ListScripts: (params) => listScripts(store, params),
-    QueryScriptsByStatus: (params) => queryScriptsByStatus(store, params),
+    ListScripts: (params) => listScripts(store, params, pagingFault()),
+    QueryScriptsByStatus: (params) => queryScriptsByStatus(store, params, pagingFault()),
   };
   return Object.fromEntries(Object.entries(actions).map(([name, run]) => [name, answering(run)]));
 }
@@ -89,18 +93,18 @@ function withdrawScriptReview(store: ScriptStore, now: () => number, params: Par
   return { Script: { ...script } };
 }
 
-function listScripts(store: ScriptStore, params: Params): Body {
+function listScripts(store: ScriptStore, params: Params, fault: PagingFault | undefined): Body {
   const instanceId = required(params, 'InstanceId');
   const paging = readPaging(params);
-  return pageOf([...instanceScripts(store, instanceId).values()], paging);
+  return pageOf([...instanceScripts(store, instanceId).values()], paging, fault);
 }
 
 /** ListScripts restricted to the given states; the checks run in the same order. */
-function queryScriptsByStatus(store: ScriptStore, params: Params): Body {
+function queryScriptsByStatus(store: ScriptStore, params: Params, fault: PagingFault | undefined): Body {
   const instanceId = required(params, 'InstanceId');
   const paging = readPaging(params);
   const statuses = readStatusList(params);
-  return pageOf([...instanceScripts(store, instanceId).values()].filter((s) => statuses.has(s.Status)), paging);
+  return pageOf([...instanceScripts(store, instanceId).values()].filter((s) => statuses.has(s.Status)), paging, fault);
 }
 
 function findScript(store: ScriptStore, params: Params): { instanceId: string; script: EmulatorScript } {
@@ -138,11 +142,10 @@ function positiveInteger(params: Params, name: string, fallback: number): number
   return Number(value);
 }
 
-function pageOf(scripts: EmulatorScript[], { pageNumber, pageSize }: Paging): Body {
-  const start = (pageNumber - 1) * pageSize;
-  return {
-    Scripts: { TotalCount: scripts.length, PageNumber: pageNumber, PageSize: pageSize, List: scripts.slice(start, start + pageSize).map((s) => ({ ...s })) },
-  };
+function pageOf(scripts: EmulatorScript[], paging: Paging, fault: PagingFault | undefined): Body {
+  const { start, pageNumber, totalCount } = pageWindow(scripts.length, paging.pageNumber, paging.pageSize, fault);
+  const List = scripts.slice(start, start + paging.pageSize).map((s) => ({ ...s }));
+  return { Scripts: { TotalCount: totalCount, PageNumber: pageNumber, PageSize: paging.pageSize, List } };
 }
 
 /**

@@ -7,8 +7,9 @@
  *
  * This is the public entry; the parts live beside it, one concern a module:
  * `server.ts` (HTTP, routing, latency), `gateway-auth.ts` (credentials, dates, tokens,
- * nonces, signatures), `faults.ts` (queued and random faults), `actions.ts` (the API
- * actions), `script-store.ts` (their state), `http-wire.ts`, `answers.ts`, `demo-seed.ts`.
+ * nonces, signatures), `faults.ts` (queued and random faults), `paging-faults.ts` (pages
+ * that do not add up), `actions.ts` (the API actions), `script-store.ts` (their state),
+ * `http-wire.ts`, `answers.ts`, `demo-seed.ts`.
  *
  * @module
  */
@@ -22,5 +23,6 @@ export type {
   EmulatorScript,
   Fault,
   OutboundBotEmulator,
+  PagingFault,
   RandomFaultRates,
 } from './types';

@@ -13,8 +13,9 @@ import { errorAnswer, type ActionHandler, type Answer, type JsonAnswer } from '.
 import { FaultInjector, playFault } from './faults';
 import { GatewayAuth } from './gateway-auth';
 import { readCall, writeAnswer, type IncomingCall } from './http-wire';
+import { checkPagingFault } from './paging-faults';
 import { ScriptStore } from './script-store';
-import type { EmulatorCredential, EmulatorOptions, EmulatorRequestRecord, EmulatorScript, Fault, OutboundBotEmulator, RandomFaultRates } from './types';
+import type { EmulatorCredential, EmulatorOptions, EmulatorRequestRecord, EmulatorScript, Fault, OutboundBotEmulator, PagingFault, RandomFaultRates } from './types';
 
 export const API_VERSION = '2019-12-26';
 
@@ -38,6 +39,7 @@ class Emulator implements OutboundBotEmulator {
   readonly #scripts = new ScriptStore();
   readonly #actions: Readonly<Record<string, ActionHandler>>;
   readonly #faults = new FaultInjector();
+  #pagingFault: PagingFault | undefined;
   #disabledActions: ReadonlySet<string>;
   readonly #requests: EmulatorRequestRecord[] = [];
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -50,7 +52,7 @@ class Emulator implements OutboundBotEmulator {
   constructor(options: EmulatorOptions) {
     this.#now = options.now ?? Date.now;
     this.#auth = new GatewayAuth(options.maxClockSkewMs ?? DEFAULT_MAX_CLOCK_SKEW_MS);
-    this.#actions = createActions(this.#scripts, this.#now);
+    this.#actions = createActions(this.#scripts, this.#now, () => this.#pagingFault);
     this.#disabledActions = new Set(options.disabledActions);
     this.#latencyMs = options.latencyMs ?? 0;
     this.#server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -112,6 +114,10 @@ class Emulator implements OutboundBotEmulator {
     this.#faults.setRandom(rates, random);
   }
 
+  setPagingFault(fault: PagingFault | undefined): void {
+    this.#pagingFault = checkPagingFault(fault);
+  }
+
   setDisabledActions(actions: readonly string[]): void {
     this.#disabledActions = new Set(actions);
   }
@@ -123,6 +129,7 @@ class Emulator implements OutboundBotEmulator {
 
   reset(): void {
     this.#faults.clear();
+    this.#pagingFault = undefined;
     this.#requests.length = 0;
   }
 

@@ -64,6 +64,21 @@ export type Fault =
   | { kind: 'echo-secrets'; status: number };
 
 /**
+ * A listing that does not page consistently, for `ListScripts` and `QueryScriptsByStatus`
+ * alike; see {@link OutboundBotEmulator.setPagingFault}. Only how pages are cut changes,
+ * never the scripts.
+ */
+export type PagingFault =
+  /** Every page is answered as page 1 (and says `PageNumber: 1`), whatever PageNumber asks. */
+  | { kind: 'ignore-page-number' }
+  /**
+   * Page n is cut as if `perPage`·(n−1) scripts had been created at the head of the list since
+   * page 1: its TotalCount is that much larger and it starts that much earlier, so it repeats
+   * the last `perPage` scripts of the page before, and the new scripts are never listed.
+   */
+  | { kind: 'growing-total'; perPage: number };
+
+/**
  * Per-request odds of a fault, for load tests: each authenticated request that no queued
  * fault ({@link OutboundBotEmulator.injectFault}) claims draws once and plays at most one of
  * these. Rates are probabilities in [0, 1]; their sum must not exceed 1. Unset means 0.
@@ -139,6 +154,12 @@ export interface OutboundBotEmulator {
    */
   setRandomFaults(rates: RandomFaultRates, random?: () => number): void;
   /**
+   * From now on the listing actions cut their pages with this fault ({@link PagingFault});
+   * `undefined`, or {@link reset}, turns it off. Like every fault, off by default.
+   * @throws RangeError for a `growing-total` whose `perPage` is not a positive integer.
+   */
+  setPagingFault(fault: PagingFault | undefined): void;
+  /**
    * From now on these actions (replacing any earlier list; `[]` re-enables all) get the
    * gateway's answer for an action it does not serve, 404 `InvalidAction.NotFound`, before
    * authentication, as a region or account without the API would. Lets a caller's fallback
@@ -148,7 +169,7 @@ export interface OutboundBotEmulator {
   setDisabledActions(actions: readonly string[]): void;
   /** Delay added to every answer, including refusals (the batch benchmark uses 20 ms). */
   setLatency(ms: number): void;
-  /** Forgets pending and random faults and the request log; scripts, credentials, counts and nonces stay. */
+  /** Forgets pending, random and paging faults and the request log; scripts, credentials, counts and nonces stay. */
   reset(): void;
   /** Stops listening and destroys every connection, including hung and idle keep-alive ones. */
   close(): Promise<void>;

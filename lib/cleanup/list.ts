@@ -1,90 +1,59 @@
+/**
+ * The cleanup's listing: `QueryScriptsByStatus` for the two review states (one call per 100
+ * reviews rather than per 100 scripts), or `ListScripts` for the whole run when the API
+ * refuses that action. Either way the selection checks each script's state itself.
+ *
+ * @module
+ */
 import type { Clock } from '../core/clock';
-import type { ApiBody, OutboundBotClient } from '../outboundbot/client';
-import { isRecord } from '../core/records';
+import type { Logger } from '../core/logger';
 import { runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
 import { attemptCall, type CallFailure } from '../outboundbot/call';
+import type { OutboundBotClient } from '../outboundbot/client';
+import { REVIEW_STATES } from '../outboundbot/script-states';
+import { collectPages, LIST_PAGE_SIZE, readScriptPage, type CollectedPages, type ListingFailure, type PageOutcome, type ScriptPage } from './pages';
 import { runFailure } from './run-failure';
 
-/** A script as far as the cleanup cares; fields the answer lacks stay undefined and never match. */
-export interface ListedScript {
-  ScriptId: string;
-  ScriptName?: string;
-  Status?: string;
-  /** Epoch ms. */
-  UpdateTime?: number;
-}
+/** How the scripts were listed: only the review states, or every script of the instance. */
+export type ListingAction = 'QueryScriptsByStatus' | 'ListScripts';
 
-interface ScriptPage {
-  /** Undefined when the answer does not say; paging then runs until an empty page. */
-  TotalCount: number | undefined;
-  List: ListedScript[];
-}
-
-/** Why the listing stopped short: the last failure of the page that could not be read. */
-export interface ListingFailure {
+/** Why the run listed with ListScripts: QueryScriptsByStatus's refusal of page 1. */
+export interface ListingFallback {
   Code: string;
   Message: string;
-  /** The upstream status; undefined when no answer arrived. */
   HttpStatusCode: number | undefined;
   RequestId: string | undefined;
-  PageNumber: number;
-  Attempts: number;
 }
 
-export type PageOutcome = { ok: true; page: ScriptPage } | { ok: false; failure: ListingFailure };
+/** The pages collected, the action that listed them and, after a fallback, why. */
+export type Listing = CollectedPages & { action: ListingAction; fallback?: ListingFallback };
 
-type Listing = { ok: true; scripts: ListedScript[]; pages: number } | { ok: false; failure: ListingFailure; pages: number };
+/** StatusList as the official SDK flattens an array (OpenApiUtil.query): `StatusList.1`, `StatusList.2`. */
+const REVIEW_STATUS_LIST: Readonly<Record<string, string>> = Object.fromEntries([...REVIEW_STATES].map((status, i) => [`StatusList.${i + 1}`, status]));
 
-/** The API's largest page: fewest round trips. */
-const LIST_PAGE_SIZE = 100;
-/** 100 000 scripts: far past any real instance, so only a misbehaving server reaches it. */
-export const MAX_LIST_PAGES = 1_000;
+const FILTER: { readonly [A in ListingAction]: Readonly<Record<string, string>> } = { QueryScriptsByStatus: REVIEW_STATUS_LIST, ListScripts: {} };
 
 /**
- * Pages from 1 until TotalCount scripts are in hand or a page comes back empty. A page
- * that adds no new ScriptId also ends it: a server that ignored PageNumber would
- * otherwise be asked for the same page forever.
+ * The refusals that mean "not this action" rather than "not this instance" or "not now", by
+ * status: codes equal to one of these or starting with it and a dot. The gateway's unknown
+ * action (404 `InvalidAction.NotFound`); RAM's denials of the action (403 `Forbidden.RAM`,
+ * `NoPermission`, `NotAuthorized`), as when the role is granted ListScripts only; a 400 for
+ * the action or for `StatusList` itself. Deliberately not a bare `InvalidParameter`, a 404
+ * `NotExist.Instance` or any 5xx/429: ListScripts would fail the same way, or the fault is
+ * ours (a StatusList encoding bug must show, not hide behind a slower listing).
  */
-export async function collectPages(fetchPage: (pageNumber: number) => Promise<PageOutcome>): Promise<Listing> {
-  const byId = new Map<string, ListedScript>();
-  let pages = 0;
-  for (let pageNumber = 1; pageNumber <= MAX_LIST_PAGES; pageNumber++) {
-    const outcome = await fetchPage(pageNumber);
-    pages += 1;
-    if (!outcome.ok) return { ok: false, failure: outcome.failure, pages };
-    const sizeBefore = byId.size;
-    for (const script of outcome.page.List) if (!byId.has(script.ScriptId)) byId.set(script.ScriptId, script);
-    const total = outcome.page.TotalCount;
-    if (byId.size === sizeBefore || (total !== undefined && byId.size >= total)) break;
-  }
-  return { ok: true, scripts: [...byId.values()], pages };
-}
+const ACTION_REFUSALS: ReadonlyMap<number, readonly string[]> = new Map([
+  [400, ['InvalidAction', 'InvalidParameter.StatusList']],
+  [403, ['InvalidAction', 'Forbidden', 'NoPermission', 'NotAuthorized']],
+  [404, ['InvalidAction']],
+]);
 
-/** The API documents numbers; a gateway in between may have turned them into strings. */
-function toInteger(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
-  if (typeof value === 'string' && /^\d{1,16}$/.test(value)) return Number(value);
-  return undefined;
-}
-
-/** Entries without a ScriptId can be neither told apart nor withdrawn, so they are left out. */
-function toListedScript(entry: unknown): ListedScript[] {
-  if (!isRecord(entry) || typeof entry.ScriptId !== 'string' || entry.ScriptId === '') return [];
-  return [
-    {
-      ScriptId: entry.ScriptId,
-      ScriptName: typeof entry.ScriptName === 'string' ? entry.ScriptName : undefined,
-      Status: typeof entry.Status === 'string' ? entry.Status : undefined,
-      UpdateTime: toInteger(entry.UpdateTime),
-    },
-  ];
-}
-
-/** `Scripts{TotalCount, List[]}`; undefined when the answer is not shaped like a page. */
-export function readScriptPage(body: ApiBody): ScriptPage | undefined {
-  const scripts = body.Scripts;
-  if (!isRecord(scripts) || !Array.isArray(scripts.List)) return undefined;
-  return { TotalCount: toInteger(scripts.TotalCount), List: scripts.List.flatMap(toListedScript) };
+/** True when QueryScriptsByStatus's failure is a refusal of the action itself, on its first page (see ACTION_REFUSALS). */
+export function refusesQueryByStatus(failure: Pick<ListingFailure, 'Code' | 'HttpStatusCode' | 'PageNumber'>): boolean {
+  // Later pages cannot be refused as an action page 1 was served by; mixing two listings would not add up either.
+  if (failure.PageNumber !== 1 || failure.HttpStatusCode === undefined) return false;
+  const codes = ACTION_REFUSALS.get(failure.HttpStatusCode) ?? [];
+  return codes.some((code) => failure.Code === code || failure.Code.startsWith(`${code}.`));
 }
 
 interface ListDeps {
@@ -97,25 +66,49 @@ interface ListDeps {
 }
 
 /** A malformed page is retried like a body that is not JSON: a proxy in the way, most likely. */
-async function attemptPage(instanceId: string, pageNumber: number, deps: ListDeps, remainingMs: number): Promise<AttemptOutcome<ScriptPage, CallFailure>> {
-  const query = { InstanceId: instanceId, PageNumber: String(pageNumber), PageSize: String(LIST_PAGE_SIZE) };
-  const outcome = await attemptCall(deps.client, 'ListScripts', query, deps.readTimeoutMs, remainingMs);
+async function attemptPage(action: ListingAction, instanceId: string, pageNumber: number, deps: ListDeps, remainingMs: number): Promise<AttemptOutcome<ScriptPage, CallFailure>> {
+  const query = { InstanceId: instanceId, PageNumber: String(pageNumber), PageSize: String(LIST_PAGE_SIZE), ...FILTER[action] };
+  const outcome = await attemptCall(deps.client, action, query, deps.readTimeoutMs, remainingMs);
   if (!outcome.ok) return outcome;
   const page = readScriptPage(outcome.value);
   if (page) return { ok: true, value: page };
   const requestId = typeof outcome.value.RequestId === 'string' ? outcome.value.RequestId : undefined;
-  return { ok: false, failure: { code: 'InvalidResponse', statusCode: undefined, message: 'ListScripts answered without Scripts.List', requestId } };
+  return { ok: false, failure: { code: 'InvalidResponse', statusCode: undefined, message: `${action} answered without Scripts.List`, requestId } };
 }
 
-/** Every script of the instance, each page under the withdrawal's retry policy and deadline. */
-export function listScripts(instanceId: string, deps: ListDeps): Promise<Listing> {
-  return collectPages(async (pageNumber) => {
-    const run = await runWithRetry((remainingMs) => attemptPage(instanceId, pageNumber, deps, remainingMs), deps.policy, deps.clock, deps.deadlineMs);
+/** Reads one page of `action` under the withdrawal's retry policy and deadline. */
+function pageReader(action: ListingAction, instanceId: string, deps: ListDeps): (pageNumber: number) => Promise<PageOutcome> {
+  return async (pageNumber) => {
+    const run = await runWithRetry((remainingMs) => attemptPage(action, instanceId, pageNumber, deps, remainingMs), deps.policy, deps.clock, deps.deadlineMs);
     if (run.outcome?.ok) return { ok: true, page: run.outcome.value };
     const { Code, Message, last } = runFailure(run, `while listing page ${pageNumber}`);
     return {
       ok: false,
       failure: { Code, Message, HttpStatusCode: last?.statusCode, RequestId: last?.requestId, PageNumber: pageNumber, Attempts: run.attempts },
     };
-  });
+  };
+}
+
+/**
+ * The instance's scripts under review, with QueryScriptsByStatus; when that action is refused
+ * (see {@link refusesQueryByStatus}), every script with ListScripts, for the rest of the run.
+ * The choice is made afresh each run, so a permission granted later is used the next night.
+ */
+export async function listScripts(instanceId: string, deps: ListDeps): Promise<Listing> {
+  const byStatus = await collectPages(pageReader('QueryScriptsByStatus', instanceId, deps));
+  if (byStatus.ok || !refusesQueryByStatus(byStatus.failure)) return { ...byStatus, action: 'QueryScriptsByStatus' };
+  const { Code, Message, HttpStatusCode, RequestId } = byStatus.failure;
+  const all = await collectPages(pageReader('ListScripts', instanceId, deps));
+  return { ...all, action: 'ListScripts', fallback: { Code, Message, HttpStatusCode, RequestId } };
+}
+
+/** A warning for a fallback and one for pages that did not add up: the summary says so too, these say it at once. */
+export function logListing(log: Logger, listing: Listing): void {
+  if (listing.fallback) {
+    log.warn('listing fell back to ListScripts', { ListingFallback: listing.fallback, note: 'QueryScriptsByStatus was refused; every script is listed and filtered here' });
+  }
+  if (listing.ok && listing.issues.length > 0) {
+    const { action, pages, totalCount, issues, scripts } = listing;
+    log.warn('listing incomplete', { Listing: action, Pages: pages, Listed: scripts.length, TotalCount: totalCount, ListingIssues: issues });
+  }
 }

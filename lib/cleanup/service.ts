@@ -5,11 +5,11 @@ import { invocationDeadlineMs, type FcContext } from '../fc/context';
 import { parseCleanupConfig, type CleanupConfig } from '../runtime/config';
 import { createInstanceState, type InstanceStateOptions } from '../runtime/instance-state';
 import { planBudget } from './budget';
-import { listScripts } from './list';
+import { listScripts, logListing } from './list';
 import { MODES, runModeOf, type Run } from './modes';
 import { parseCleanupRequest } from './request';
 import { selectStaleReviews } from './select';
-import { completedResult, listingFailedResult, logSummary, runHead, withCallback, type CleanupResult, type SendCallback } from './summary';
+import { completedResult, listingFailedResult, listingReport, logSummary, runHead, withCallback, type CleanupResult, type SendCallback } from './summary';
 
 /** What lives as long as the FC instance: config, logger, client cache, callback sender, cold start. */
 type CleanupInstance = ReturnType<typeof createInstanceState<CleanupConfig>>;
@@ -38,7 +38,7 @@ function startRun(instance: CleanupInstance, event: unknown, { context, cfg, sta
 }
 
 /**
- * Lists the instance's scripts, selects the stale reviews and hands them to the run's mode.
+ * Lists the instance's reviews (lib/cleanup/list.ts), selects the stale ones and hands them to the run's mode.
  * @throws ServiceError when the credentials or the mode's settings are missing: before any listing.
  */
 async function cleanUp(instance: CleanupInstance, run: Run, context: FcContext): Promise<CleanupResult> {
@@ -48,8 +48,10 @@ async function cleanUp(instance: CleanupInstance, run: Run, context: FcContext):
   const client = instance.client(credentials, cfg);
   const readTimeoutMs = cfg.OUTBOUNDBOT_READ_TIMEOUT_MS;
   const listing = await listScripts(request.InstanceId, { client, clock, policy: run.policy, readTimeoutMs, deadlineMs: run.budget.workEndMs });
+  logListing(run.log, listing);
   const head = runHead(run.requestId, request, cfg.CLEANUP_MODE);
-  if (!listing.ok) return listingFailedResult(head, listing.failure, clock.nowMs() - run.startMs);
+  const report = listingReport(listing);
+  if (!listing.ok) return listingFailedResult(head, report, listing.failure, clock.nowMs() - run.startMs);
   const { eligible, selected } = selectStaleReviews(listing.scripts, {
     nowMs: run.startMs,
     olderThanMinutes: request.OlderThanMinutes,
@@ -58,11 +60,12 @@ async function cleanUp(instance: CleanupInstance, run: Run, context: FcContext):
   const items = selected.map((script) => ({ InstanceId: request.InstanceId, ScriptId: script.ScriptId }));
   const outcome = await work({ selected, items, client });
   const counts = { listed: listing.scripts.length, eligible: eligible.length, selected: selected.length };
-  return completedResult(head, counts, outcome, clock.nowMs() - run.startMs);
+  // An incomplete listing still goes to the mode: every script it selected is a real stale review.
+  return completedResult(head, report, counts, outcome, clock.nowMs() - run.startMs);
 }
 
 /**
- * The cleanup function: lists an instance's scripts, picks the reviews left too long,
+ * The cleanup function: lists an instance's reviews, picks those left too long,
  * and hands them to its mode (lib/cleanup/modes.ts): a dry run, inline withdrawals
  * through the withdraw path's `withdrawItem`, or chunks queued for the withdraw function.
  * The factory holds only what lives as long as the instance (config parsed once, logger,

@@ -3,7 +3,8 @@ import type { CleanupConfig } from '../runtime/config';
 import type { CallbackReport } from '../webhooks/callback';
 import type { WithdrawalItem, WithdrawResult } from '../withdraw/withdraw-item';
 import type { ChunkResult } from './fanout';
-import type { ListingFailure } from './list';
+import type { Listing, ListingAction, ListingFallback } from './list';
+import type { ListingFailure, ListingIssue } from './pages';
 import type { CleanupRequest } from './request';
 import type { StaleReview } from './select';
 
@@ -17,7 +18,23 @@ export interface CleanupSummary {
   DryRun: boolean;
   OlderThanMinutes: number;
   MaxWithdrawals?: number;
-  /** Scripts ListScripts returned. */
+  /** How the scripts were listed: QueryScriptsByStatus (review states only) unless it was refused, then ListScripts (every script). */
+  Listing: ListingAction;
+  /** Present when QueryScriptsByStatus was refused and the run listed with ListScripts: the refusal. */
+  ListingFallback?: ListingFallback;
+  /** Pages of `Listing` requested, a failed one included. */
+  Pages: number;
+  /** The TotalCount the last page announced; absent when the answers gave none. */
+  TotalCount?: number;
+  /**
+   * The pages added up: no page repeated a ScriptId, only the last was short, as many scripts
+   * were listed as TotalCount announced, and the page limit did not cut the listing. False too
+   * when the listing failed. An incomplete run still withdraws what it selected, but is not a success.
+   */
+  Complete: boolean;
+  /** Why `Complete` is false for a listing that did not fail: one entry per kind of problem. */
+  ListingIssues?: ListingIssue[];
+  /** Scripts the listing returned, each ScriptId once (with QueryScriptsByStatus, only reviews). */
   Listed: number;
   /** Stale reviews, before the MaxWithdrawals cap. */
   Eligible: number;
@@ -72,10 +89,27 @@ export function runHead(requestId: string, request: CleanupRequest, mode: Cleanu
   };
 }
 
+/** What the summary says about the listing, whether it succeeded or not. */
+export type ListingReport = Pick<CleanupSummary, 'Listing' | 'ListingFallback' | 'Pages' | 'TotalCount' | 'Complete' | 'ListingIssues'>;
+
+/** Complete only when the listing succeeded with no issue; TotalCount, ListingFallback and ListingIssues only when known. */
+export function listingReport(listing: Listing): ListingReport {
+  const issues = listing.ok ? listing.issues : [];
+  return {
+    Listing: listing.action,
+    ...(listing.fallback ? { ListingFallback: listing.fallback } : {}),
+    Pages: listing.pages,
+    ...(listing.ok && listing.totalCount !== undefined ? { TotalCount: listing.totalCount } : {}),
+    Complete: listing.ok && issues.length === 0,
+    ...(issues.length > 0 ? { ListingIssues: issues } : {}),
+  };
+}
+
 /** A run whose listing failed: nothing selected, nothing done, the failure named. */
-export function listingFailedResult(head: RunHead, failure: ListingFailure, durationMs: number): CleanupResult {
+export function listingFailedResult(head: RunHead, report: ListingReport, failure: ListingFailure, durationMs: number): CleanupResult {
   return {
     ...head,
+    ...report,
     Success: false,
     Listed: 0,
     Eligible: 0,
@@ -88,7 +122,7 @@ export function listingFailedResult(head: RunHead, failure: ListingFailure, dura
     Remaining: [],
     durationMs,
     Code: failure.Code,
-    Message: `ListScripts failed on page ${failure.PageNumber}: ${failure.Message}`,
+    Message: `${report.Listing} failed on page ${failure.PageNumber}: ${failure.Message}`,
     ListingFailure: failure,
   };
 }
@@ -100,12 +134,13 @@ interface Counts {
   selected: number;
 }
 
-/** A run that listed: it succeeded when nothing failed and everything selected was started. */
-export function completedResult(head: RunHead, counts: Counts, outcome: Outcome, durationMs: number): CleanupResult {
+/** A run that listed: it succeeded when the listing added up, nothing failed and everything selected was started. */
+export function completedResult(head: RunHead, report: ListingReport, counts: Counts, outcome: Outcome, durationMs: number): CleanupResult {
   const truncated = outcome.summary.Remaining.length > 0;
   return {
     ...head,
-    Success: outcome.summary.Failed === 0 && !truncated,
+    ...report,
+    Success: report.Complete && outcome.summary.Failed === 0 && !truncated,
     Listed: counts.listed,
     Eligible: counts.eligible,
     Selected: counts.selected,
@@ -128,7 +163,8 @@ export async function withCallback<T extends object>(cfg: CleanupConfig | undefi
 /** The summary line: per-item detail already has a line each, so this one carries counts. */
 export function logSummary(log: Logger, result: CleanupResult): void {
   const { Results: _results, Chunks: _chunks, Candidates: _candidates, Remaining, Callback, ...summary } = result;
-  const level = result.Code !== undefined || result.Failed > 0 ? 'error' : result.Truncated ? 'warn' : 'info';
+  // An incomplete listing is a warning like a truncated run: what was done is right, only not all of it.
+  const level = result.Code !== undefined || result.Failed > 0 ? 'error' : result.Truncated || !result.Complete ? 'warn' : 'info';
   log[level](result.Success ? 'cleanup finished' : 'cleanup finished with problems', {
     ...summary,
     Remaining: Remaining.length,

@@ -13,6 +13,8 @@ export abstract class ServiceError extends Error {
   abstract readonly statusCode: number;
   /** True when FC (async retry) or our retry loop may try the same work again. */
   readonly retryable: boolean = false;
+  /** When a retry is worth making, in seconds: HTTP answers carry it as `retry-after`. */
+  readonly retryAfterSeconds: number | undefined = undefined;
 
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

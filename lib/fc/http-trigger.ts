@@ -53,5 +53,6 @@ export function jsonResponse(statusCode: number, body: unknown, requestId: strin
 
 export function errorResponse(error: ServiceError, requestId: string): FcHttpResponse {
   const headers: Record<string, string> = error instanceof MethodNotAllowedError ? { allow: 'POST' } : {};
+  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
   return jsonResponse(error.statusCode, errorBody(error, requestId), requestId, headers);
 }

@@ -5,6 +5,8 @@ export class IdempotencyStoreUnavailableError extends ServiceError {
   readonly code = 'IdempotencyStoreUnavailable';
   readonly statusCode = 503;
   override readonly retryable = true;
+  /** The client reconnects in the background; a second later is a fair next try. */
+  override readonly retryAfterSeconds = 1;
 }
 
 /** The key was first used for another payload: a client bug, never a retry. */
@@ -24,7 +26,7 @@ export class RequestInProgressError extends ServiceError {
   constructor(
     what: string,
     /** When the other holder's claim runs out at the latest: a sensible `retry-after`. */
-    readonly retryAfterSeconds: number,
+    override readonly retryAfterSeconds: number,
   ) {
     super(`${what} is in progress in another invocation; retry after ${retryAfterSeconds} s`);
   }

@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock';
+import { IdempotencyStoreUnavailableError } from './errors';
 import { createMemoryStore } from './memory-store';
 import type { IdempotencyStore } from './store';
 
@@ -6,6 +7,8 @@ export interface StoreSettings {
   /** IDEMPOTENCY_REDIS_URL; unset, the instance keeps its own memory. */
   redisUrl: string | undefined;
   timeoutMs: number;
+  /** Namespace of every key (default `wsr:`): deployments sharing one Redis keep apart. */
+  keyPrefix?: string;
 }
 
 /**
@@ -15,5 +18,32 @@ export interface StoreSettings {
 export async function openStore(settings: StoreSettings, clock: Pick<Clock, 'nowMs'>): Promise<IdempotencyStore> {
   if (settings.redisUrl === undefined) return createMemoryStore(clock);
   const { createRedisStore } = await import('./redis-store');
-  return createRedisStore({ url: settings.redisUrl, timeoutMs: settings.timeoutMs });
+  return guarded(createRedisStore({ url: settings.redisUrl, timeoutMs: settings.timeoutMs, keyPrefix: settings.keyPrefix }));
+}
+
+/** Every failure of the shared store becomes IdempotencyStoreUnavailable: nothing more is attempted on it. */
+function guarded(store: IdempotencyStore): IdempotencyStore {
+  const wrap =
+    <A extends unknown[], R>(what: string, operation: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await operation(...args);
+      } catch (error) {
+        throw unavailable(what, error);
+      }
+    };
+  return {
+    claim: wrap('claim', store.claim),
+    replace: wrap('replace', store.replace),
+    release: wrap('release', store.release),
+    read: wrap('read', store.read),
+    put: wrap('put', store.put),
+  };
+}
+
+/** The message names the operation and the transport's code, never the URL (it carries the password). */
+function unavailable(what: string, error: unknown): IdempotencyStoreUnavailableError {
+  const code = (error as { code?: unknown })?.code;
+  const detail = typeof code === 'string' ? code : error instanceof Error ? error.message.slice(0, 120) : 'unknown error';
+  return new IdempotencyStoreUnavailableError(`The idempotency store did not answer (${what}: ${detail})`, { cause: error });
 }

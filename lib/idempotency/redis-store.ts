@@ -4,7 +4,6 @@
  * function pays nothing for it. Each state change is one Lua script: no read-then-write race.
  */
 import Redis from 'ioredis';
-import { IdempotencyStoreUnavailableError } from './errors';
 import type { IdempotencyStore, OwnedRecord } from './store';
 
 export interface RedisStoreOptions {
@@ -53,33 +52,31 @@ export function createRedisStore(options: RedisStoreOptions): IdempotencyStore &
   // Errors surface on the command that meets them; an unheard 'error' event would only print to stderr.
   redis.on('error', () => {});
 
-  async function ask<T>(what: string, command: () => Promise<T>): Promise<T> {
-    try {
-      await ready(redis, options.timeoutMs);
-      return await command();
-    } catch (error) {
-      throw unavailable(what, error);
-    }
+  // Errors travel as they are: this module is bundled apart, so typed errors are made by the
+  // caller's copy of the classes (open-store.ts), where `instanceof` holds.
+  async function ask<T>(command: () => Promise<T>): Promise<T> {
+    await ready(redis, options.timeoutMs);
+    return command();
   }
 
   return {
     async claim(key, record, ttlMs) {
-      const [claimed, other] = await ask('claim', () => redis.wsrClaim(key, JSON.stringify(record), Math.max(1, Math.ceil(ttlMs))));
+      const [claimed, other] = await ask(() => redis.wsrClaim(key, JSON.stringify(record), Math.max(1, Math.ceil(ttlMs))));
       if (claimed === 0) return { claimed: false, holder: parseRecord(other!) };
       return other === null ? { claimed: true } : { claimed: true, previous: parseRecord(other) };
     },
     async replace(key, owner, record, ttlMs) {
-      return (await ask('replace', () => redis.wsrIfOwner(key, owner, JSON.stringify(record), Math.max(1, Math.ceil(ttlMs))))) === 1;
+      return (await ask(() => redis.wsrIfOwner(key, owner, JSON.stringify(record), Math.max(1, Math.ceil(ttlMs))))) === 1;
     },
     async release(key, owner) {
-      await ask('release', () => redis.wsrIfOwner(key, owner, '', 0));
+      await ask(() => redis.wsrIfOwner(key, owner, '', 0));
     },
     async read(key) {
-      const current = await ask('read', () => redis.get(key));
+      const current = await ask(() => redis.get(key));
       return current === null ? undefined : parseRecord(current);
     },
     async put(key, record, ttlMs) {
-      await ask('put', () => redis.set(key, JSON.stringify(record), 'PX', Math.max(1, Math.ceil(ttlMs))));
+      await ask(() => redis.set(key, JSON.stringify(record), 'PX', Math.max(1, Math.ceil(ttlMs))));
     },
     async close() {
       redis.disconnect();
@@ -109,11 +106,4 @@ function parseRecord(text: string): OwnedRecord {
   const record = JSON.parse(text) as OwnedRecord;
   if (typeof record !== 'object' || record === null || typeof record.owner !== 'string') throw new Error('malformed idempotency record');
   return record;
-}
-
-/** The message names the operation and the transport's code, never the URL (it carries the password). */
-function unavailable(what: string, error: unknown): IdempotencyStoreUnavailableError {
-  const code = (error as { code?: unknown })?.code;
-  const detail = typeof code === 'string' ? code : error instanceof Error ? error.message.slice(0, 120) : 'unknown error';
-  return new IdempotencyStoreUnavailableError(`The idempotency store did not answer (${what}: ${detail})`, { cause: error });
 }

@@ -107,7 +107,8 @@ describe('cleanup fan-out through @alicloud/fc2 and the local FC front end', () 
 
     const result = (await cleanup(timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60 }), contextFor(role, 60, 'fanout-ok'))) as CleanupResult;
 
-    expect(result).toMatchObject({ Success: true, Mode: 'fanout', Listed: 11, Selected: 7, Skipped: 4, Dispatched: 7, Withdrawn: 0, Failed: 0, Truncated: false });
+    // The three in other states are not even listed (QueryScriptsByStatus asks for reviews); the young review is skipped.
+    expect(result).toMatchObject({ Success: true, Mode: 'fanout', Listing: 'QueryScriptsByStatus', Listed: 8, Selected: 7, Skipped: 1, Dispatched: 7, Withdrawn: 0, Failed: 0, Truncated: false });
     expect(result.Chunks!.map((c) => [c.Index, c.Size, c.Success, c.Code])).toEqual([
       [0, 3, true, 'Accepted'],
       [1, 3, true, 'Accepted'],

@@ -2,70 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { EmulatorScript, OutboundBotEmulator } from '../../emulator/outboundbot';
-import { createCleanupService } from '../../lib/cleanup/service';
-import type { CleanupResult } from '../../lib/cleanup/summary';
-import { systemClock } from '../../lib/core/clock';
-import { contextFor, startTestEmulator, type RoleCredentials } from '../support/stack';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { contextFor } from '../support/stack';
+import { ALL_STATES, REVIEW, scriptAged, timerEvent, useCleanupStack } from './stack';
 
-const MINUTE_MS = 60_000;
-const ALL_STATES = [
-  'DRAFTED',
-  'PUBLISHED',
-  'PUBLISH_IN_PROGRESS',
-  'PUBLISH_FAILED',
-  'ROLLBACK_IN_PROGRESS',
-  'ROLLBACK_FAILED',
-  'IMPORT_IN_PROGRESS',
-  'IMPORT_FAILED',
-  'INITIALIZE_IN_PROGRESS',
-  'EXAMINE_IN_PROGRESS',
-  'PUBLISHED_AND_EXAMINE_IN_PROGRESS',
-];
-const REVIEW = new Set(['EXAMINE_IN_PROGRESS', 'PUBLISHED_AND_EXAMINE_IN_PROGRESS']);
-
-let emulator: OutboundBotEmulator;
-let role: RoleCredentials;
-
-beforeAll(async () => {
-  ({ emulator, role } = await startTestEmulator());
-});
-afterAll(() => emulator.close());
-afterEach(() => {
-  emulator.reset();
-  emulator.setLatency(0);
-});
-
-function scriptAged(Status: string, ageMinutes: number, ScriptId: string = randomUUID()): EmulatorScript {
-  return { ScriptId, ScriptName: `${Status} ${ageMinutes} min`, Status, UpdateTime: Date.now() - ageMinutes * MINUTE_MS };
-}
-
-/** An instance of its own per test, so tests never see each other's withdrawals. */
-function instanceWith(scripts: EmulatorScript[]): string {
-  const instanceId = randomUUID();
-  emulator.addInstance(instanceId, scripts);
-  return instanceId;
-}
-
-function cleanupFor(env: Record<string, string> = {}) {
-  const lines: string[] = [];
-  const service = createCleanupService({
-    env: { OUTBOUNDBOT_ENDPOINT: emulator.endpoint, OUTBOUNDBOT_PROTOCOL: 'http', RETRY_BASE_DELAY_MS: '1', RETRY_MAX_DELAY_MS: '5', ...env },
-    clock: systemClock,
-    write: (line) => lines.push(line),
-  });
-  const logs = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { service, lines, logs, summaryLine: () => logs().find((l) => String(l.message).startsWith('cleanup finished')) };
-}
-
-const timerEvent = (payload: Record<string, unknown>) =>
-  Buffer.from(JSON.stringify({ triggerTime: '2026-11-24T19:00:00Z', triggerName: 'nightly', payload: JSON.stringify(payload) }));
-
-const run = async (service: ReturnType<typeof cleanupFor>['service'], event: unknown, timeoutSeconds = 60) =>
-  (await service.handle(event, contextFor(role, timeoutSeconds, `cleanup-${randomUUID()}`))) as CleanupResult;
-
-const requestsFor = (action: string, instanceId: string) => emulator.requests.filter((r) => r.action === action && r.query.InstanceId === instanceId);
+const stack = useCleanupStack();
+const { cleanupFor, instanceWith, run, requestsFor } = stack;
 
 describe('cleanup (inline) against the emulator', () => {
   it('withdraws exactly the old reviews, whatever other states exist, and leaves everything else alone', async () => {
@@ -74,6 +16,7 @@ describe('cleanup (inline) against the emulator', () => {
     const instanceId = instanceWith(scripts);
     const expected = scripts.filter((s) => REVIEW.has(s.Status) && s.ScriptName.endsWith(`${2 * 24 * 60} min`));
     expect(expected).toHaveLength(2);
+    const reviews = scripts.filter((s) => REVIEW.has(s.Status));
     const { service, logs, lines, summaryLine } = cleanupFor();
 
     const result = await run(service, timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60 }));
@@ -83,25 +26,31 @@ describe('cleanup (inline) against the emulator', () => {
       InstanceId: instanceId,
       Mode: 'inline',
       DryRun: false,
-      Listed: scripts.length,
+      Listing: 'QueryScriptsByStatus',
+      Pages: 1,
+      TotalCount: reviews.length,
+      Complete: true,
+      Listed: reviews.length,
       Eligible: 2,
       Selected: 2,
-      Skipped: scripts.length - 2,
+      Skipped: reviews.length - 2,
       Withdrawn: 2,
       Failed: 0,
       Dispatched: 0,
       Truncated: false,
       Remaining: [],
     });
+    expect(result).not.toHaveProperty('ListingFallback');
+    expect(result).not.toHaveProperty('ListingIssues');
     expect(result.Results!.map((r) => r.ScriptId).sort()).toEqual(expected.map((s) => s.ScriptId).sort());
     for (const r of result.Results!) expect(r, `result for ${r.ScriptId}`).toMatchObject({ Success: true, Code: 'OK', Attempts: 1 });
     for (const s of scripts) {
       const chosen = expected.includes(s);
-      expect(emulator.withdrawals(instanceId, s.ScriptId), `${s.ScriptName} withdrawn?`).toBe(chosen ? 1 : 0);
-      if (!chosen) expect(emulator.script(instanceId, s.ScriptId)!.Status).toBe(s.Status);
+      expect(stack.emulator.withdrawals(instanceId, s.ScriptId), `${s.ScriptName} withdrawn?`).toBe(chosen ? 1 : 0);
+      if (!chosen) expect(stack.emulator.script(instanceId, s.ScriptId)!.Status).toBe(s.Status);
     }
-    expect(emulator.script(instanceId, expected.find((s) => s.Status === 'EXAMINE_IN_PROGRESS')!.ScriptId)!.Status).toBe('DRAFTED');
-    expect(emulator.script(instanceId, expected.find((s) => s.Status !== 'EXAMINE_IN_PROGRESS')!.ScriptId)!.Status).toBe('PUBLISHED');
+    expect(stack.emulator.script(instanceId, expected.find((s) => s.Status === 'EXAMINE_IN_PROGRESS')!.ScriptId)!.Status).toBe('DRAFTED');
+    expect(stack.emulator.script(instanceId, expected.find((s) => s.Status !== 'EXAMINE_IN_PROGRESS')!.ScriptId)!.Status).toBe('PUBLISHED');
     expect(requestsFor('WithdrawScriptReview', instanceId)).toHaveLength(2);
 
     // One line per withdrawal and the summary; nothing secret.
@@ -109,10 +58,11 @@ describe('cleanup (inline) against the emulator', () => {
     expect(withdrawalLines).toHaveLength(2);
     expect(withdrawalLines[0]).toMatchObject({ level: 'info', trigger: 'timer', InstanceId: instanceId, Success: true, Code: 'OK', HttpStatusCode: 200, Attempts: 1 });
     expect(withdrawalLines[0]!.upstreamRequestId).toMatch(/^[0-9A-F-]{36}$/);
-    expect(summaryLine()).toMatchObject({ level: 'info', Listed: 22, Selected: 2, Withdrawn: 2, Failed: 0, Skipped: 20, Dispatched: 0, Truncated: false, DryRun: false, Remaining: 0 });
+    expect(summaryLine()).toMatchObject({ level: 'info', Listing: 'QueryScriptsByStatus', Complete: true, Listed: 4, Selected: 2, Withdrawn: 2, Failed: 0, Skipped: 2, Dispatched: 0, Truncated: false, DryRun: false, Remaining: 0 });
+    expect(logs().filter((l) => l.level === 'warn')).toEqual([]);
     expect(typeof summaryLine()!.durationMs).toBe('number');
     const all = lines.join('\n');
-    for (const [name, secret] of Object.entries({ accessKeySecret: role.accessKeySecret, securityToken: role.securityToken })) expect(all, `${name} in the log`).not.toContain(secret);
+    for (const [name, secret] of Object.entries({ accessKeySecret: stack.role.accessKeySecret, securityToken: stack.role.securityToken })) expect(all, `${name} in the log`).not.toContain(secret);
   });
 
   it('a dry run lists what it would withdraw and changes nothing', async () => {
@@ -122,31 +72,34 @@ describe('cleanup (inline) against the emulator', () => {
 
     const result = await run(service, timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60, DryRun: true }));
 
-    expect(result).toMatchObject({ Success: true, DryRun: true, Listed: 4, Selected: 2, Skipped: 2, Withdrawn: 0, Failed: 0, Truncated: false });
+    expect(result).toMatchObject({ Success: true, DryRun: true, Listed: 3, Selected: 2, Skipped: 1, Withdrawn: 0, Failed: 0, Truncated: false });
     expect(result.Candidates!.map((c) => c.ScriptId)).toEqual(old.map((s) => s.ScriptId));
     expect(result.Results).toBeUndefined();
     expect(requestsFor('WithdrawScriptReview', instanceId)).toHaveLength(0);
-    for (const s of old) expect(emulator.script(instanceId, s.ScriptId)!.Status, `status of ${s.ScriptName} (${s.ScriptId})`).toBe(s.Status);
+    for (const s of old) expect(stack.emulator.script(instanceId, s.ScriptId)!.Status, `status of ${s.ScriptName} (${s.ScriptId})`).toBe(s.Status);
     expect(logs().filter((l) => l.message === 'would withdraw (dry run)').map((l) => l.ScriptId)).toEqual(old.map((s) => s.ScriptId));
   });
 
-  it('pages through 350 scripts, 100 at a time, and withdraws the stale reviews on every page', async () => {
-    const scripts = Array.from({ length: 350 }, (_, i) => scriptAged(ALL_STATES[i % ALL_STATES.length]!, i % 2 === 0 ? 600 : 1));
+  it('pages through 350 reviews with QueryScriptsByStatus, 100 at a time, and withdraws the stale ones on every page', async () => {
+    // 350 reviews (half of them stale) interleaved with 350 scripts in other states.
+    const scripts = Array.from({ length: 700 }, (_, i) =>
+      scriptAged(i % 2 === 0 ? ['EXAMINE_IN_PROGRESS', 'PUBLISHED_AND_EXAMINE_IN_PROGRESS'][i % 4 === 0 ? 0 : 1]! : ALL_STATES[i % 9]!, i % 4 < 2 ? 600 : 1),
+    );
     const instanceId = instanceWith(scripts);
-    const expected = scripts.filter((s, i) => REVIEW.has(s.Status) && i % 2 === 0);
+    const reviews = scripts.filter((s) => REVIEW.has(s.Status));
+    const expected = reviews.filter((s) => s.ScriptName.endsWith(' 600 min'));
+    expect([reviews.length, expected.length]).toEqual([350, 175]);
     const { service } = cleanupFor();
 
     const result = await run(service, { InstanceId: instanceId, OlderThanMinutes: 60 });
 
-    const pages = requestsFor('ListScripts', instanceId);
-    expect(pages.map((r) => [r.query.PageNumber, r.query.PageSize])).toEqual([
-      ['1', '100'],
-      ['2', '100'],
-      ['3', '100'],
-      ['4', '100'],
-    ]);
-    expect(result).toMatchObject({ Success: true, Listed: 350, Selected: expected.length, Withdrawn: expected.length, Skipped: 350 - expected.length });
-    for (const s of scripts) expect(emulator.withdrawals(instanceId, s.ScriptId), `withdrawals of ${s.ScriptName} (${s.ScriptId})`).toBe(expected.includes(s) ? 1 : 0);
+    const pages = requestsFor('QueryScriptsByStatus', instanceId);
+    expect(pages.map((r) => [r.query.PageNumber, r.query.PageSize, r.query['StatusList.1'], r.query['StatusList.2']])).toEqual(
+      ['1', '2', '3', '4'].map((n) => [n, '100', 'EXAMINE_IN_PROGRESS', 'PUBLISHED_AND_EXAMINE_IN_PROGRESS']),
+    );
+    expect(requestsFor('ListScripts', instanceId)).toEqual([]);
+    expect(result).toMatchObject({ Success: true, Listing: 'QueryScriptsByStatus', Pages: 4, Complete: true, Listed: 350, Selected: 175, Withdrawn: 175, Skipped: 175 });
+    for (const s of scripts) expect(stack.emulator.withdrawals(instanceId, s.ScriptId), `withdrawals of ${s.ScriptName} (${s.ScriptId})`).toBe(expected.includes(s) ? 1 : 0);
   });
 
   it('MaxWithdrawals caps the run, oldest first; the rest wait for the next run', async () => {
@@ -159,7 +112,7 @@ describe('cleanup (inline) against the emulator', () => {
     const oldestFive = [...scripts].reverse().slice(0, 5);
     expect(result).toMatchObject({ Success: true, Listed: 12, Eligible: 12, Selected: 5, Skipped: 7, Withdrawn: 5, MaxWithdrawals: 5 });
     expect(result.Results!.map((r) => r.ScriptId)).toEqual(oldestFive.map((s) => s.ScriptId));
-    for (const s of scripts) expect(emulator.withdrawals(instanceId, s.ScriptId), `withdrawals of ${s.ScriptName} (${s.ScriptId})`).toBe(oldestFive.includes(s) ? 1 : 0);
+    for (const s of scripts) expect(stack.emulator.withdrawals(instanceId, s.ScriptId), `withdrawals of ${s.ScriptName} (${s.ScriptId})`).toBe(oldestFive.includes(s) ? 1 : 0);
 
     const next = await run(service, timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60, MaxWithdrawals: 5 }));
     expect(next).toMatchObject({ Eligible: 7, Withdrawn: 5 });
@@ -170,7 +123,7 @@ describe('cleanup (inline) against the emulator', () => {
     const instanceId = instanceWith(scripts);
     // One at a time and two attempts each: the four 500s sink exactly the first two withdrawals.
     const { service, logs, summaryLine } = cleanupFor({ CLEANUP_CONCURRENCY: '1', RETRY_MAX_ATTEMPTS: '2' });
-    emulator.injectFault({ kind: 'status', status: 500, code: 'InternalError' }, { times: 4, action: 'WithdrawScriptReview' });
+    stack.emulator.injectFault({ kind: 'status', status: 500, code: 'InternalError' }, { times: 4, action: 'WithdrawScriptReview' });
 
     const result = await run(service, timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60 }));
 
@@ -178,22 +131,22 @@ describe('cleanup (inline) against the emulator', () => {
     const failed = result.Results!.filter((r) => !r.Success);
     expect(failed.map((r) => r.ScriptId)).toEqual(scripts.slice(0, 2).map((s) => s.ScriptId));
     for (const r of failed) expect(r, `result for ${r.ScriptId}`).toMatchObject({ Code: 'InternalError', HttpStatusCode: 502, Attempts: 2, Retryable: true });
-    for (const [i, s] of scripts.entries()) expect(emulator.withdrawals(instanceId, s.ScriptId), `withdrawals of script #${i} (${s.ScriptId})`).toBe(i < 2 ? 0 : 1);
+    for (const [i, s] of scripts.entries()) expect(stack.emulator.withdrawals(instanceId, s.ScriptId), `withdrawals of script #${i} (${s.ScriptId})`).toBe(i < 2 ? 0 : 1);
     expect(logs().filter((l) => l.message === 'withdrawal failed')).toHaveLength(2);
     expect(summaryLine()).toMatchObject({ level: 'error', Withdrawn: 8, Failed: 2 });
   });
 
   it('retries a listing page that fails once, under the same policy', async () => {
     const instanceId = instanceWith([scriptAged('EXAMINE_IN_PROGRESS', 500)]);
-    emulator.injectFault({ kind: 'reset' }, { action: 'ListScripts' });
+    stack.emulator.injectFault({ kind: 'reset' }, { action: 'QueryScriptsByStatus' });
     const result = await run(cleanupFor().service, { InstanceId: instanceId, OlderThanMinutes: 60 });
-    expect(result).toMatchObject({ Success: true, Withdrawn: 1 });
-    expect(requestsFor('ListScripts', instanceId).map((r) => r.status)).toEqual([0, 200]); // 0: the connection was reset
+    expect(result).toMatchObject({ Success: true, Listing: 'QueryScriptsByStatus', Withdrawn: 1 });
+    expect(requestsFor('QueryScriptsByStatus', instanceId).map((r) => r.status)).toEqual([0, 200]); // 0: the connection was reset
   });
 
   it('a listing that fails for good is a failed run, logged at error and returned, not thrown; nothing is withdrawn', async () => {
     const instanceId = instanceWith([scriptAged('EXAMINE_IN_PROGRESS', 500)]);
-    emulator.injectFault({ kind: 'status', status: 503, code: 'ServiceUnavailable' }, { times: 10, action: 'ListScripts' });
+    stack.emulator.injectFault({ kind: 'status', status: 503, code: 'ServiceUnavailable' }, { times: 10, action: 'QueryScriptsByStatus' });
     const { service, summaryLine } = cleanupFor({ RETRY_MAX_ATTEMPTS: '3' });
 
     const result = await run(service, timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60 }));
@@ -201,25 +154,31 @@ describe('cleanup (inline) against the emulator', () => {
     expect(result).toMatchObject({
       Success: false,
       Code: 'ServiceUnavailable',
+      Listing: 'QueryScriptsByStatus',
+      Complete: false,
       Listed: 0,
       Selected: 0,
       Withdrawn: 0,
       ListingFailure: { Code: 'ServiceUnavailable', HttpStatusCode: 503, PageNumber: 1, Attempts: 3 },
     });
-    expect(result.Message).toContain('ListScripts failed on page 1');
+    expect(result.Message).toContain('QueryScriptsByStatus failed on page 1');
+    // A 503 says nothing about the action: no fallback to ListScripts.
+    expect(requestsFor('ListScripts', instanceId)).toHaveLength(0);
     expect(requestsFor('WithdrawScriptReview', instanceId)).toHaveLength(0);
     expect(summaryLine()).toMatchObject({ level: 'error', Code: 'ServiceUnavailable' });
   });
 
-  it('an unknown instance is reported with the upstream Code, not retried', async () => {
+  it('an unknown instance is reported with the upstream Code, not retried, and is no reason to fall back', async () => {
     const result = await run(cleanupFor().service, { InstanceId: 'no-such-instance', OlderThanMinutes: 60 });
-    expect(result).toMatchObject({ Success: false, Code: 'NotExist.Instance', ListingFailure: { HttpStatusCode: 404, Attempts: 1 } });
+    expect(result).toMatchObject({ Success: false, Code: 'NotExist.Instance', Listing: 'QueryScriptsByStatus', ListingFailure: { HttpStatusCode: 404, Attempts: 1 } });
+    expect(requestsFor('QueryScriptsByStatus', 'no-such-instance')).toHaveLength(1);
+    expect(requestsFor('ListScripts', 'no-such-instance')).toHaveLength(0);
   });
 
   it('stops taking new work before the deadline and reports the rest as Remaining', async () => {
     const scripts = Array.from({ length: 60 }, (_, i) => scriptAged('EXAMINE_IN_PROGRESS', 1_000 - i));
     const instanceId = instanceWith(scripts);
-    emulator.setLatency(100);
+    stack.emulator.setLatency(100);
     const { service, summaryLine } = cleanupFor({ CLEANUP_CONCURRENCY: '2' });
 
     // timeout 3 s: deadline at 2.7 s, intake ends at 2.43 s; 60 withdrawals two at a time would need ~3 s.
@@ -238,20 +197,20 @@ describe('cleanup (inline) against the emulator', () => {
     expect(result).toMatchObject({ Withdrawn: started.length, Failed: 0 });
     for (const r of result.Remaining) {
       expect(r.InstanceId, `InstanceId of remaining ${r.ScriptId}`).toBe(instanceId);
-      expect(emulator.withdrawals(instanceId, r.ScriptId), `withdrawals of remaining ${r.ScriptId}`).toBe(0);
+      expect(stack.emulator.withdrawals(instanceId, r.ScriptId), `withdrawals of remaining ${r.ScriptId}`).toBe(0);
     }
     expect(summaryLine()).toMatchObject({ level: 'warn', Truncated: true, Remaining: remaining.length });
   });
 
   it('a bad payload is an InvalidParameter result naming the field, logged, never thrown, no API call', async () => {
-    const before = emulator.requests.length;
+    const before = stack.emulator.requests.length;
     const { service, logs } = cleanupFor();
-    const result = (await service.handle(timerEvent({ InstanceId: 'bad id!', OlderThanMinutes: -5 }), contextFor(role, 60, 'bad-payload'))) as Record<string, any>;
+    const result = (await service.handle(timerEvent({ InstanceId: 'bad id!', OlderThanMinutes: -5 }), contextFor(stack.role, 60, 'bad-payload'))) as Record<string, any>;
     expect(result).toMatchObject({ Success: false, HttpStatusCode: 400, Code: 'InvalidParameter', RequestId: 'bad-payload' });
     expect(result.Issues.map((i: { Path: string }) => i.Path)).toEqual(['payload.InstanceId', 'payload.OlderThanMinutes']);
     expect(result.Message).toContain('payload.OlderThanMinutes');
     expect(logs()).toEqual([expect.objectContaining({ level: 'error', message: 'cleanup refused', Code: 'InvalidParameter', requestId: 'bad-payload' })]);
-    expect(emulator.requests.length).toBe(before);
+    expect(stack.emulator.requests.length).toBe(before);
   });
 
   it('the timer envelope and the direct object run the same cleanup', async () => {
@@ -262,21 +221,21 @@ describe('cleanup (inline) against the emulator', () => {
     const a = await run(viaTimer.service, timerEvent({ ...payload, InstanceId: instanceId }));
     const b = await run(direct.service, Buffer.from(JSON.stringify({ ...payload, InstanceId: instanceId })));
     const c = await run(direct.service, { ...payload, InstanceId: instanceId });
-    for (const [how, r] of Object.entries({ timer: a, 'direct Buffer': b, 'direct object': c })) expect(r, `run via ${how}`).toMatchObject({ Success: true, Listed: 2, Selected: 1 });
+    for (const [how, r] of Object.entries({ timer: a, 'direct Buffer': b, 'direct object': c })) expect(r, `run via ${how}`).toMatchObject({ Success: true, Listed: 1, Selected: 1 });
     expect(viaTimer.summaryLine()!.trigger).toBe('timer');
     expect(direct.summaryLine()!.trigger).toBe('invoke');
   });
 
   it('without credentials it reports MissingCredentials and calls nothing', async () => {
-    const before = emulator.requests.length;
+    const before = stack.emulator.requests.length;
     const { service } = cleanupFor();
     const result = (await service.handle({ InstanceId: randomUUID(), OlderThanMinutes: 60 }, contextFor(undefined))) as Record<string, unknown>;
     expect(result).toMatchObject({ Success: false, HttpStatusCode: 500, Code: 'MissingCredentials' });
-    expect(emulator.requests.length).toBe(before);
+    expect(stack.emulator.requests.length).toBe(before);
   });
 
   it('a bad setting is an InvalidConfiguration result naming the variable', async () => {
-    const result = (await cleanupFor({ CLEANUP_CONCURRENCY: '0' }).service.handle({ InstanceId: randomUUID(), OlderThanMinutes: 60 }, contextFor(role))) as Record<string, any>;
+    const result = (await cleanupFor({ CLEANUP_CONCURRENCY: '0' }).service.handle({ InstanceId: randomUUID(), OlderThanMinutes: 60 }, contextFor(stack.role))) as Record<string, any>;
     expect(result).toMatchObject({ Success: false, HttpStatusCode: 500, Code: 'InvalidConfiguration' });
     expect(result.Message).toContain('CLEANUP_CONCURRENCY');
   });
@@ -315,7 +274,7 @@ describe('cleanup (inline) against the emulator', () => {
       expect(received).toHaveLength(1);
       const [call] = received;
       expect(call!.headers['webhook-signature']).toMatch(/^v1,/);
-      expect(call!.body).toMatchObject({ InstanceId: instanceId, Listed: 2, Selected: 1, Withdrawn: 1, Success: true });
+      expect(call!.body).toMatchObject({ InstanceId: instanceId, Listing: 'QueryScriptsByStatus', Complete: true, Listed: 1, Selected: 1, Withdrawn: 1, Success: true });
       expect(call!.body.Results).toHaveLength(1);
       expect(summaryLine()).toMatchObject({ callbackDelivered: true });
       expect(lines.join('\n')).not.toContain(secret.slice(6));

@@ -1,17 +1,20 @@
-// The cleanup's parts without a server: payload parsing, paging, selection, the time budget, fc2
-// error mapping and the fan-out target, the one DeadlineExceeded rule, the summary's arithmetic.
+// The cleanup's parts without a server: payload parsing, paging and its checks, the listing's
+// fallback rule, selection, the time budget, fc2 error mapping and the fan-out target, the one
+// DeadlineExceeded rule, the summary's arithmetic.
 import { issuesOf } from '../support/issues';
 import { describe, expect, it } from 'vitest';
 import { mapUntil, planBudget } from '../../lib/cleanup/budget';
 import { FcClientSettingsError } from '../../lib/cleanup/errors';
 import { chunk, createAsyncInvoker, dispatchChunk, resolveFanoutTarget, toDispatchFailure } from '../../lib/cleanup/fanout';
-import { collectPages, listScripts, MAX_LIST_PAGES, readScriptPage, type ListedScript, type PageOutcome } from '../../lib/cleanup/list';
+import { listScripts, refusesQueryByStatus } from '../../lib/cleanup/list';
+import { collectPages, MAX_LIST_PAGES, readScriptPage, type ListedScript, type PageOutcome } from '../../lib/cleanup/pages';
 import { parseCleanupRequest } from '../../lib/cleanup/request';
 import { runFailure } from '../../lib/cleanup/run-failure';
 import { selectStaleReviews } from '../../lib/cleanup/select';
-import { completedResult, listingFailedResult, runHead } from '../../lib/cleanup/summary';
+import { completedResult, listingFailedResult, listingReport, runHead } from '../../lib/cleanup/summary';
 import { InvalidConfigurationError, InvalidParameterError } from '../../lib/core/errors';
-import { createOutboundBotClient } from '../../lib/outboundbot/client';
+import { createOutboundBotClient, type OutboundBotClient } from '../../lib/outboundbot/client';
+import { OutboundBotCallError } from '../../lib/outboundbot/errors';
 import { parseCleanupConfig } from '../../lib/runtime/config';
 import { FakeClock } from '../support/fake-clock';
 
@@ -69,40 +72,73 @@ describe('parseCleanupRequest', () => {
   });
 });
 
-const page = (ids: string[], TotalCount: number | undefined): PageOutcome => ({
+const page = (ids: string[], TotalCount: number | undefined, PageSize?: number): PageOutcome => ({
   ok: true,
-  page: { TotalCount, List: ids.map((ScriptId) => ({ ScriptId })) },
+  page: { TotalCount, PageSize, List: ids.map((ScriptId) => ({ ScriptId })) },
 });
 
+/** `count` ScriptIds from `from`: `s<from>`, `s<from+1>`, …. */
+const idsFrom = (from: number, count: number) => Array.from({ length: count }, (_, i) => `s${from + i}`);
+
 describe('collectPages', () => {
-  it('stops once TotalCount scripts are in hand', async () => {
+  it('stops once TotalCount scripts are in hand; pages that add up leave no issue', async () => {
     const asked: number[] = [];
     const listing = await collectPages(async (n) => {
       asked.push(n);
-      return page(n === 1 ? ['a', 'b'] : ['c'], 3);
+      return page(n === 1 ? ['a', 'b'] : ['c'], 3, 2);
     });
     expect(asked).toEqual([1, 2]);
-    expect(listing).toEqual({ ok: true, pages: 2, scripts: [{ ScriptId: 'a' }, { ScriptId: 'b' }, { ScriptId: 'c' }] });
+    expect(listing).toEqual({ ok: true, pages: 2, totalCount: 3, issues: [], scripts: [{ ScriptId: 'a' }, { ScriptId: 'b' }, { ScriptId: 'c' }] });
   });
 
-  it('stops at an empty page when TotalCount is missing', async () => {
-    const listing = await collectPages(async (n) => page(n <= 2 ? [`s${n}`] : [], undefined));
-    expect(listing).toMatchObject({ ok: true, pages: 3 });
+  it('stops at an empty page when TotalCount is missing, and a short last page is no issue', async () => {
+    const listing = await collectPages(async (n) => page(n <= 2 ? idsFrom(n * 100, n === 1 ? 100 : 40) : [], undefined));
+    expect(listing).toMatchObject({ ok: true, pages: 3, totalCount: undefined, issues: [] });
   });
 
-  it('stops when a page brings nothing new: a server that ignores PageNumber cannot loop it', async () => {
+  it('a server that ignores PageNumber: stops at the repeated page, counts each script once, and says the listing is short', async () => {
     const asked: number[] = [];
     const listing = await collectPages(async (n) => {
       asked.push(n);
-      return page(['same-1', 'same-2'], 1_000);
+      return page(idsFrom(0, 100), 300);
     });
     expect(asked).toEqual([1, 2]);
-    expect(listing).toMatchObject({ ok: true, scripts: [{ ScriptId: 'same-1' }, { ScriptId: 'same-2' }] });
+    if (!listing.ok) throw new Error('expected a listing');
+    expect(listing.scripts).toHaveLength(100);
+    expect(listing.issues).toEqual([
+      { Code: 'RepeatedPage', PageNumber: 2, Message: expect.stringContaining('ignore PageNumber') },
+      { Code: 'TotalCountNotReached', PageNumber: 2, Message: 'listed 100 scripts of the 300 that the last page\'s TotalCount announced' },
+    ]);
   });
 
-  it('gives up after MAX_LIST_PAGES even if every page is new', async () => {
-    const listing = await collectPages(async (n) => page([`s${n}`], undefined));
-    expect(listing).toMatchObject({ ok: true, pages: MAX_LIST_PAGES });
+  it('fewer listed than the final TotalCount is an issue, even when each page was full and new', async () => {
+    // 2 940 scripts; TotalCount grows by 50 over the run, so the listing ends 50 short of it.
+    const listing = await collectPages(async (n) => page(idsFrom((n - 1) * 100, Math.max(0, Math.min(100, 2_940 - (n - 1) * 100))), n < 30 ? 2_940 : 2_990));
+    expect(listing).toMatchObject({ ok: true, pages: 31, totalCount: 2_990 });
+    expect(listing.ok && listing.scripts).toHaveLength(2_940);
+    expect(listing.ok && listing.issues).toEqual([{ Code: 'TotalCountNotReached', PageNumber: 31, Message: expect.stringContaining('listed 2940 scripts of the 2990') }]);
+  });
+
+  it('scripts seen on two pages count once, and the overlap is an issue, once however many pages overlap', async () => {
+    // Each page starts two entries early, as if two scripts had been created ahead of the cursor.
+    const listing = await collectPages(async (n) => page(idsFrom(Math.max(0, (n - 1) * 98), Math.min(100, 250 - (n - 1) * 98)), 250));
+    if (!listing.ok) throw new Error('expected a listing');
+    expect(listing.scripts.map((s) => s.ScriptId)).toEqual(idsFrom(0, 250));
+    expect(listing.issues).toEqual([{ Code: 'DuplicateScripts', PageNumber: 2, Message: expect.stringMatching(/^4 listed entries repeated a ScriptId/) }]);
+  });
+
+  it('a short page before the end is an issue; the page size the server reports is the one expected', async () => {
+    const sizes = [100, 60, 100, 40];
+    const listing = await collectPages(async (n) => page(idsFrom(n * 1_000, sizes[n - 1] ?? 0), 300));
+    expect(listing).toMatchObject({ ok: true, pages: 4, issues: [{ Code: 'ShortPage', PageNumber: 2, Message: 'page 2 held 60 of 100 scripts, yet page 3 held more' }] });
+    // A server whose pages hold 50 says so in PageSize: its full pages are not short.
+    const fifties = await collectPages(async (n) => page(idsFrom(n * 1_000, n <= 3 ? 50 : 0), 150, 50));
+    expect(fifties).toMatchObject({ ok: true, pages: 3, issues: [] });
+  });
+
+  it('gives up after MAX_LIST_PAGES even if every page is new, and says it did not reach the end', async () => {
+    const listing = await collectPages(async (n) => page([`s${n}`], undefined, 1));
+    expect(listing).toMatchObject({ ok: true, pages: MAX_LIST_PAGES, issues: [{ Code: 'PageLimit', PageNumber: MAX_LIST_PAGES }] });
   });
 
   it('reports the failure of the page it could not read', async () => {
@@ -113,9 +149,98 @@ describe('collectPages', () => {
 
   it('reads a page defensively: string numbers, entries without ScriptId left out', () => {
     expect(
-      readScriptPage({ Scripts: { TotalCount: '3', List: [{ ScriptId: 'a', Status: 'DRAFTED', UpdateTime: '1700000000000' }, { Status: 'DRAFTED' }, 'junk'] } }),
-    ).toEqual({ TotalCount: 3, List: [{ ScriptId: 'a', ScriptName: undefined, Status: 'DRAFTED', UpdateTime: 1_700_000_000_000 }] });
+      readScriptPage({ Scripts: { TotalCount: '3', PageSize: '100', List: [{ ScriptId: 'a', Status: 'DRAFTED', UpdateTime: '1700000000000' }, { Status: 'DRAFTED' }, 'junk'] } }),
+    ).toEqual({ TotalCount: 3, PageSize: 100, List: [{ ScriptId: 'a', ScriptName: undefined, Status: 'DRAFTED', UpdateTime: 1_700_000_000_000 }] });
+    expect(readScriptPage({ Scripts: { List: [], PageSize: 0 } })).toEqual({ TotalCount: undefined, PageSize: undefined, List: [] });
     expect(readScriptPage({ Scripts: {} })).toBeUndefined();
+  });
+});
+
+describe('the fallback rule: which refusals of QueryScriptsByStatus mean "use ListScripts"', () => {
+  const refusal = (HttpStatusCode: number | undefined, Code: string, PageNumber = 1) => refusesQueryByStatus({ Code, HttpStatusCode, PageNumber });
+
+  it('the action unknown, not permitted, or StatusList not understood, on page 1', () => {
+    expect(refusal(404, 'InvalidAction.NotFound')).toBe(true);
+    expect(refusal(400, 'InvalidAction')).toBe(true);
+    expect(refusal(403, 'InvalidAction.NotFound')).toBe(true);
+    expect(refusal(403, 'Forbidden.RAM')).toBe(true);
+    expect(refusal(403, 'Forbidden')).toBe(true);
+    expect(refusal(403, 'NoPermission')).toBe(true);
+    expect(refusal(403, 'NotAuthorized')).toBe(true);
+    expect(refusal(400, 'InvalidParameter.StatusList')).toBe(true);
+    expect(refusal(400, 'InvalidParameter.StatusList.Malformed')).toBe(true);
+  });
+
+  it('nothing else: the instance, our own parameters, transient faults, a deadline, a later page, look-alike codes', () => {
+    expect(refusal(404, 'NotExist.Instance')).toBe(false);
+    expect(refusal(400, 'InvalidParameter')).toBe(false);
+    expect(refusal(400, 'InvalidParameter.PageSize')).toBe(false);
+    expect(refusal(400, 'Forbidden.RAM')).toBe(false);
+    expect(refusal(404, 'Forbidden.RAM')).toBe(false);
+    expect(refusal(403, 'UpstreamRefused')).toBe(false);
+    expect(refusal(403, 'ForbiddenFruit')).toBe(false);
+    expect(refusal(403, 'InvalidActionable')).toBe(false);
+    expect(refusal(500, 'InvalidAction.NotFound')).toBe(false);
+    expect(refusal(429, 'Throttling.User')).toBe(false);
+    expect(refusal(undefined, 'DeadlineExceeded')).toBe(false);
+    expect(refusal(404, 'InvalidAction.NotFound', 2)).toBe(false);
+  });
+});
+
+/** A client that answers QueryScriptsByStatus with `byStatus` (or throws it) and ListScripts with `all`, one page each. */
+function fakeClient(byStatus: Array<Record<string, unknown>> | OutboundBotCallError, all: Array<Record<string, unknown>>) {
+  const calls: Array<{ action: string; query: Record<string, string> }> = [];
+  const client: OutboundBotClient = {
+    async call(action, query) {
+      calls.push({ action, query });
+      const list = action === 'QueryScriptsByStatus' ? byStatus : all;
+      if (list instanceof OutboundBotCallError) throw list;
+      return { Success: true, Scripts: { TotalCount: list.length, PageSize: 100, List: list } };
+    },
+  };
+  return { client, calls };
+}
+
+describe('listScripts', () => {
+  const clock = new FakeClock();
+  const deps = (client: OutboundBotClient) => ({ client, clock, policy: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 }, readTimeoutMs: 1_000, deadlineMs: clock.nowMs() + 60_000 });
+  const reviewed = { ScriptId: 'r', Status: 'EXAMINE_IN_PROGRESS', UpdateTime: 1 };
+  const drafted = { ScriptId: 'd', Status: 'DRAFTED', UpdateTime: 1 };
+
+  it('asks for the two review states, StatusList flattened as the SDK does', async () => {
+    const { client, calls } = fakeClient([reviewed], []);
+    expect(await listScripts(INSTANCE, deps(client))).toMatchObject({ ok: true, action: 'QueryScriptsByStatus', pages: 1, issues: [] });
+    expect(calls).toEqual([
+      {
+        action: 'QueryScriptsByStatus',
+        query: { InstanceId: INSTANCE, PageNumber: '1', PageSize: '100', 'StatusList.1': 'EXAMINE_IN_PROGRESS', 'StatusList.2': 'PUBLISHED_AND_EXAMINE_IN_PROGRESS' },
+      },
+    ]);
+  });
+
+  it('falls back to ListScripts for the run, naming the refusal; any other refusal is the listing failure', async () => {
+    const forbidden = new OutboundBotCallError('Forbidden.RAM', 'User not authorized', 403, 'req-1');
+    const fellBack = fakeClient(forbidden, [reviewed, drafted]);
+    expect(await listScripts(INSTANCE, deps(fellBack.client))).toMatchObject({
+      ok: true,
+      action: 'ListScripts',
+      fallback: { Code: 'Forbidden.RAM', Message: 'User not authorized', HttpStatusCode: 403, RequestId: 'req-1' },
+      scripts: [{ ScriptId: 'r' }, { ScriptId: 'd' }],
+    });
+    expect(fellBack.calls.map((c) => [c.action, c.query['StatusList.1']])).toEqual([
+      ['QueryScriptsByStatus', 'EXAMINE_IN_PROGRESS'],
+      ['ListScripts', undefined],
+    ]);
+    const noInstance = fakeClient(new OutboundBotCallError('NotExist.Instance', 'no such instance', 404, 'req-2'), [reviewed]);
+    expect(await listScripts(INSTANCE, deps(noInstance.client))).toMatchObject({ ok: false, action: 'QueryScriptsByStatus', failure: { Code: 'NotExist.Instance' } });
+    expect(noInstance.calls).toHaveLength(1);
+  });
+
+  it('the selection still checks each state and age: a server that ignored StatusList withdraws nothing else', async () => {
+    const { client } = fakeClient([reviewed, drafted, { ScriptId: 'young', Status: 'EXAMINE_IN_PROGRESS', UpdateTime: clock.nowMs() }], []);
+    const listing = await listScripts(INSTANCE, deps(client));
+    if (!listing.ok) throw new Error('expected a listing');
+    expect(selectStaleReviews(listing.scripts, { nowMs: clock.nowMs(), olderThanMinutes: 60 }).selected.map((s) => s.ScriptId)).toEqual(['r']);
   });
 });
 
@@ -261,6 +386,7 @@ describe('the one DeadlineExceeded rule of the listing and the dispatch', () => 
     const listing = await listScripts('instance-1', { client, clock, policy, readTimeoutMs: 100, deadlineMs: clock.nowMs() });
     expect(listing).toEqual({
       ok: false,
+      action: 'QueryScriptsByStatus',
       pages: 1,
       failure: { Code: 'DeadlineExceeded', Message: 'The invocation deadline arrived while listing page 1', HttpStatusCode: undefined, RequestId: undefined, PageNumber: 1, Attempts: 0 },
     });
@@ -285,6 +411,7 @@ describe('the summary', () => {
   const request = { InstanceId: INSTANCE, OlderThanMinutes: 60, DryRun: false };
   const counts = { listed: 10, eligible: 4, selected: 3 };
   const none = { Withdrawn: 0, Failed: 0, Dispatched: 0, Remaining: [] };
+  const complete = { Listing: 'QueryScriptsByStatus' as const, Pages: 1, TotalCount: 10, Complete: true };
 
   it('names the run the same way whatever happened; MaxWithdrawals only when asked', () => {
     expect(runHead('req', request, 'inline')).toEqual({ RequestId: 'req', InstanceId: INSTANCE, Mode: 'inline', DryRun: false, OlderThanMinutes: 60 });
@@ -293,8 +420,9 @@ describe('the summary', () => {
 
   it('a run succeeds only when nothing failed and every selected item was started', () => {
     const head = runHead('req', request, 'inline');
-    expect(completedResult(head, counts, { summary: { ...none, Withdrawn: 3 }, detail: { Results: [] } }, 7)).toEqual({
+    expect(completedResult(head, complete, counts, { summary: { ...none, Withdrawn: 3 }, detail: { Results: [] } }, 7)).toEqual({
       ...head,
+      ...complete,
       Success: true,
       Listed: 10,
       Eligible: 4,
@@ -308,15 +436,41 @@ describe('the summary', () => {
       durationMs: 7,
       Results: [],
     });
-    expect(completedResult(head, counts, { summary: { ...none, Withdrawn: 2, Failed: 1 }, detail: {} }, 7)).toMatchObject({ Success: false, Truncated: false });
+    expect(completedResult(head, complete, counts, { summary: { ...none, Withdrawn: 2, Failed: 1 }, detail: {} }, 7)).toMatchObject({ Success: false, Truncated: false });
     const remaining = [{ InstanceId: INSTANCE, ScriptId: 's3' }];
-    expect(completedResult(head, counts, { summary: { ...none, Withdrawn: 2, Remaining: remaining }, detail: {} }, 7)).toMatchObject({ Success: false, Truncated: true, Remaining: remaining });
+    expect(completedResult(head, complete, counts, { summary: { ...none, Withdrawn: 2, Remaining: remaining }, detail: {} }, 7)).toMatchObject({ Success: false, Truncated: true, Remaining: remaining });
   });
 
-  it('a failed listing is a failed run with nothing counted, the page named', () => {
-    const failure = { Code: 'Throttling', Message: 'slow down', HttpStatusCode: 429, RequestId: 'u1', PageNumber: 2, Attempts: 4 };
-    expect(listingFailedResult(runHead('req', request, 'inline'), failure, 9)).toMatchObject({
+  it('a listing that did not add up is no success, though everything selected was done', () => {
+    const issue = { Code: 'RepeatedPage' as const, PageNumber: 2, Message: 'page 2 brought only ScriptIds already listed' };
+    const report = listingReport({ ok: true, action: 'QueryScriptsByStatus', scripts: [], pages: 2, totalCount: 300, issues: [issue] });
+    expect(report).toEqual({ Listing: 'QueryScriptsByStatus', Pages: 2, TotalCount: 300, Complete: false, ListingIssues: [issue] });
+    expect(completedResult(runHead('req', request, 'inline'), report, counts, { summary: { ...none, Withdrawn: 3 }, detail: {} }, 7)).toMatchObject({
       Success: false,
+      Complete: false,
+      Withdrawn: 3,
+      Truncated: false,
+    });
+  });
+
+  it('the listing report names a fallback, and leaves out what it does not know', () => {
+    const fallback = { Code: 'InvalidAction.NotFound', Message: 'not found', HttpStatusCode: 404, RequestId: 'u0' };
+    expect(listingReport({ ok: true, action: 'ListScripts', fallback, scripts: [], pages: 1, totalCount: undefined, issues: [] })).toEqual({
+      Listing: 'ListScripts',
+      ListingFallback: fallback,
+      Pages: 1,
+      Complete: true,
+    });
+  });
+
+  it('a failed listing is a failed run with nothing counted, the action and page named, not complete', () => {
+    const failure = { Code: 'Throttling', Message: 'slow down', HttpStatusCode: 429, RequestId: 'u1', PageNumber: 2, Attempts: 4 };
+    const report = listingReport({ ok: false, action: 'ListScripts', failure, pages: 2 });
+    expect(listingFailedResult(runHead('req', request, 'inline'), report, failure, 9)).toMatchObject({
+      Success: false,
+      Listing: 'ListScripts',
+      Pages: 2,
+      Complete: false,
       Listed: 0,
       Selected: 0,
       Withdrawn: 0,

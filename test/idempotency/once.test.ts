@@ -5,6 +5,7 @@ import { systemClock } from '../../lib/core/clock';
 import { IdempotencyKeyMismatchError, RequestInProgressError } from '../../lib/idempotency/errors';
 import { createMemoryStore } from '../../lib/idempotency/memory-store';
 import { runOnce, type OnceOptions } from '../../lib/idempotency/once';
+import { openStore } from '../../lib/idempotency/open-store';
 import { createRedisStore } from '../../lib/idempotency/redis-store';
 import { lockScript } from '../../lib/idempotency/script-lock';
 import type { IdempotencyStore } from '../../lib/idempotency/store';

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../lib/core/clock';
 import { IdempotencyStoreUnavailableError } from '../../lib/idempotency/errors';
 import { createMemoryStore } from '../../lib/idempotency/memory-store';
+import { openStore } from '../../lib/idempotency/open-store';
 import { createRedisStore } from '../../lib/idempotency/redis-store';
 import type { IdempotencyStore } from '../../lib/idempotency/store';
 import { redisAvailable, startRedis, type RedisServer } from '../support/redis-server';
@@ -92,26 +93,23 @@ describe('memory store bound', () => {
 
 describe.runIf(redisAvailable)('redis store failures', () => {
   it('answers IdempotencyStoreUnavailable within its timeout when nothing listens, and never names the password', async () => {
-    const store = createRedisStore({ url: 'redis://:s3cret-pass@127.0.0.1:1/0', timeoutMs: 300 });
+    const store = await openStore({ redisUrl: 'redis://:s3cret-pass@127.0.0.1:1/0', timeoutMs: 300 }, systemClock);
     const startMs = Date.now();
     const error = await store.claim('k', { owner: 'a' }, 1_000).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(IdempotencyStoreUnavailableError);
     expect(Date.now() - startMs).toBeLessThan(1_500);
     expect(JSON.stringify({ message: (error as Error).message, stack: (error as Error).stack })).not.toContain('s3cret-pass');
-    await store.close();
   });
 
   it('refuses a wrong password as unavailable, without echoing it', async () => {
     const secured = await startRedis({ password: 'right-password-123' });
     try {
-      const store = createRedisStore({ url: `redis://:wrong-password-456@127.0.0.1:${secured.port}/0`, timeoutMs: 500 });
+      const store = await openStore({ redisUrl: `redis://:wrong-password-456@127.0.0.1:${secured.port}/0`, timeoutMs: 500 }, systemClock);
       const error = await store.read('k').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(IdempotencyStoreUnavailableError);
       expect((error as Error).message).not.toMatch(/wrong-password|right-password/);
-      await store.close();
-      const good = createRedisStore({ url: secured.url, timeoutMs: 500 });
+      const good = await openStore({ redisUrl: secured.url, timeoutMs: 500 }, systemClock);
       expect(await good.claim('k', { owner: 'a' }, 1_000)).toEqual({ claimed: true });
-      await good.close();
     } finally {
       await secured.stop();
     }
@@ -119,7 +117,7 @@ describe.runIf(redisAvailable)('redis store failures', () => {
 
   it('fails fast while redis-server is down and recovers after it restarts', async () => {
     const own = await startRedis();
-    const store = createRedisStore({ url: own.url, timeoutMs: 400 });
+    const store = await openStore({ redisUrl: own.url, timeoutMs: 400, keyPrefix: 'restart:' }, systemClock);
     try {
       expect(await store.claim('before', { owner: 'a' }, 5_000)).toEqual({ claimed: true });
       await own.stop();
@@ -135,7 +133,6 @@ describe.runIf(redisAvailable)('redis store failures', () => {
       expect(recovered).toBe(true);
       expect(await store.read('after')).toEqual({ owner: 'b' });
     } finally {
-      await store.close();
       await own.stop();
     }
   });
