@@ -1,31 +1,33 @@
-// 500 withdrawals as five batches of 100 arriving together (FC instance concurrency), sharing
-// BATCH_CONCURRENCY=16 upstream calls, in a process of its own so its peak RSS is the function's.
+// Five 100-item batches arriving together (FC instance concurrency: the worst case for memory),
+// in a fresh process that loads the built withdraw bundle: its peak RSS is the function's. They
+// share the instance's BATCH_CONCURRENCY upstream limit (set by the parent from s.yaml).
 import { performance } from 'node:perf_hooks';
+import { fail, reportAndExit } from './child-report';
+import { fcContext, invokeEvent, type ChildTarget, type FunctionSpec } from './fc-context';
 
-const [bundle, endpoint, accessKeyId, accessKeySecret, securityToken, instanceId, firstIndex] = process.argv.slice(2) as [string, string, string, string, string, string, string];
-process.env.OUTBOUNDBOT_ENDPOINT = endpoint;
-process.env.OUTBOUNDBOT_PROTOCOL = 'http';
-process.env.BATCH_CONCURRENCY = '16';
-// The log lines are produced (that cost is real) but not printed to the terminal.
-process.stdout.write = (() => true) as typeof process.stdout.write;
+interface BatchArgs extends ChildTarget {
+  bundle: string;
+  fn: FunctionSpec;
+  prefix: string;
+  from: number;
+  batches: number;
+  size: number;
+}
+
+const args = JSON.parse(process.argv[2]!) as BatchArgs;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { handler } = require(bundle) as { handler: (event: Buffer, context: unknown) => Promise<{ Success: boolean }> };
+const { handler } = require(args.bundle) as { handler: (event: Buffer, context: unknown) => Promise<{ Success: boolean; Results?: unknown[] }> };
 
 async function main() {
-  const start = Number(firstIndex);
-  const started = performance.now();
-  const results = await Promise.all(
-    Array.from({ length: 5 }, (_, batch) => {
-      const Items = Array.from({ length: 100 }, (_, i) => ({ InstanceId: instanceId, ScriptId: `bench-${start + batch * 100 + i}` }));
-      const context = { requestId: `bench-batch-${batch}`, credentials: { accessKeyId, accessKeySecret, securityToken }, function: { name: 'withdraw', timeout: 60 } };
-      return handler(Buffer.from(JSON.stringify({ Items })), context);
-    }),
-  );
-  if (!results.every((r) => r.Success)) throw new Error('a batch withdrawal failed');
-  const elapsedMs = performance.now() - started;
-  process.stderr.write(`${JSON.stringify({ elapsedMs, maxRssKb: process.resourceUsage().maxRSS })}\n`);
+  const invocations = Array.from({ length: args.batches }, (_, batch) => {
+    const Items = Array.from({ length: args.size }, (_, i) => ({ InstanceId: args.instanceId, ScriptId: `${args.prefix}${args.from + batch * args.size + i}` }));
+    return { event: invokeEvent({ Items }), context: fcContext(`bench-batch-${args.from}-${batch}`, args.role, args.fn) };
+  });
+  const t0 = performance.now();
+  const results = await Promise.all(invocations.map(({ event, context }) => handler(event, context)));
+  const elapsedMs = performance.now() - t0;
+  const failed = results.filter((r) => !r.Success).length;
+  if (failed) throw new Error(`${failed} of ${args.batches} batches failed: ${JSON.stringify(results.find((r) => !r.Success)).slice(0, 400)}`);
+  reportAndExit({ elapsedMs, items: args.batches * args.size, memory: process.memoryUsage() });
 }
-main().catch((error: Error) => {
-  process.stderr.write(`${error.message}\n`);
-  process.exit(1);
-});
+main().catch(fail);

@@ -1,11 +1,8 @@
-// A fresh process that makes one hand-signed request: the cold-start floor.
+// A fresh process that makes one hand-signed request: the cold-start floor. Same arguments and
+// same report as bench/cold-handler.ts.
+import { fail, reportAndExit } from './child-report';
+import type { ChildTarget } from './fc-context';
 import { rawWithdraw } from './raw-request';
 
-const [endpoint, accessKeyId, accessKeySecret, securityToken, instanceId, scriptId] = process.argv.slice(2) as [string, string, string, string, string, string];
-rawWithdraw({ endpoint, accessKeyId, accessKeySecret, securityToken }, instanceId, scriptId).then(
-  () => process.exit(0),
-  (error: Error) => {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  },
-);
+const args = JSON.parse(process.argv[2]!) as ChildTarget & { scriptId: string };
+rawWithdraw(args.role, args.instanceId, args.scriptId).then(() => reportAndExit(), fail);

@@ -1,28 +1,130 @@
 // The emulator in a process of its own, as the real gateway is: its work does not share the
-// measured event loop. Driven over IPC by bench/bench.ts.
+// measured process's CPU. Driven over IPC by bench/bench.ts: each message carries an `id` and
+// gets exactly one reply with the same `id`.
+//
+// It also measures what it really adds to each request (service time: from the request's
+// headers being parsed to the answer being handed to the kernel: the configured latency, the
+// timer's lateness and its own work, queueing behind other requests included), through Node's
+// built-in http diagnostics channels, so the emulator itself needs no bench hook.
+import diagnostics from 'node:diagnostics_channel';
+import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { startEmulator } from '../emulator/outboundbot';
+import type { EmulatorScript } from '../emulator/outboundbot';
+import { summarize, type Summary } from './stats';
 
-interface Setup {
-  credential: { accessKeyId: string; accessKeySecret: string; securityToken: string };
+/** Scripts `${prefix}${i}` for i in [0, count), all in `status`, last updated `ageMinutes` ago. */
+export interface ScriptGroup {
+  prefix: string;
+  count: number;
+  status: string;
+  ageMinutes: number;
+}
+
+export interface SeedSpec {
   instanceId: string;
-  scriptCount: number;
+  /** Interleaved round-robin in list order, so that one kind never sits in a block of pages. */
+  groups: ScriptGroup[];
+}
+
+export type EmulatorRequest =
+  | { op: 'credential'; credential: { accessKeyId: string; accessKeySecret: string; securityToken: string } }
+  | { op: 'seed'; seed: SeedSpec }
+  | { op: 'latency'; ms: number }
+  | { op: 'disable'; actions: string[] }
+  /** Forgets the request records and the service times (scripts, credentials stay). */
+  | { op: 'reset' }
+  | { op: 'records' }
+  | { op: 'close' };
+
+export interface RecordsReply {
+  /** Requests by action, every answer included. */
+  byAction: Record<string, number>;
+  /** Requests by `action status code`, e.g. `QueryScriptsByStatus 404 InvalidAction.NotFound`. */
+  byOutcome: Record<string, number>;
+  /** Service time by action, ms. */
+  serviceMs: Record<string, Summary & { sum: number }>;
+  /** TCP connections accepted since the emulator started. */
+  connections: number;
+}
+
+export function seedScripts(spec: SeedSpec, nowMs: number): EmulatorScript[] {
+  const scripts: EmulatorScript[] = [];
+  const longest = Math.max(0, ...spec.groups.map((g) => g.count));
+  for (let i = 0; i < longest; i++) {
+    for (const g of spec.groups) {
+      if (i >= g.count) continue;
+      // A second apart, so that the cleanup's oldest-first order is a real sort.
+      scripts.push({ ScriptId: `${g.prefix}${i}`, ScriptName: `bench ${g.prefix}${i}`, Status: g.status, UpdateTime: nowMs - g.ageMinutes * 60_000 - i * 1000 });
+    }
+  }
+  return scripts;
 }
 
 async function main() {
   const emulator = await startEmulator();
-  process.on('message', (message: { setup?: Setup; latencyMs?: number; close?: boolean }) => {
-    if (message.setup) {
-      const { credential, instanceId, scriptCount } = message.setup;
-      emulator.addCredential(credential);
-      emulator.addInstance(
-        instanceId,
-        Array.from({ length: scriptCount }, (_, i) => ({ ScriptId: `bench-${i}`, ScriptName: `bench ${i}`, Status: 'EXAMINE_IN_PROGRESS', UpdateTime: Date.now() })),
-      );
-    }
-    if (message.latencyMs !== undefined) emulator.setLatency(message.latencyMs);
-    if (message.close) void emulator.close().then(() => process.exit(0));
-    process.send!({ ok: true, endpoint: emulator.endpoint });
+  const started = new WeakMap<IncomingMessage, number>();
+  let serviceMs: Record<string, number[]> = {};
+  diagnostics.subscribe('http.server.request.start', (message) => {
+    started.set((message as { request: IncomingMessage }).request, performance.now());
   });
-  process.send!({ ok: true, endpoint: emulator.endpoint });
+  diagnostics.subscribe('http.server.response.finish', (message) => {
+    const { request } = message as { request: IncomingMessage };
+    const t0 = started.get(request);
+    if (t0 === undefined) return;
+    const action = String(request.headers['x-acs-action'] ?? '');
+    (serviceMs[action] ??= []).push(performance.now() - t0);
+  });
+
+  const handle = async (message: EmulatorRequest): Promise<unknown> => {
+    switch (message.op) {
+      case 'credential':
+        emulator.addCredential(message.credential);
+        return {};
+      case 'seed': {
+        const scripts = seedScripts(message.seed, Date.now());
+        emulator.addInstance(message.seed.instanceId, scripts);
+        return { scripts: scripts.length };
+      }
+      case 'latency':
+        emulator.setLatency(message.ms);
+        return {};
+      case 'disable':
+        emulator.setDisabledActions(message.actions);
+        return {};
+      case 'reset':
+        emulator.reset();
+        serviceMs = {};
+        return {};
+      case 'records': {
+        const byAction: Record<string, number> = {};
+        const byOutcome: Record<string, number> = {};
+        for (const r of emulator.requests) {
+          byAction[r.action] = (byAction[r.action] ?? 0) + 1;
+          const key = `${r.action} ${r.status} ${r.code || '-'}`;
+          byOutcome[key] = (byOutcome[key] ?? 0) + 1;
+        }
+        const service = Object.fromEntries(Object.entries(serviceMs).map(([action, v]) => [action, { ...summarize(v), sum: v.reduce((a, b) => a + b, 0) }]));
+        const reply: RecordsReply = { byAction, byOutcome, serviceMs: service, connections: emulator.connections };
+        return reply;
+      }
+      case 'close':
+        await emulator.close();
+        return {};
+    }
+  };
+
+  process.on('message', (message: EmulatorRequest & { id: number }) => {
+    handle(message).then(
+      (reply) => {
+        process.send!({ id: message.id, ok: true, ...(reply as object) });
+        if (message.op === 'close') process.disconnect();
+      },
+      (error: Error) => process.send!({ id: message.id, ok: false, error: error.message }),
+    );
+  });
+  // The parent's end of the channel going away (bench killed) ends this process too.
+  process.on('disconnect', () => process.exit(0));
+  process.send!({ id: 0, ok: true, endpoint: emulator.endpoint });
 }
 void main();

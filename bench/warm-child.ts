@@ -1,0 +1,125 @@
+// One warm variant in a process of its own, driven in rounds by bench/bench.ts over IPC. Each
+// round makes `count` withdrawals one after another (as warm invocations arrive) and answers
+// with the process's CPU (process.cpuUsage(), all threads: GC and compiler included) and wall
+// time over exactly those calls. Inputs (events, contexts, queries) are built before the clock
+// starts: FC builds them, not the function.
+//
+// Variants:
+// - handler:  the built dist/withdraw bundle, a direct-invocation event (Buffer) and FC context;
+//             with IDEMPOTENCY_REDIS_URL in its environment this is the store-cost variant;
+// - client:   the official client alone, @alicloud/openapi-client callApi with the Params of
+//             lib/outboundbot/client.ts, one client reused, given the role's ready credential
+//             and plain runtime/request objects exactly as the function gives them;
+// - raw:      the hand-signed request (bench/raw-request.ts) on one keep-alive socket.
+import OpenApi, { Config, Params, type OpenApiRequest } from '@alicloud/openapi-client';
+import type { RuntimeOptions } from '@alicloud/tea-util';
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { fail } from './child-report';
+import { fcContext, invokeEvent, type ChildTarget, type FunctionSpec } from './fc-context';
+import { rawWithdraw } from './raw-request';
+
+export type WarmVariant = 'handler' | 'client' | 'raw';
+
+export interface WarmArgs extends ChildTarget {
+  variant: WarmVariant;
+  /** Seeded ids are `${prefix}${n}`. */
+  prefix: string;
+  bundle: string;
+  fn: FunctionSpec;
+  readTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export interface RoundReply {
+  calls: number;
+  cpuUs: number;
+  userUs: number;
+  systemUs: number;
+  wallMs: number;
+}
+
+type Call = () => Promise<unknown>;
+
+const args = JSON.parse(process.argv[2]!) as WarmArgs;
+const { role, instanceId } = args;
+
+function check(ok: boolean, what: unknown): void {
+  if (!ok) throw new Error(`${args.variant}: withdrawal failed: ${JSON.stringify(what).slice(0, 300)}`);
+}
+
+/** Builds the calls for ids [from, from + count), before any is made. */
+function prepare(): (from: number, count: number) => Call[] {
+  if (args.variant === 'handler') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { handler } = require(args.bundle) as { handler: (event: Buffer, context: unknown) => Promise<{ Success?: boolean }> };
+    return (from, count) =>
+      Array.from({ length: count }, (_, k) => {
+        const event = invokeEvent({ InstanceId: instanceId, ScriptId: `${args.prefix}${from + k}` });
+        const context = fcContext(`bench-warm-${args.prefix}${from + k}`, role, args.fn);
+        return async () => {
+          const result = await handler(event, context);
+          check(result.Success === true, result);
+        };
+      });
+  }
+  if (args.variant === 'client') {
+    const model = { accessKeyId: role.accessKeyId, accessKeySecret: role.accessKeySecret, securityToken: role.securityToken, type: 'sts' };
+    const client = new OpenApi(
+      new Config({
+        credential: { getCredential: async () => model } as never,
+        endpoint: role.endpoint,
+        protocol: 'http',
+        connectTimeout: args.connectTimeoutMs,
+      }),
+    );
+    const params = new Params({
+      action: 'WithdrawScriptReview',
+      version: '2019-12-26',
+      protocol: 'HTTPS',
+      pathname: '/',
+      method: 'POST',
+      authType: 'AK',
+      style: 'RPC',
+      reqBodyType: 'formData',
+      bodyType: 'json',
+    });
+    return (from, count) =>
+      Array.from({ length: count }, (_, k) => {
+        const query: Record<string, string> = { InstanceId: instanceId, ScriptId: `${args.prefix}${from + k}` };
+        return async () => {
+          const runtime = { autoretry: false, readTimeout: args.readTimeoutMs, connectTimeout: args.connectTimeoutMs } as RuntimeOptions;
+          const response = await client.callApi(params, { query } as OpenApiRequest, runtime);
+          check((response.body as { Success?: boolean }).Success === true, response.body);
+        };
+      });
+  }
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  return (from, count) => Array.from({ length: count }, (_, k) => () => rawWithdraw(role, instanceId, `${args.prefix}${from + k}`, agent));
+}
+
+const build = prepare();
+
+async function round(from: number, count: number): Promise<RoundReply> {
+  const calls = build(from, count);
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (const call of calls) await call();
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { calls: count, cpuUs: cpu.user + cpu.system, userUs: cpu.user, systemUs: cpu.system, wallMs };
+}
+
+process.on('message', (message: { id: number; op: 'round'; from: number; count: number } | { id: number; op: 'exit' }) => {
+  if (message.op === 'exit') {
+    process.send!({ id: message.id, ok: true, maxRssKb: process.resourceUsage().maxRSS }, () => process.exit(0));
+    return;
+  }
+  round(message.from, message.count).then(
+    (reply) => process.send!({ id: message.id, ok: true, ...reply }),
+    (error: Error) => process.send!({ id: message.id, ok: false, error: error.message }),
+  );
+});
+process.on('disconnect', () => process.exit(0));
+process.on('uncaughtException', fail);
+process.send!({ id: 0, ok: true, ready: true });
