@@ -88,8 +88,6 @@ export async function buildFunctions() {
       outfile: path.join(outdir, 'index.js'),
       metafile: true,
       minify: true,
-      // Error names reach logs and FC's async failure records: minified ones would say nothing.
-      keepNames: true,
       legalComments: 'none',
       alias: Object.fromEntries(Object.entries(STUBBED_MODULES[name] ?? {}).map(([from, to]) => [from, `./${to}`])),
       plugins: [sideModulesApart],

@@ -7,5 +7,6 @@ export class FcClientSettingsError extends InvalidConfigurationError {
     super([{ Path: 'FC client', Message: cause instanceof Error ? cause.message : String(cause) }]);
     // InvalidConfigurationError takes no options; set `cause` as Error's constructor would (not enumerable).
     Object.defineProperty(this, 'cause', { value: cause, writable: true, configurable: true, enumerable: false });
+    this.name = 'FcClientSettingsError';
   }
 }

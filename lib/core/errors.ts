@@ -18,9 +18,21 @@ export abstract class ServiceError extends Error {
 
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = new.target.name;
   }
 }
+
+// The name follows the Code (`InvalidParameter` → `InvalidParameterError`), as every subclass is
+// named, and survives minification, which renames classes (new.target.name would say `Oe`).
+Object.defineProperty(ServiceError.prototype, 'name', {
+  get(this: ServiceError) {
+    return `${this.code}Error`;
+  },
+  // A subclass that shares its parent's Code may still name itself.
+  set(this: ServiceError, name: string) {
+    Object.defineProperty(this, 'name', { value: name, writable: true, configurable: true });
+  },
+  configurable: true,
+});
 
 export class InvalidParameterError extends ServiceError {
   readonly code = 'InvalidParameter';

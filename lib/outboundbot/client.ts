@@ -4,7 +4,7 @@ import type { RuntimeOptions } from '@alicloud/tea-util';
 import type { Credentials } from '../core/credentials';
 import { transportFailure } from '../core/transport-error';
 import { OutboundBotCallError } from './errors';
-import { withHardDeadline } from './transport';
+import { guardedCall } from './transport';
 import { upstreamTextScrubber } from './upstream-text';
 
 export const API_VERSION = '2019-12-26';
@@ -70,15 +70,11 @@ export function createOutboundBotClient(credentials: Credentials, endpoint: Endp
       // Plain objects of the models' shape: the SDK only reads their fields, and the Model
       // constructors cost more than the rest of a warm call's bookkeeping.
       const runtime = { autoretry: false, readTimeout: readTimeoutMs, connectTimeout: Math.min(endpoint.connectTimeoutMs, readTimeoutMs) } as RuntimeOptions;
-      const answered: { statusCode?: number } = {};
-      try {
-        const response = await withHardDeadline(readTimeoutMs, () => client.callApi(paramsFor(action), { query } as OpenApiRequest, runtime), answered);
-        const body = response.body as ApiBody;
-        if (typeof body.Message === 'string') body.Message = scrub(body.Message);
-        return body;
-      } catch (error) {
-        throw toCallError(error, answered.statusCode, scrub);
-      }
+      const outcome = await guardedCall(readTimeoutMs, (headers) => client.callApi(paramsFor(action), { query, headers } as OpenApiRequest, runtime));
+      if ('error' in outcome) throw toCallError(outcome.error, outcome.guard.statusCode, scrub);
+      const body = outcome.value.body as ApiBody;
+      if (typeof body.Message === 'string') body.Message = scrub(body.Message);
+      return body;
     },
   };
 }

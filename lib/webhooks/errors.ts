@@ -12,7 +12,7 @@ export class InvalidSignatureError extends ServiceError {
 export class CallbackTimeoutError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = new.target.name;
+    this.name = 'CallbackTimeoutError';
   }
 }
 

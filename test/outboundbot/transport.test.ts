@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OutboundBotEmulator } from '../../emulator/outboundbot';
 import { createOutboundBotClient, type OutboundBotClient } from '../../lib/outboundbot/client';
 import { OutboundBotCallError } from '../../lib/outboundbot/errors';
-import { withHardDeadline } from '../../lib/outboundbot/transport';
+import { CALL_HEADER, withHardDeadline } from '../../lib/outboundbot/transport';
 import { script, startTestEmulator, type RoleCredentials } from '../support/stack';
 
 const INSTANCE = 'transport-instance';
@@ -56,6 +56,20 @@ describe('every attempt has a hard deadline', () => {
     const { error, ms } = await timed(() => withHardDeadline(100, () => new Promise(() => {})));
     expect(error).toMatchObject({ name: 'RequestTimeoutHardDeadlineError' });
     expect(ms).toBeLessThan(400);
+  });
+});
+
+describe('the guard header', () => {
+  it('names the call inside the process and is never sent', async () => {
+    const sent: Array<string | undefined> = [];
+    const onRequest = (message: unknown) => sent.push((message as { request: ClientRequest }).request.getHeader(CALL_HEADER) as string | undefined);
+    diagnostics.subscribe('http.client.request.start', onRequest);
+    try {
+      await withdraw('s1', 2_000);
+    } finally {
+      diagnostics.unsubscribe('http.client.request.start', onRequest);
+    }
+    expect(sent).toEqual([undefined]);
   });
 });
 
