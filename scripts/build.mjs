@@ -51,10 +51,12 @@ export const STUBBED_MODULES = {
   withdraw: {
     '@alicloud/credentials': 'scripts/stubs/alicloud-credentials.cjs',
     '@alicloud/tea-xml': 'scripts/stubs/alicloud-tea-xml.cjs',
+    debug: 'scripts/stubs/debug.cjs',
   },
   cleanup: {
     '@alicloud/credentials': 'scripts/stubs/alicloud-credentials.cjs',
     '@alicloud/tea-xml': 'scripts/stubs/alicloud-tea-xml.cjs',
+    debug: 'scripts/stubs/debug.cjs',
     // @alicloud/fc2 loads these eagerly but async invocation never uses them (ali-oss also fails to bundle: urllib's optional proxy-agent).
     'ali-oss': 'scripts/stubs/fc2-unused.cjs',
     axios: 'scripts/stubs/fc2-unused.cjs',

@@ -48,13 +48,24 @@ describe('the withdraw bundle', () => {
     ['the XML parser', /node_modules\/(xml2js|xmlbuilder|sax|@alicloud\/tea-xml)\//],
     ['the credential provider chain', /node_modules\/@alicloud\/credentials\//],
     ['the full zod build', /node_modules\/zod\/v4\/classic\//],
+    ['debug (4.7 ms of every cold start, to print nothing)', /node_modules\/(.*\/)?debug\//],
     ['the cleanup code', /^lib\/cleanup|^lib\/fanout/],
   ])('leaves out %s', (_what, pattern) => {
     expect(inputs('withdraw').filter((file) => pattern.test(file))).toEqual([]);
   });
 
   it('uses the stubs it declares, and nothing else stands in for a real module', () => {
-    for (const stub of Object.values(stubbed.withdraw!)) expect(inputs('withdraw')).toContain(stub);
+    const declared = Object.values(stubbed.withdraw!).sort();
+    expect([...new Set(inputs('withdraw').filter((file) => file.startsWith('scripts/')))].sort()).toEqual([...new Set(declared)]);
+    for (const real of Object.keys(stubbed.withdraw!)) {
+      expect(inputs('withdraw').filter((file) => file.includes(`node_modules/${real}/`)), real).toEqual([]);
+    }
+  });
+
+  it('keeps the Redis client out of index.js, in a side file loaded only when a store URL is set', () => {
+    expect(inputs('withdraw').filter((file) => /node_modules\/(ioredis|@ioredis|redis)\/|lib\/idempotency\/redis-store/.test(file))).toEqual([]);
+    expect(readFileSync(path.join(ROOT, 'dist/withdraw/index.js'), 'utf8')).toContain('./redis-store.js');
+    expect(readFileSync(path.join(ROOT, 'dist/withdraw/redis-store.js'), 'utf8')).toContain('createRedisStore');
   });
 
   it('serves a withdrawal, an upstream refusal and a retried 500 without reaching a stub', async () => {
@@ -75,5 +86,12 @@ describe('the stubs', () => {
     expect(() => new credentials.default()).toThrow(/not bundled/);
     const xml = load(path.join(ROOT, 'scripts/stubs/alicloud-tea-xml.cjs')) as { default: { parseXml(): unknown } };
     expect(() => xml.default.parseXml()).toThrow(SyntaxError);
+  });
+
+  it('debug: every logger is there, disabled, and prints nothing', () => {
+    const createDebug = createRequire(import.meta.url)(path.join(ROOT, 'scripts/stubs/debug.cjs')) as (name: string) => ((...args: unknown[]) => void) & { enabled: boolean };
+    const log = createDebug('httpx:body');
+    expect(log.enabled).toBe(false);
+    expect(log('anything')).toBeUndefined();
   });
 });
