@@ -30,9 +30,21 @@ export interface FrontendOptions {
   nowMs?: () => number;
 }
 
+/** What the front end did for one function (both its names count together). */
+export interface InvocationCounts {
+  /** Synchronous invocations and HTTP-trigger requests run. */
+  sync: number;
+  /** Async invocations accepted (202); each runs once, plus retries when its handler throws. */
+  async: number;
+  /** Async invocations refused with 409 because their `x-fc-async-task-id` had been accepted before. */
+  duplicateTasks: number;
+}
+
 export interface Frontend {
   url: string;
   port: number;
+  /** Counts for the function the name resolves to; all zero for a name never invoked. */
+  counts(name: string): InvocationCounts;
   /** Resolves when every accepted async invocation has finished (tests, clean shutdown). */
   drain(): Promise<void>;
   close(): Promise<void>;
@@ -41,6 +53,17 @@ export interface Frontend {
 const INVOKE_PATH = /^\/2023-03-30\/functions\/([^/]+)\/invocations$/;
 const MAX_EVENT_BYTES = 32 * 1024 * 1024; // FC's limit for a synchronous invocation payload
 const TEXT_TYPES = /^(application\/(json|x-www-form-urlencoded|xml)|text\/)/i;
+/**
+ * FC's rule for `x-fc-async-task-id` (InvokeFunction, API 2023-03-30): a letter or an underscore
+ * first, then letters, digits, underscores and hyphens, at most 128 characters. Written here
+ * apart from the cleanup's own copy, so a task id the cleanup gets wrong is refused locally too.
+ */
+const ASYNC_TASK_ID = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
+/**
+ * FC answers a reused task id with 409; the Code is our choice: FC 3.0's is not documented
+ * where we looked, and this is the one FC 2.0 (API 2021-04-06) returns for the same refusal.
+ */
+const TASK_EXISTS_CODE = 'StatefulAsyncInvocationAlreadyExists';
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -69,6 +92,13 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 export async function startFrontend(options: FrontendOptions): Promise<Frontend> {
   const nowMs = options.nowMs ?? Date.now;
   const pending = new Set<Promise<void>>();
+  // Per function, not per name: FC keeps task ids per function, and each function has two names here.
+  const ledgers = new Map<LocalFunction, { counts: InvocationCounts; taskIds: Set<string> }>();
+  const ledgerOf = (fn: LocalFunction) => {
+    let ledger = ledgers.get(fn);
+    if (!ledger) ledgers.set(fn, (ledger = { counts: { sync: 0, async: 0, duplicateTasks: 0 }, taskIds: new Set() }));
+    return ledger;
+  };
 
   const contextFor = (name: string, fn: LocalFunction, requestId: string): FcContext => ({
     requestId,
@@ -100,6 +130,7 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
         http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '', userAgent: headers['user-agent'] ?? '' },
       },
     };
+    ledgerOf(fn).counts.sync++;
     try {
       const response = (await fn.handler(Buffer.from(JSON.stringify(event)), contextFor(options.httpFunction, fn, requestId))) as {
         statusCode?: number;
@@ -131,13 +162,10 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
       return;
     }
     if ((headers['x-fc-invocation-type'] ?? '').toLowerCase() === 'async') {
-      const job = runAsync(name, fn, body, requestId);
-      pending.add(job);
-      void job.finally(() => pending.delete(job));
-      res.writeHead(202, { 'x-fc-request-id': requestId });
-      res.end();
+      acceptAsync(res, { name, fn, body, requestId }, headers['x-fc-async-task-id']);
       return;
     }
+    ledgerOf(fn).counts.sync++;
     try {
       const result = await fn.handler(body, contextFor(name, fn, requestId));
       sendJson(res, 200, result ?? null, { 'x-fc-request-id': requestId });
@@ -148,6 +176,33 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
         'x-fc-error-type': 'UnhandledInvocationError',
       });
     }
+  }
+
+  /**
+   * Queues an async invocation (202), as FC does with asyncTask enabled: a task id it already
+   * accepted for this function is refused with 409 and not queued again; a malformed one is 400.
+   */
+  function acceptAsync(res: ServerResponse, call: { name: string; fn: LocalFunction; body: Buffer; requestId: string }, taskId: string | undefined) {
+    const { name, fn, body, requestId } = call;
+    const ledger = ledgerOf(fn);
+    const idHeaders = { 'x-fc-request-id': requestId };
+    if (taskId !== undefined && !ASYNC_TASK_ID.test(taskId)) {
+      const message = 'x-fc-async-task-id must start with a letter or _, hold only letters, digits, _ and -, and be at most 128 characters';
+      sendJson(res, 400, { Code: 'InvalidArgument', Message: message, RequestId: requestId }, idHeaders);
+      return;
+    }
+    if (taskId !== undefined && ledger.taskIds.has(taskId)) {
+      ledger.counts.duplicateTasks++;
+      sendJson(res, 409, { Code: TASK_EXISTS_CODE, Message: `async task '${taskId}' of function '${name}' already exists`, RequestId: requestId }, idHeaders);
+      return;
+    }
+    if (taskId !== undefined) ledger.taskIds.add(taskId);
+    ledger.counts.async++;
+    const job = runAsync(name, fn, body, requestId);
+    pending.add(job);
+    void job.finally(() => pending.delete(job));
+    res.writeHead(202, { ...idHeaders, ...(taskId !== undefined ? { 'x-fc-async-task-id': taskId } : {}) });
+    res.end();
   }
 
   /** FC's async queue: the same requestId on every retry, retried only when the handler throws. */
@@ -184,6 +239,10 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
   return {
     url: `http://${options.host}:${port}`,
     port,
+    counts: (name) => {
+      const fn = options.functions.get(name);
+      return { ...(fn ? ledgerOf(fn).counts : { sync: 0, async: 0, duplicateTasks: 0 }) };
+    },
     drain: async () => {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },

@@ -11,6 +11,7 @@ import type { CleanupConfig } from '../runtime/config';
 import type { WithdrawalItem } from '../withdraw/withdraw-item';
 import { FcClientSettingsError } from './errors';
 import { runFailure } from './run-failure';
+import { chunkTaskId } from './task-id';
 
 /** FC answers an async invocation once it is queued; this only bounds a network that hangs. */
 const INVOKE_TIMEOUT_MS = 10_000;
@@ -40,22 +41,25 @@ export interface ChunkResult {
   /** Position in `Chunks`, from 0. */
   Index: number;
   Size: number;
-  /** Queued by FC; the withdraw function reports each item in its own log and callback. */
+  /** Queued by FC, by this attempt or an earlier one; the withdraw function reports each item in its own log and callback. */
   Success: boolean;
+  /** `Accepted` (queued now), `AlreadyDispatched` (FC already held the task id: 409), else why it was not queued. */
   Code: string;
   Message: string;
-  /** FC's status for a refused chunk; undefined when no answer arrived. */
+  /** FC's status for a refused chunk (409 for `AlreadyDispatched`); undefined when no answer arrived. */
   HttpStatusCode?: number;
-  /** FC's `x-fc-request-id`: the withdraw function's log lines carry it as `requestId`. */
+  /** FC's `x-fc-request-id` when this attempt queued the chunk: the withdraw function's log lines carry it as `requestId`. */
   RequestId?: string;
+  /** The chunk's `x-fc-async-task-id` (lib/cleanup/task-id.ts): FC's task list finds the chunk by it, whichever attempt queued it. */
+  TaskId: string;
   Attempts: number;
   /** The chunk's items when it was not queued, so the operator (or the next run) can take them up. */
   NotDispatched?: WithdrawalItem[];
 }
 
 interface AsyncInvoker {
-  /** Resolves with FC's request id once the invocation is queued; rejects with what fc2 throws. */
-  invokeAsync(functionName: string, payload: unknown, timeoutMs: number): Promise<string | undefined>;
+  /** Resolves with FC's request id once the invocation is queued under `taskId`; rejects with what fc2 throws. */
+  invokeAsync(functionName: string, payload: unknown, options: { timeoutMs: number; taskId: string }): Promise<string | undefined>;
 }
 
 /**
@@ -71,8 +75,8 @@ export function createAsyncInvoker(target: FcTarget): AsyncInvoker {
     throw new FcClientSettingsError(error);
   }
   return {
-    async invokeAsync(functionName, payload, timeoutMs) {
-      const response = await invokeFunction(clientFor(timeoutMs), functionName, payload, 'Async');
+    async invokeAsync(functionName, payload, { timeoutMs, taskId }) {
+      const response = await invokeFunction(clientFor(timeoutMs), functionName, payload, 'Async', { 'x-fc-async-task-id': taskId });
       const requestId = response.headers['x-fc-request-id'];
       return typeof requestId === 'string' ? requestId : undefined;
     },
@@ -108,37 +112,53 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 interface DispatchDeps {
   invoker: AsyncInvoker;
   functionName: string;
+  /** The cleanup invocation's requestId, which FC keeps across its async retries: the task ids are made from it. */
+  runRequestId: string;
   clock: Clock;
   policy: RetryPolicy;
   /** Epoch ms after which no attempt may start or still be running. */
   deadlineMs: number;
 }
 
+/** What an attempt that FC answered without refusing tells: queued now, or held already under the task id. */
+interface Queued {
+  requestId: string | undefined;
+  already: boolean;
+}
+
 /**
- * Queues one chunk under the withdrawal's retry policy (network errors, 5xx, 429).
- * A retry after a timeout may queue the chunk twice; the second withdrawal of each
- * script is then refused upstream as not under review, so nothing is withdrawn twice.
+ * Queues one chunk under the withdrawal's retry policy (network errors, 5xx, 429), with the
+ * chunk's task id on every attempt. FC refuses a task id it already holds with 409: the chunk
+ * was queued by an earlier attempt whose answer was lost, or by an earlier run of this
+ * invocation (FC's async retry keeps the requestId), so it counts as dispatched, not failed.
  */
 export async function dispatchChunk(items: WithdrawalItem[], index: number, deps: DispatchDeps): Promise<ChunkResult> {
-  const attempt = async (remainingMs: number): Promise<AttemptOutcome<string | undefined, CallFailure>> => {
+  const taskId = chunkTaskId(deps.runRequestId, index, items);
+  const attempt = async (remainingMs: number): Promise<AttemptOutcome<Queued, CallFailure>> => {
     try {
-      return { ok: true, value: await deps.invoker.invokeAsync(deps.functionName, { Items: items }, Math.min(INVOKE_TIMEOUT_MS, remainingMs)) };
+      const requestId = await deps.invoker.invokeAsync(deps.functionName, { Items: items }, { timeoutMs: Math.min(INVOKE_TIMEOUT_MS, remainingMs), taskId });
+      return { ok: true, value: { requestId, already: false } };
     } catch (error) {
-      return { ok: false, failure: toDispatchFailure(error) };
+      const failure = toDispatchFailure(error);
+      return failure.statusCode === 409 ? { ok: true, value: { requestId: undefined, already: true } } : { ok: false, failure };
     }
   };
   const run = await runWithRetry(attempt, deps.policy, deps.clock, deps.deadlineMs);
-  const base = { Index: index, Size: items.length, Attempts: run.attempts };
+  const base = { Index: index, Size: items.length, Attempts: run.attempts, TaskId: taskId };
+  if (run.outcome?.ok && run.outcome.value.already) {
+    return { ...base, Success: true, Code: 'AlreadyDispatched', Message: `${deps.functionName} already holds task ${taskId}: an earlier attempt or run queued this chunk`, HttpStatusCode: 409 };
+  }
   if (run.outcome?.ok) {
-    return { ...base, Success: true, Code: 'Accepted', Message: `Queued for ${deps.functionName}`, RequestId: run.outcome.value };
+    return { ...base, Success: true, Code: 'Accepted', Message: `Queued for ${deps.functionName}`, RequestId: run.outcome.value.requestId };
   }
   const { Code, Message, last } = runFailure(run, 'before the chunk was queued');
   return { ...base, Success: false, Code, Message, HttpStatusCode: last?.statusCode, RequestId: last?.requestId, NotDispatched: items };
 }
 
-/** A chunk's log line: info when queued, error when not; `fields` adds timing and context. */
+/** A chunk's log line: info when queued (now or before), error when not; `fields` adds timing and context. */
 export function logChunk(log: Logger, result: ChunkResult, items: readonly WithdrawalItem[], fields: { functionName: string; durationMs: number; coldStart: boolean }): void {
-  log[result.Success ? 'info' : 'error'](result.Success ? 'chunk dispatched' : 'chunk dispatch failed', {
+  const message = !result.Success ? 'chunk dispatch failed' : result.Code === 'AlreadyDispatched' ? 'chunk already dispatched' : 'chunk dispatched';
+  log[result.Success ? 'info' : 'error'](message, {
     function: fields.functionName,
     Index: result.Index,
     Size: result.Size,
@@ -146,6 +166,7 @@ export function logChunk(log: Logger, result: ChunkResult, items: readonly Withd
     Code: result.Code,
     HttpStatusCode: result.HttpStatusCode,
     fcRequestId: result.RequestId,
+    TaskId: result.TaskId,
     Attempts: result.Attempts,
     ScriptIds: items.map((item) => item.ScriptId),
     durationMs: fields.durationMs,

@@ -3,11 +3,12 @@ import type { Credentials } from '../core/credentials';
 import type { Logger } from '../core/logger';
 import type { RetryPolicy } from '../core/retry-policy';
 import type { FcContext } from '../fc/context';
+import type { IdempotencyStore } from '../idempotency/store';
 import type { OutboundBotClient } from '../outboundbot/client';
 import type { CleanupConfig } from '../runtime/config';
 import { logWithdrawal, withdrawItem, type WithdrawalItem } from '../withdraw/withdraw-item';
 import { mapUntil, type CleanupBudget } from './budget';
-import { chunk, createAsyncInvoker, dispatchChunk, logChunk, resolveFanoutTarget, type FanoutTarget } from './fanout';
+import { chunk, createAsyncInvoker, dispatchChunk, logChunk, resolveFanoutTarget, type ChunkResult, type FanoutTarget } from './fanout';
 import type { CleanupRequest } from './request';
 import type { StaleReview } from './select';
 import type { Outcome } from './summary';
@@ -30,6 +31,8 @@ interface ModeSetup {
   run: Run;
   context: FcContext;
   credentials: Credentials;
+  /** The instance's idempotency store (shared when IDEMPOTENCY_REDIS_URL is set), opened on first use: the inline mode's script locks. */
+  store: () => Promise<IdempotencyStore>;
 }
 
 /** What the listing and the selection hand a mode. */
@@ -57,13 +60,22 @@ function dryRun(run: Run, selected: StaleReview[]): Outcome {
   return { summary: { Withdrawn: 0, Failed: 0, Dispatched: 0, Remaining: [] }, detail: { Candidates: selected } };
 }
 
-/** Withdraws here, CLEANUP_CONCURRENCY at a time, with the withdraw function's single withdrawal. */
-async function withdrawInline(run: Run, items: WithdrawalItem[], client: OutboundBotClient): Promise<Outcome> {
+/** How long an inline withdrawal waits for another withdrawal of the same script (a webhook's, say): as long as the withdraw function waits. */
+const SCRIPT_LOCK_WAIT_MS = 5_000;
+
+/**
+ * Withdraws here, CLEANUP_CONCURRENCY at a time, with the withdraw function's single withdrawal,
+ * each under the script's lock in `store` as the withdraw function takes it: a webhook and the
+ * cleanup never have two WithdrawScriptReview calls in flight for one script, and the one that
+ * waited reports the other's outcome. The lock lapses at this invocation's deadline.
+ */
+async function withdrawInline(run: Run, items: WithdrawalItem[], client: OutboundBotClient, store: IdempotencyStore): Promise<Outcome> {
   const { clock, cfg, budget } = run;
   const deps = { client, clock, policy: run.policy, readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, deadlineMs: budget.workEndMs };
   const { done, notStarted } = await mapUntil(items, cfg.CLEANUP_CONCURRENCY, budget.intakeEndMs, clock, async (item) => {
     const startedMs = clock.nowMs();
-    const result = await withdrawItem(item, deps);
+    const exclusive = { store, holdUntilMs: budget.deadlineMs, waitUntilMs: Math.min(startedMs + SCRIPT_LOCK_WAIT_MS, budget.workEndMs) };
+    const result = await withdrawItem(item, { ...deps, exclusive });
     logWithdrawal(run.log, result, { durationMs: clock.nowMs() - startedMs, coldStart: run.coldStart });
     return result;
   });
@@ -77,7 +89,7 @@ async function withdrawInline(run: Run, items: WithdrawalItem[], client: Outboun
 /** Queues the items in chunks of FANOUT_CHUNK_SIZE as async invocations of the withdraw function. */
 async function fanOut(run: Run, items: WithdrawalItem[], target: FanoutTarget): Promise<Outcome> {
   const { clock, cfg, budget } = run;
-  const deps = { invoker: createAsyncInvoker(target), functionName: target.functionName, clock, policy: run.policy, deadlineMs: budget.workEndMs };
+  const deps = { invoker: createAsyncInvoker(target), functionName: target.functionName, runRequestId: run.requestId, clock, policy: run.policy, deadlineMs: budget.workEndMs };
   const chunks = chunk(items, cfg.FANOUT_CHUNK_SIZE).map((slice, index) => ({ slice, index }));
   const { done, notStarted } = await mapUntil(chunks, cfg.CLEANUP_CONCURRENCY, budget.intakeEndMs, clock, async ({ slice, index }) => {
     const startedMs = clock.nowMs();
@@ -85,9 +97,16 @@ async function fanOut(run: Run, items: WithdrawalItem[], target: FanoutTarget): 
     logChunk(run.log, result, slice, { functionName: target.functionName, durationMs: clock.nowMs() - startedMs, coldStart: run.coldStart });
     return result;
   });
-  const sizeOf = (chunks: readonly { Size: number }[]) => chunks.reduce((sum, c) => sum + c.Size, 0);
+  const sizeOf = (chunks: readonly ChunkResult[]) => chunks.reduce((sum, c) => sum + c.Size, 0);
+  const queued = done.filter((c) => c.Success);
   return {
-    summary: { Withdrawn: 0, Failed: sizeOf(done.filter((c) => !c.Success)), Dispatched: sizeOf(done.filter((c) => c.Success)), Remaining: notStarted.flatMap((c) => c.slice) },
+    summary: {
+      Withdrawn: 0,
+      Failed: sizeOf(done.filter((c) => !c.Success)),
+      Dispatched: sizeOf(queued),
+      AlreadyDispatched: sizeOf(queued.filter((c) => c.Code === 'AlreadyDispatched')),
+      Remaining: notStarted.flatMap((c) => c.slice),
+    },
     detail: { Chunks: done },
   };
 }
@@ -101,7 +120,7 @@ export const MODES: { readonly [M in RunMode]: Mode } = {
     MODES[setup.run.cfg.CLEANUP_MODE](setup);
     return async ({ selected }) => dryRun(setup.run, selected);
   },
-  inline: ({ run }) => ({ items, client }) => withdrawInline(run, items, client),
+  inline: ({ run, store }) => async ({ items, client }) => withdrawInline(run, items, client, await store()),
   fanout: ({ run, context, credentials }) => {
     const target = resolveFanoutTarget(run.cfg, context, credentials);
     return ({ items }) => fanOut(run, items, target);

@@ -44,7 +44,7 @@ function startRun(instance: CleanupInstance, event: unknown, { context, cfg, sta
 async function cleanUp(instance: CleanupInstance, run: Run, context: FcContext): Promise<CleanupResult> {
   const { cfg, request, clock } = run;
   const credentials = instance.credentials(context.credentials, cfg);
-  const work = MODES[runModeOf(request, cfg)]({ run, context, credentials });
+  const work = MODES[runModeOf(request, cfg)]({ run, context, credentials, store: () => instance.store(cfg) });
   const client = instance.client(credentials, cfg);
   const readTimeoutMs = cfg.OUTBOUNDBOT_READ_TIMEOUT_MS;
   const listing = await listScripts(request.InstanceId, { client, clock, policy: run.policy, readTimeoutMs, deadlineMs: run.budget.workEndMs });

@@ -46,8 +46,14 @@ export interface CleanupSummary {
   Withdrawn: number;
   /** Inline: withdrawals that failed; fan-out: items whose chunk was not queued. */
   Failed: number;
-  /** Fan-out mode: items queued for the withdraw function. */
+  /** Fan-out mode: items queued for the withdraw function, by this run or (see AlreadyDispatched) before it. */
   Dispatched: number;
+  /**
+   * Fan-out mode only: the part of `Dispatched` whose chunks FC already held under their task id
+   * (409): queued by an earlier attempt whose answer was lost, or by an earlier run of this
+   * invocation that FC retried. Not queued a second time.
+   */
+  AlreadyDispatched?: number;
   /** True when the deadline stopped the run before every selected item was started. */
   Truncated: boolean;
   /** Selected items never started; the next run lists them again. */
@@ -71,7 +77,7 @@ export interface CleanupResult extends CleanupSummary {
 
 /** What a mode's work ends as: the counts the summary takes, and the per-item detail. */
 export interface Outcome {
-  summary: Pick<CleanupSummary, 'Withdrawn' | 'Failed' | 'Dispatched' | 'Remaining'>;
+  summary: Pick<CleanupSummary, 'Withdrawn' | 'Failed' | 'Dispatched' | 'AlreadyDispatched' | 'Remaining'>;
   detail: Pick<CleanupResult, 'Results' | 'Chunks' | 'Candidates'>;
 }
 

@@ -45,7 +45,7 @@ export function createFc3Client(target: FcTarget, timeoutMs: number): Fc2Client 
   return client;
 }
 
-/** `POST /2023-03-30/functions/{name}/invocations`, sync or async. */
-export function invokeFunction(client: Fc2Client, functionName: string, payload: unknown, invocationType: 'Sync' | 'Async') {
-  return client.post(`/functions/${encodeURIComponent(functionName)}/invocations`, JSON.stringify(payload), { 'x-fc-invocation-type': invocationType });
+/** `POST /2023-03-30/functions/{name}/invocations`, sync or async; `headers` adds e.g. `x-fc-async-task-id` (signed like every `x-fc-*`). */
+export function invokeFunction(client: Fc2Client, functionName: string, payload: unknown, invocationType: 'Sync' | 'Async', headers: Record<string, string> = {}) {
+  return client.post(`/functions/${encodeURIComponent(functionName)}/invocations`, JSON.stringify(payload), { ...headers, 'x-fc-invocation-type': invocationType });
 }

@@ -1,7 +1,8 @@
 // Fan-out end to end: the built cleanup bundle async-invokes the built withdraw bundle through the
-// local FC front end (which checks the signature @alicloud/fc2 makes), which withdraws against the emulator.
+// local FC front end (which checks the signature @alicloud/fc2 makes, and refuses a reused
+// x-fc-async-task-id with 409 as FC does), which withdraws against the emulator.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -23,6 +24,8 @@ let emulator: OutboundBotEmulator;
 let role: RoleCredentials;
 let frontend: Frontend;
 let cleanup: FcHandler;
+/** The withdraw function starts a queued invocation only once this settles: a test holds the queue to retry the cleanup meanwhile. */
+let queueOpen: Promise<void> = Promise.resolve();
 let metafiles: Record<string, { inputs: Record<string, unknown> }>;
 /** The role's key as the front end knows it; a test swaps the secret to see a refused signature. */
 const keys = new Map<string, FcKey>();
@@ -45,7 +48,7 @@ beforeAll(async () => {
   frontend = await startFrontend({
     host: '127.0.0.1',
     port: 0,
-    functions: new Map([[WITHDRAW_FUNCTION, { handler: withdraw, timeoutSeconds: 30 }]]),
+    functions: new Map([[WITHDRAW_FUNCTION, { handler: async (event, context) => (await queueOpen, withdraw(event, context)), timeoutSeconds: 30 }]]),
     httpFunction: WITHDRAW_FUNCTION,
     keys,
     roleCredentials: () => ({ ...role }),
@@ -125,6 +128,46 @@ describe('cleanup fan-out through @alicloud/fc2 and the local FC front end', () 
     for (const [name, secret] of Object.entries({ accessKeySecret: role.accessKeySecret, securityToken: role.securityToken })) expect(stdoutLines.join('\n'), `${name} in the log`).not.toContain(secret);
   });
 
+  it('FC retrying the run (same requestId) queues no chunk twice: FC refuses each task id it holds, and the summary says so', async () => {
+    const { instanceId, stale, all } = staleInstance(7, ['DRAFTED']);
+    const before = frontend.counts(WITHDRAW_FUNCTION);
+    const event = timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60 });
+    let openQueue!: () => void;
+    // The chunks stay queued, their scripts still under review, while FC runs the timer event again.
+    queueOpen = new Promise((resolve) => (openQueue = resolve));
+    let first: CleanupResult;
+    let retried: CleanupResult;
+    try {
+      first = (await cleanup(event, contextFor(role, 60, 'fanout-retried-run'))) as CleanupResult;
+      retried = (await cleanup(event, contextFor(role, 60, 'fanout-retried-run'))) as CleanupResult;
+    } finally {
+      openQueue();
+      queueOpen = Promise.resolve();
+    }
+
+    expect(first).toMatchObject({ Success: true, Selected: 7, Dispatched: 7, AlreadyDispatched: 0, Failed: 0 });
+    expect(first.Chunks!.map((c) => c.Code)).toEqual(['Accepted', 'Accepted', 'Accepted']);
+    // The retry lists the same reviews, so the same chunks: each is reported queued, by the earlier run.
+    expect(retried).toMatchObject({ Success: true, Selected: 7, Dispatched: 7, AlreadyDispatched: 7, Failed: 0 });
+    expect(retried.Chunks!.map((c) => [c.Index, c.Size, c.Success, c.Code, c.HttpStatusCode, c.Attempts])).toEqual([
+      [0, 3, true, 'AlreadyDispatched', 409, 1],
+      [1, 3, true, 'AlreadyDispatched', 409, 1],
+      [2, 1, true, 'AlreadyDispatched', 409, 1],
+    ]);
+    expect(retried.Chunks!.map((c) => c.TaskId)).toEqual(first.Chunks!.map((c) => c.TaskId));
+    expect(new Set(first.Chunks!.map((c) => c.TaskId)).size).toBe(3);
+    await frontend.drain();
+    const after = frontend.counts(WITHDRAW_FUNCTION);
+    expect({ async: after.async - before.async, duplicateTasks: after.duplicateTasks - before.duplicateTasks }).toEqual({ async: 3, duplicateTasks: 3 });
+    // Each script was withdrawn once, by one invocation: no second log line (not even one answered from a lock).
+    for (const s of all) expect(emulator.withdrawals(instanceId, s.ScriptId), `withdrawals of ${s.ScriptName} (${s.ScriptId})`).toBe(stale.includes(s) ? 1 : 0);
+    const lines = stdoutLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => String(l.message).startsWith('withdrawal') && l.InstanceId === instanceId)).toHaveLength(7);
+    const summaries = lines.filter((l) => l.requestId === 'fanout-retried-run' && String(l.message).startsWith('cleanup finished'));
+    expect(summaries.map((l) => [l.Dispatched, l.AlreadyDispatched])).toEqual([[7, 0], [7, 7]]);
+    expect(lines.filter((l) => l.requestId === 'fanout-retried-run' && l.message === 'chunk already dispatched')).toHaveLength(3);
+  });
+
   it('a refused signature fails every chunk without retrying it, lists the items, and nothing is withdrawn', async () => {
     const { instanceId, stale } = staleInstance(4, ['DRAFTED']);
     keys.set(role.accessKeyId, { accessKeySecret: randomBytes(24).toString('base64'), securityToken: role.securityToken });
@@ -160,9 +203,9 @@ describe('fan-out failure handling (the service in-process, FC played by a scrip
 
   it('retries a chunk that FC answers 503, under the same retry policy', async () => {
     const answers = [503, 202];
-    const seen: Array<{ path: string; type: string | undefined }> = [];
+    const seen: Array<{ path: string; type: string | undefined; taskId: string | undefined }> = [];
     const fc = createServer((req, res) => {
-      seen.push({ path: req.url ?? '', type: req.headers['x-fc-invocation-type'] as string | undefined });
+      seen.push({ path: req.url ?? '', type: req.headers['x-fc-invocation-type'] as string | undefined, taskId: req.headers['x-fc-async-task-id'] as string | undefined });
       req.resume().on('end', () => {
         const status = answers.shift() ?? 202;
         if (status === 202) res.writeHead(202, { 'x-fc-request-id': 'queued-1' }).end();
@@ -175,13 +218,52 @@ describe('fan-out failure handling (the service in-process, FC played by a scrip
       const { service } = serviceWith({ FC_ENDPOINT: `http://127.0.0.1:${(fc.address() as AddressInfo).port}/` });
       const result = (await service.handle({ InstanceId: instanceId, OlderThanMinutes: 60 }, contextFor(role))) as CleanupResult;
       expect(result).toMatchObject({ Success: true, Dispatched: 2 });
-      expect(result.Chunks).toEqual([expect.objectContaining({ Success: true, Attempts: 2, RequestId: 'queued-1', Size: 2 })]);
+      expect(result.Chunks).toEqual([expect.objectContaining({ Success: true, Code: 'Accepted', Attempts: 2, RequestId: 'queued-1', Size: 2 })]);
+      // Both attempts carry the chunk's one task id, so FC could refuse the second had the first been queued.
+      const taskId = result.Chunks![0]!.TaskId;
+      expect(taskId).toMatch(/^cleanup-[\w-]+-0-[0-9a-f]{16}$/);
       expect(seen).toEqual([
-        { path: `/2023-03-30/functions/${WITHDRAW_FUNCTION}/invocations`, type: 'Async' },
-        { path: `/2023-03-30/functions/${WITHDRAW_FUNCTION}/invocations`, type: 'Async' },
+        { path: `/2023-03-30/functions/${WITHDRAW_FUNCTION}/invocations`, type: 'Async', taskId },
+        { path: `/2023-03-30/functions/${WITHDRAW_FUNCTION}/invocations`, type: 'Async', taskId },
       ]);
     } finally {
       await new Promise<void>((resolve) => fc.close(() => resolve()));
+    }
+  });
+
+  it('a chunk whose answer was lost is sent again under its task id: the front end refuses it (409) and it counts as dispatched, once', async () => {
+    const taskIds: Array<string | undefined> = [];
+    // Between the cleanup and the real front end: the first answer (a 202, the chunk queued) never reaches the cleanup.
+    const lossy = createServer((req, res) => {
+      const body: Buffer[] = [];
+      req.on('data', (part: Buffer) => body.push(part)).on('end', () => {
+        taskIds.push(req.headers['x-fc-async-task-id'] as string | undefined);
+        const first = taskIds.length === 1;
+        const upstream = request(`${frontend.url}${req.url}`, { method: req.method, headers: req.headers as IncomingHttpHeaders }, (answer) => {
+          if (first) return void (answer.resume(), res.socket?.destroy());
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        });
+        upstream.end(Buffer.concat(body));
+      });
+    });
+    await new Promise<void>((resolve) => lossy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { instanceId, stale } = staleInstance(2, []);
+      const before = frontend.counts(WITHDRAW_FUNCTION);
+      const { service } = serviceWith({ FC_ENDPOINT: `http://127.0.0.1:${(lossy.address() as AddressInfo).port}` });
+      const result = (await service.handle({ InstanceId: instanceId, OlderThanMinutes: 60 }, contextFor(role, 60, `lost-${randomUUID()}`))) as CleanupResult;
+
+      expect(result).toMatchObject({ Success: true, Dispatched: 2, AlreadyDispatched: 2, Failed: 0 });
+      expect(result.Chunks).toEqual([expect.objectContaining({ Success: true, Code: 'AlreadyDispatched', HttpStatusCode: 409, Attempts: 2, Size: 2 })]);
+      expect(taskIds).toEqual([result.Chunks![0]!.TaskId, result.Chunks![0]!.TaskId]);
+      await frontend.drain();
+      const after = frontend.counts(WITHDRAW_FUNCTION);
+      expect({ async: after.async - before.async, duplicateTasks: after.duplicateTasks - before.duplicateTasks }).toEqual({ async: 1, duplicateTasks: 1 });
+      for (const s of stale) expect(emulator.withdrawals(instanceId, s.ScriptId)).toBe(1);
+    } finally {
+      lossy.closeAllConnections();
+      await new Promise<void>((resolve) => lossy.close(() => resolve()));
     }
   });
 

@@ -1,6 +1,6 @@
 // The cleanup's parts without a server: payload parsing, paging and its checks, the listing's
 // fallback rule, selection, the time budget, fc2 error mapping and the fan-out target, the one
-// DeadlineExceeded rule, the summary's arithmetic.
+// DeadlineExceeded rule, the chunks' task ids, the summary's arithmetic.
 import { issuesOf } from '../support/issues';
 import { describe, expect, it } from 'vitest';
 import { mapUntil, planBudget } from '../../lib/cleanup/budget';
@@ -11,6 +11,7 @@ import { collectPages, MAX_LIST_PAGES, readScriptPage, type ListedScript, type P
 import { parseCleanupRequest } from '../../lib/cleanup/request';
 import { runFailure } from '../../lib/cleanup/run-failure';
 import { selectStaleReviews } from '../../lib/cleanup/select';
+import { chunkTaskId, FC_TASK_ID_PATTERN } from '../../lib/cleanup/task-id';
 import { completedResult, listingFailedResult, listingReport, runHead } from '../../lib/cleanup/summary';
 import { InvalidConfigurationError, InvalidParameterError } from '../../lib/core/errors';
 import { createOutboundBotClient, type OutboundBotClient } from '../../lib/outboundbot/client';
@@ -314,6 +315,49 @@ describe('fan-out helpers', () => {
   });
 });
 
+describe('the chunk task id (x-fc-async-task-id)', () => {
+  const items = [
+    { InstanceId: INSTANCE, ScriptId: 'a1' },
+    { InstanceId: INSTANCE, ScriptId: 'b2' },
+  ];
+  // FC 3.0's request ids look like this: they start with a digit, which FC refuses as a task id's first character.
+  const fcRequestId = '1-6745a1b2-3c4d5e6f-7a8b9c0d1e2f';
+
+  it('is the same for the same run, chunk index and items, whatever the call', () => {
+    expect(chunkTaskId(fcRequestId, 2, items)).toBe(chunkTaskId(fcRequestId, 2, items.map((i) => ({ ...i }))));
+    expect(chunkTaskId(fcRequestId, 2, items)).toMatch(new RegExp(`^cleanup-${fcRequestId}-2-[0-9a-f]{16}$`));
+  });
+
+  it('differs when the run, the index, the items or their order differ', () => {
+    const ids = [
+      chunkTaskId(fcRequestId, 0, items),
+      chunkTaskId('1-6745a1b2-3c4d5e6f-000000000000', 0, items),
+      chunkTaskId(fcRequestId, 1, items),
+      chunkTaskId(fcRequestId, 0, items.slice(0, 1)),
+      chunkTaskId(fcRequestId, 0, [...items].reverse()),
+      chunkTaskId(fcRequestId, 0, [{ InstanceId: 'other-instance', ScriptId: 'a1' }, items[1]!]),
+    ];
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("keeps to FC's rule (a letter or _ first; letters, digits, _ and -; at most 128) whatever the request id", () => {
+    const requestIds = [fcRequestId, 'cleanup-4f1c', 'x'.repeat(64), 'x'.repeat(65), 'r'.repeat(500), 'id with spaces/and:colons', 'ид-запроса', ''];
+    const many = Array.from({ length: 100 }, (_, i) => ({ InstanceId: INSTANCE, ScriptId: `s${i}` }));
+    for (const requestId of requestIds) {
+      const id = chunkTaskId(requestId, 9_999, many);
+      expect(id, requestId).toMatch(FC_TASK_ID_PATTERN);
+      expect(id.length, requestId).toBeLessThanOrEqual(128);
+    }
+    // A long or odd request id is hashed, still one per run.
+    expect(chunkTaskId('r'.repeat(500), 0, items)).not.toBe(chunkTaskId('r'.repeat(499), 0, items));
+  });
+
+  it('the pattern itself refuses what FC refuses', () => {
+    for (const bad of ['1-starts-with-a-digit', '-dash-first', 'has.dot', 'has space', 'x'.repeat(129), '']) expect(bad).not.toMatch(FC_TASK_ID_PATTERN);
+    for (const good of ['_x', 'a', 'A-b_9', 'x'.repeat(128)]) expect(good).toMatch(FC_TASK_ID_PATTERN);
+  });
+});
+
 describe('the fan-out target', () => {
   const credentials = { accessKeyId: 'STS.key', accessKeySecret: 'secret', securityToken: 'token' };
   const context = { requestId: 'r', region: 'cn-hangzhou', accountId: '1111' };
@@ -392,11 +436,12 @@ describe('the one DeadlineExceeded rule of the listing and the dispatch', () => 
     });
     const invoker = createAsyncInvoker({ accountId: '1111', region: 'cn-shanghai', endpoint: 'http://127.0.0.1:9', credentials });
     const items = [{ InstanceId: 'instance-1', ScriptId: 'script-1' }];
-    const chunkResult = await dispatchChunk(items, 0, { invoker, functionName: 'w', clock, policy, deadlineMs: clock.nowMs() });
+    const chunkResult = await dispatchChunk(items, 0, { invoker, functionName: 'w', runRequestId: 'run-1', clock, policy, deadlineMs: clock.nowMs() });
     expect(chunkResult).toEqual({
       Index: 0,
       Size: 1,
       Attempts: 0,
+      TaskId: chunkTaskId('run-1', 0, items),
       Success: false,
       Code: 'DeadlineExceeded',
       Message: 'The invocation deadline arrived before the chunk was queued',

@@ -9,12 +9,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCleanupConfig, parseWithdrawConfig } from '../../lib/runtime/config';
 import { shell } from '../local/shell';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const schemaPath = path.resolve(root, 'test/fixtures/fc3-schema.json');
 
-// Every environment variable the functions read; s.yaml may set no other.
+// Every environment variable the functions read (lib/runtime/config.ts; a test below holds the
+// two to each other); s.yaml may set no other.
 const SHARED_ENV = [
   'OUTBOUNDBOT_ENDPOINT',
   'OUTBOUNDBOT_PROTOCOL',
@@ -23,25 +25,40 @@ const SHARED_ENV = [
   'RETRY_MAX_ATTEMPTS',
   'RETRY_BASE_DELAY_MS',
   'RETRY_MAX_DELAY_MS',
-  'BATCH_CONCURRENCY',
-  'WEBHOOK_SECRET',
-  'ALLOW_UNSIGNED_HTTP',
   'CALLBACK_URL',
   'CALLBACK_SECRET',
   'CALLBACK_ALLOWED_HOSTS',
   'CALLBACK_TIMEOUT_MS',
   'LOG_LEVEL',
+  'ALIBABA_CLOUD_ACCESS_KEY_ID',
+  'ALIBABA_CLOUD_ACCESS_KEY_SECRET',
+  'ALIBABA_CLOUD_SECURITY_TOKEN',
+  'IDEMPOTENCY_REDIS_URL',
+  'IDEMPOTENCY_TTL_SECONDS',
+  'IDEMPOTENCY_TIMEOUT_MS',
 ];
+const WITHDRAW_ONLY_ENV = ['WEBHOOK_SECRET', 'ALLOW_UNSIGNED_HTTP', 'BATCH_CONCURRENCY'];
 const CLEANUP_ONLY_ENV = [
   'CLEANUP_MODE',
   'CLEANUP_CONCURRENCY',
   'WITHDRAW_FUNCTION_NAME',
   'FANOUT_CHUNK_SIZE',
   'FC_ENDPOINT',
+  'FC_ACCOUNT_ID',
+  'FC_REGION',
 ];
 const DOCUMENTED_ENV: Record<string, string[]> = {
-  withdraw: SHARED_ENV,
+  withdraw: [...SHARED_ENV, ...WITHDRAW_ONLY_ENV],
   cleanup: [...SHARED_ENV, ...CLEANUP_ONLY_ENV],
+};
+// Read by the functions, but never set by s.yaml: the role's STS credentials and the FC context replace them.
+const LOCAL_ONLY_ENV = ['ALIBABA_CLOUD_ACCESS_KEY_ID', 'ALIBABA_CLOUD_ACCESS_KEY_SECRET', 'ALIBABA_CLOUD_SECURITY_TOKEN', 'FC_ENDPOINT', 'FC_ACCOUNT_ID', 'FC_REGION'];
+// What `${env('…')}` stands for when s.yaml's values are parsed as the functions parse them.
+const SAMPLE_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+const SHELL_VALUES: Record<string, string> = {
+  '<env:WEBHOOK_SECRET>': SAMPLE_SECRET,
+  '<env:CALLBACK_SECRET>': SAMPLE_SECRET,
+  '<env:IDEMPOTENCY_REDIS_URL>': 'rediss://:p%40ss@r-bp1example.redis.rds.aliyuncs.com:6379/0',
 };
 
 // Per policy file: exactly these actions, nothing broader.
@@ -50,6 +67,8 @@ const POLICY_ACTIONS: Record<string, string[]> = {
     'outboundbot:WithdrawScriptReview',
     'outboundbot:WithdrawScript',
     'outboundbot:ListScripts',
+    'outboundbot:QueryScriptsByStatus',
+    'outboundbot:DescribeScript',
     'log:PostLogStoreLogs',
     'mns:SendMessage',
   ],
@@ -87,7 +106,9 @@ interface Props {
   role: string;
   environmentVariables: Record<string, string>;
   triggers: Trigger[];
+  vpcConfig?: { vpcId: string; vSwitchIds: string[]; securityGroupId: string };
   asyncInvokeConfig?: {
+    asyncTask?: boolean;
     maxAsyncRetryAttempts?: number;
     maxAsyncEventAgeInSeconds?: number;
     destinationConfig?: { onFailure?: { destination?: string } };
@@ -144,12 +165,22 @@ interface Spec {
   resources: Record<string, { component: string; props: Json; actions?: Record<string, Action[]> }>;
 }
 
-const spec = parse(readFileSync(path.join(root, 's.yaml'), 'utf8')) as Spec;
+const sYaml = readFileSync(path.join(root, 's.yaml'), 'utf8');
+const spec = parse(sYaml) as Spec;
 // s resolves vars against the raw vars first, then the resources against the resolved vars.
 const vars = resolve(spec.vars, spec.vars) as Record<string, Json>;
-const rawProps = Object.fromEntries(
-  Object.entries(spec.resources).map(([name, resource]) => [name, resolve(resource.props, vars)]),
-);
+const rawProps = resolvedProps(sYaml);
+
+/** Each resource's props as s resolves them from this text of s.yaml. */
+function resolvedProps(text: string): Record<string, Json> {
+  const parsed = parse(text) as Spec;
+  const parsedVars = resolve(parsed.vars, parsed.vars) as Record<string, Json>;
+  return Object.fromEntries(Object.entries(parsed.resources).map(([name, resource]) => [name, resolve(resource.props, parsedVars)]));
+}
+
+/** The line deploy/README.md says to uncomment in each function's props to join the store's VPC. */
+const COMMENTED_VPC = /^( *)# vpcConfig: \$\{vars\.vpcConfig\}$/gm;
+const withVpcUncommented = (text: string) => text.replace(COMMENTED_VPC, '$1vpcConfig: ${vars.vpcConfig}');
 const props = rawProps as unknown as Record<string, Props>;
 const names = Object.keys(spec.resources);
 
@@ -234,6 +265,34 @@ describe('s.yaml', () => {
     }
   });
 
+  it('lists exactly the variables lib/runtime/config.ts reads, per function', () => {
+    const source = readFileSync(path.join(root, 'lib/runtime/config.ts'), 'utf8');
+    const keysOf = (schema: string) => {
+      const start = source.indexOf(`const ${schema} = `);
+      expect(start, schema).toBeGreaterThanOrEqual(0);
+      return [...source.slice(start, source.indexOf('\n});', start)).matchAll(/^ {2}([A-Z][A-Z0-9_]*):/gm)].map((m) => m[1]!);
+    };
+    const base = keysOf('baseSchema');
+    expect(base).toContain('IDEMPOTENCY_REDIS_URL');
+    expect([...DOCUMENTED_ENV.withdraw!].sort()).toEqual([...base, ...keysOf('withdrawSchema')].sort());
+    expect([...DOCUMENTED_ENV.cleanup!].sort()).toEqual([...base, ...keysOf('cleanupSchema')].sort());
+  });
+
+  it.each(names)('%s sets values its own configuration parser accepts, with the shell\'s secrets set or not', (name) => {
+    const env = props[name]?.environmentVariables ?? {};
+    const parseConfig = name === 'withdraw' ? parseWithdrawConfig : parseCleanupConfig;
+    const fromShell = Object.fromEntries(Object.entries(env).map(([key, value]) => [key, SHELL_VALUES[value] ?? value]));
+    const unset = Object.fromEntries(Object.entries(env).map(([key, value]) => [key, value.startsWith('<env:') ? '' : value]));
+    expect(parseConfig(fromShell)).toMatchObject({ IDEMPOTENCY_REDIS_URL: SHELL_VALUES['<env:IDEMPOTENCY_REDIS_URL>'], IDEMPOTENCY_TTL_SECONDS: 86_400, IDEMPOTENCY_TIMEOUT_MS: 1_000 });
+    // Unset in the deploying shell, the store is per instance: an optional variable, not a broken deploy.
+    expect(parseConfig(unset).IDEMPOTENCY_REDIS_URL).toBeUndefined();
+  });
+
+  it.each(names)('%s leaves credentials to the role and account, region and endpoint to FC', (name) => {
+    const env = props[name]?.environmentVariables ?? {};
+    for (const key of LOCAL_ONLY_ENV) expect(Object.keys(env), key).not.toContain(key);
+  });
+
   it('gives both functions the same value for every variable they share', () => {
     const withdrawEnv = props.withdraw?.environmentVariables ?? {};
     const cleanupEnv = props.cleanup?.environmentVariables ?? {};
@@ -246,7 +305,17 @@ describe('s.yaml', () => {
     const env = props.withdraw?.environmentVariables ?? {};
     expect(env.WEBHOOK_SECRET).toBe('<env:WEBHOOK_SECRET>');
     expect(env.CALLBACK_SECRET).toBe('<env:CALLBACK_SECRET>');
-    expect(readFileSync(path.join(root, 's.yaml'), 'utf8')).not.toMatch(/whsec_[A-Za-z0-9+/=]{8,}/);
+    expect(sYaml).not.toMatch(/whsec_[A-Za-z0-9+/=]{8,}/);
+  });
+
+  it('takes the shared store (its URL carries the password) from the deploying shell, optional, for both functions', () => {
+    for (const name of names) expect(props[name]?.environmentVariables.IDEMPOTENCY_REDIS_URL, name).toBe('<env:IDEMPOTENCY_REDIS_URL>');
+    expect(sYaml.match(/\$\{env\('IDEMPOTENCY_REDIS_URL', ''\)\}/g)).toHaveLength(names.length);
+    expect(sYaml).not.toMatch(/rediss?:\/\/[^\s'"]*@/);
+  });
+
+  it('runs the withdraw function in async task mode, so FC refuses a fan-out chunk whose task id it holds', () => {
+    expect(props.withdraw?.asyncInvokeConfig?.asyncTask).toBe(true);
   });
 
   it('exposes the withdraw function on an anonymous HTTP trigger that accepts POST', () => {
@@ -295,6 +364,31 @@ describe('s.yaml', () => {
   });
 });
 
+describe('the VPC of a Tair instance (deploy/README.md, section 6)', () => {
+  const readme = readFileSync(path.join(root, 'deploy/README.md'), 'utf8');
+
+  it('is not deployed as it stands: one commented line in each function, the very line the README quotes', () => {
+    for (const name of names) expect(props[name]?.vpcConfig, name).toBeUndefined();
+    const lines = [...sYaml.matchAll(COMMENTED_VPC)].map((m) => m[0]);
+    expect(lines).toHaveLength(names.length);
+    for (const line of lines) expect(readme).toContain(line);
+    for (const variable of ['FUNCTION_VPC_ID', 'FUNCTION_VSWITCH_ID', 'FUNCTION_SECURITY_GROUP_ID']) {
+      expect(sYaml, variable).toContain(`\${env('${variable}', '')}`);
+      expect(readme, variable).toContain(`export ${variable}=`);
+    }
+  });
+
+  it('uncommented as documented, gives both functions the vpcConfig the fc3 schema asks for, and changes nothing else', () => {
+    const withVpc = resolvedProps(withVpcUncommented(sYaml));
+    for (const name of names) {
+      const { vpcConfig, ...rest } = withVpc[name] as { [key: string]: Json };
+      expect(vpcConfig, name).toEqual({ vpcId: '<env:FUNCTION_VPC_ID>', vSwitchIds: ['<env:FUNCTION_VSWITCH_ID>'], securityGroupId: '<env:FUNCTION_SECURITY_GROUP_ID>' });
+      expect(schemaErrors(validateProps, withVpc[name]), name).toBeNull();
+      expect(rest, name).toEqual(rawProps[name]);
+    }
+  });
+});
+
 describe('the schema check bites', () => {
   const base = rawProps.withdraw as { [key: string]: Json };
 
@@ -310,6 +404,12 @@ describe('the schema check bites', () => {
   it('rejects an HTTP trigger without methods', () => {
     const { methods: _, ...config } = trigger('withdraw', 'http').triggerConfig;
     expect(schemaErrors(validateTriggerConfig('http'), config)).toMatch(/methods/);
+  });
+
+  it('rejects an asyncTask that is not a boolean, and a vpcConfig without its vSwitches', () => {
+    const asyncInvokeConfig = base.asyncInvokeConfig as { [key: string]: Json };
+    expect(schemaErrors(validateProps, { ...base, asyncInvokeConfig: { ...asyncInvokeConfig, asyncTask: 'yes' } })).toMatch(/asyncTask/);
+    expect(schemaErrors(validateProps, { ...base, vpcConfig: { vpcId: 'vpc-1', securityGroupId: 'sg-1' } })).toMatch(/vSwitchIds/);
   });
 
   it('rejects a timer without cronExpression', () => {
@@ -433,7 +533,12 @@ describe('Serverless Devs (the installed `s`, offline, in a temporary HOME)', ()
   let home: string;
   let env: NodeJS.ProcessEnv;
   /** The values s.yaml reads with env(), set to what this file's resolver writes for them, so both resolutions compare equal. */
-  const deployEnv = { OUTBOUNDBOT_INSTANCE_ID: '<env:OUTBOUNDBOT_INSTANCE_ID>', WEBHOOK_SECRET: '<env:WEBHOOK_SECRET>', CALLBACK_SECRET: '<env:CALLBACK_SECRET>' };
+  const deployEnv = {
+    OUTBOUNDBOT_INSTANCE_ID: '<env:OUTBOUNDBOT_INSTANCE_ID>',
+    WEBHOOK_SECRET: '<env:WEBHOOK_SECRET>',
+    CALLBACK_SECRET: '<env:CALLBACK_SECRET>',
+    IDEMPOTENCY_REDIS_URL: '<env:IDEMPOTENCY_REDIS_URL>',
+  };
 
   beforeAll(async () => {
     home = mkdtempSync(path.join(tmpdir(), 's-home-'));
@@ -467,6 +572,30 @@ describe('Serverless Devs (the installed `s`, offline, in a temporary HOME)', ()
     const rendered = JSON.parse(preview.stdout) as { resources: Record<string, { props: Json }> };
     for (const name of names) expect(rendered.resources[name]?.props, name).toEqual(rawProps[name]);
     expect(preview.stdout).toContain(`acs:ram::${ACCOUNT_ID}:role/`);
+  });
+
+  it('`s preview` renders without the optional variables: no shared store, no VPC', async () => {
+    const { IDEMPOTENCY_REDIS_URL: _, CALLBACK_SECRET: __, ...required } = deployEnv;
+    const preview = await shell(`${s} preview -o json --silent`, { ...env, ...required });
+    expect(preview.code, preview.stderr).toBe(0);
+    const rendered = JSON.parse(preview.stdout) as { resources: Record<string, { props: Props }> };
+    for (const name of names) {
+      expect(rendered.resources[name]?.props.environmentVariables.IDEMPOTENCY_REDIS_URL, name).toBe('');
+      expect(rendered.resources[name]?.props.vpcConfig, name).toBeUndefined();
+    }
+  });
+
+  it('`s preview` renders the documented VPC edit with the shell\'s ids into both functions', async () => {
+    const file = path.join(home, 'vpc', 's.yaml');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, withVpcUncommented(sYaml));
+    const ids = { FUNCTION_VPC_ID: 'vpc-uf6example', FUNCTION_VSWITCH_ID: 'vsw-uf6example', FUNCTION_SECURITY_GROUP_ID: 'sg-uf6example' };
+    const preview = await shell(`${s} preview -t ${file} -o json --silent`, { ...env, ...deployEnv, ...ids });
+    expect(preview.code, preview.stderr).toBe(0);
+    const rendered = JSON.parse(preview.stdout) as { resources: Record<string, { props: Props }> };
+    for (const name of names) {
+      expect(rendered.resources[name]?.props.vpcConfig, name).toEqual({ vpcId: ids.FUNCTION_VPC_ID, vSwitchIds: [ids.FUNCTION_VSWITCH_ID], securityGroupId: ids.FUNCTION_SECURITY_GROUP_ID });
+    }
   });
 
   it('`s preview` refuses to render without WEBHOOK_SECRET, so no deploy ships an open webhook', async () => {
