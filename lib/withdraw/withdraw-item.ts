@@ -62,7 +62,16 @@ export async function withdrawItem(item: WithdrawalItem, deps: WithdrawDeps): Pr
 /** {@link withdrawItem}, holding the script's lock when `deps.exclusive` is given. */
 export function withdrawTracked(item: WithdrawalItem, deps: WithdrawDeps): Promise<TrackedWithdrawal> {
   const withdraw = () => attemptAll(item, deps);
-  return deps.exclusive ? exclusively(item, deps.exclusive, deps.clock, withdraw) : withdraw();
+  if (!deps.exclusive) return withdraw();
+  // The lock lapses when this withdrawal cannot be running any more, not at a long invocation's
+  // end: a killed cleanup (600 s) must not hold a webhook's script for ten minutes.
+  const holdUntilMs = Math.min(deps.exclusive.holdUntilMs, deps.clock.nowMs() + longestWithdrawalMs(deps));
+  return exclusively(item, { ...deps.exclusive, holdUntilMs }, deps.clock, withdraw);
+}
+
+/** Every attempt at its full read timeout with the longest backoff between, and the reconciling read. */
+function longestWithdrawalMs(deps: WithdrawDeps): number {
+  return deps.policy.maxAttempts * (deps.readTimeoutMs + deps.policy.maxDelayMs) + deps.readTimeoutMs;
 }
 
 async function attemptAll(item: WithdrawalItem, deps: WithdrawDeps): Promise<TrackedWithdrawal> {
