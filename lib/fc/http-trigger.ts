@@ -22,13 +22,14 @@ export interface HttpRequest {
 
 function lowerCaseHeaders(headers: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = String(value);
+  for (const [name, value] of Object.entries(headers ?? {})) out[name.toLowerCase()] = value;
   return out;
 }
 
 /**
  * Method and size are checked before anything else reads the body, so an oversized
- * or wrong-method request costs no parsing and reveals nothing.
+ * or wrong-method request costs no parsing and reveals nothing. Total over well-formed
+ * events (`parseHttpEvent` checked the shape): it throws only these two refusals.
  */
 export function readHttpRequest(event: FcHttpEvent): HttpRequest {
   const method = event.requestContext.http.method.toUpperCase();

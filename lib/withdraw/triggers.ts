@@ -1,6 +1,6 @@
 import { InvalidParameterError } from '../core/errors';
 import { isRecord } from '../core/records';
-import { isHttpEvent, isTimerEvent, parseJson, type FcHttpEvent } from '../fc/events';
+import { isHttpShaped, isTimerEvent, parseHttpEvent, parseJson, type FcHttpEvent } from '../fc/events';
 import { parseWithdrawalItem, parseWithdrawalRequest, type WithdrawalRequest } from './items';
 import type { WithdrawalItem } from './withdraw-item';
 
@@ -49,7 +49,8 @@ function cloudEventItem(event: Record<string, unknown>): WithdrawalItem {
 function cloudEventKey(event: Record<string, unknown>): string | undefined {
   const data = event.data;
   if (isRecord(data) && typeof data.messageId === 'string' && data.messageId !== '') return `mns:${data.messageId}`;
-  return typeof event.id === 'string' && event.id !== '' ? `ce:${String(event.source)}:${event.id}` : undefined;
+  // An id is unique only within its source; without a string source the invocation's key is used.
+  return typeof event.id === 'string' && event.id !== '' && typeof event.source === 'string' ? `ce:${event.source}:${event.id}` : undefined;
 }
 
 function entry(parse: () => WithdrawalItem, key: string | undefined): EventEntry {
@@ -69,7 +70,10 @@ function mnsTopicKey(event: Record<string, unknown>): string | undefined {
 /**
  * Tells the trigger from the event's shape (FC does not say which trigger fired)
  * and extracts the withdrawal items. Shapes are checked from most to least
- * specific, so a direct invocation can never be mistaken for a CloudEvent.
+ * specific, so a direct invocation can never be mistaken for a CloudEvent. Total over
+ * any JSON value: what is not a well-formed event of a known trigger is an
+ * InvalidParameterError naming the field (an HTTP-shaped event included: it is answered
+ * as an event, since no HTTP trigger made it), never a TypeError.
  */
 export function classifyEvent(decoded: unknown): Delivery {
   if (Array.isArray(decoded)) {
@@ -87,10 +91,10 @@ export function classifyEvent(decoded: unknown): Delivery {
       ),
     };
   }
-  if (isHttpEvent(decoded)) return { kind: 'http', event: decoded };
   if (!isRecord(decoded)) {
     throw new InvalidParameterError([{ Path: 'event', Message: 'must be a JSON object or an array of CloudEvents' }]);
   }
+  if (isHttpShaped(decoded)) return { kind: 'http', event: parseHttpEvent(decoded) };
   if (isCloudEvent(decoded)) return { kind: 'eventbridge', batch: false, entries: [entry(() => cloudEventItem(decoded), cloudEventKey(decoded))] };
   if (isMnsTopicJson(decoded)) {
     return { kind: 'mns-topic', batch: false, entries: [entry(() => parseWithdrawalItem(parseJson(decoded.Message as string, 'Message')), mnsTopicKey(decoded))] };

@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidParameterError } from '../../lib/core/errors';
 import { MethodNotAllowedError, PayloadTooLargeError } from '../../lib/fc/errors';
-import { type FcHttpEvent } from '../../lib/fc/events';
+import { parseHttpEvent, type FcHttpEvent } from '../../lib/fc/events';
 import { MAX_BODY_BYTES, errorResponse, readHttpRequest } from '../../lib/fc/http-trigger';
 import { httpEvent, INSTANCE_ID, SCRIPT_ID } from '../support/events';
 
@@ -43,5 +44,35 @@ describe('HTTP trigger requests', () => {
       RequestId: 'req-2',
       Issues: [{ Path: 'ScriptId', Message: 'is required' }],
     });
+  });
+
+  it('property: total over well-formed events: a request, or a 405 / 413 refusal, never a TypeError', () => {
+    const text = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('', 'POST', 'post', ' ', '\u0000', '__proto__'));
+    const strings = fc.dictionary(fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'toString', 'Content-Type', 'CONTENT-TYPE')), text, { maxKeys: 5 });
+    const event = fc.record(
+      {
+        version: fc.constant('v1'),
+        rawPath: text,
+        headers: strings,
+        queryParameters: strings,
+        body: fc.oneof(text, fc.integer({ min: 64 * 1024 - 8, max: 90_000 }).map((n) => 'A'.repeat(n))),
+        isBase64Encoded: fc.boolean(),
+        requestContext: fc.record({ http: fc.record({ method: fc.oneof(fc.constant('POST'), text.filter((m) => m !== '')) }) }),
+      },
+      { requiredKeys: ['version', 'rawPath', 'requestContext'] },
+    );
+    fc.assert(
+      fc.property(event, (drawn) => {
+        const checked = parseHttpEvent(JSON.parse(JSON.stringify(drawn)) as Record<string, unknown>);
+        try {
+          const request = readHttpRequest(checked);
+          expect(request.method).toBe('POST');
+          for (const name of Object.keys(request.headers)) expect(name).toBe(name.toLowerCase());
+        } catch (error) {
+          expect([MethodNotAllowedError, PayloadTooLargeError].some((type) => error instanceof type)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

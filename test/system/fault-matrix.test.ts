@@ -10,11 +10,13 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fault, OutboundBotEmulator } from '../../emulator/outboundbot';
 import type { FcHttpResponse } from '../../lib/fc/http-trigger';
+import { MAX_UPSTREAM_MESSAGE_CHARS } from '../../lib/outboundbot/upstream-text';
 import type { WithdrawalItem } from '../../lib/withdraw/withdraw-item';
 import { RetryableFailureError } from '../../lib/withdraw/event-path';
 import type { ItemResult } from '../../lib/withdraw/results';
 import { startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
 import { httpEvent } from '../support/events';
+import { MISSING, withField } from '../support/json-shapes';
 import { contextFor, newRole, script, serviceFor, startTestEmulator, type RoleCredentials } from '../support/stack';
 
 const READ_TIMEOUT_MS = 300;
@@ -58,6 +60,8 @@ interface Expected {
   minMs?: number;
   /** A tighter bound than the function timeout, where the row is about speed. */
   maxMs?: number;
+  /** A refusal after an unanswered attempt that DescribeScript showed was ours (lib/withdraw/reconcile.ts). */
+  reconciled?: true;
 }
 
 interface Row {
@@ -70,6 +74,11 @@ interface Row {
   timeoutSeconds?: number;
   /** The credentials FC hands the invocation; default the emulator's valid role. */
   credentials?: (emulator: OutboundBotEmulator, role: RoleCredentials) => Partial<RoleCredentials>;
+  /**
+   * Withdraw another script first, so the row's first attempt goes over a reused keep-alive
+   * connection (where httpx's own read timers fail, lib/outboundbot/transport.ts); checked.
+   */
+  warm?: true;
   expected: Expected;
 }
 
@@ -129,7 +138,7 @@ const ROWS: Row[] = [
     // that attempt was ours: reported withdrawn (Reconciled), with one extra read upstream.
     name: 'slow answer past the read timeout: the refused retry is reconciled as withdrawn',
     faults: [[{ kind: 'delay', ms: 1_000 }, 1]],
-    expected: { ...WITHDRAWN, attempts: 2, upstreamRequests: 3, minMs: READ_TIMEOUT_MS },
+    expected: { ...WITHDRAWN, attempts: 2, upstreamRequests: 3, minMs: READ_TIMEOUT_MS, reconciled: true },
   },
   { name: '200 with a body that is not JSON, once: retried', faults: [[{ kind: 'non-json' }, 1]], expected: { ...WITHDRAWN, attempts: 2 } },
   {
@@ -175,6 +184,73 @@ const ROWS: Row[] = [
     expected: { status: 400, code: 'SignatureDoesNotMatch', attempts: 1, retryable: false, withdrawals: 0, level: 'warn' },
   },
   {
+    // The drip fault performs the withdrawal, then sends the headers and one byte every 50 ms:
+    // no idle timeout ever fires. The hard deadline (the read timeout, per attempt) cuts it;
+    // the retry is refused as not under review and reconciled, as for a slow answer.
+    name: 'drip on a reused keep-alive connection, once: cut by the hard deadline, the refused retry reconciled as withdrawn',
+    faults: [[{ kind: 'drip', intervalMs: 50 }, 1]],
+    warm: true,
+    expected: { ...WITHDRAWN, attempts: 2, upstreamRequests: 3, minMs: READ_TIMEOUT_MS, reconciled: true },
+  },
+  {
+    // Every attempt drips (the retries' refusals too): each is cut at the read timeout and none
+    // is a definite answer, so nothing is reconciled in this invocation. The first attempt did
+    // withdraw: FC's redelivery reconciles it (see "withdrawn upstream, failed retryably" below).
+    name: 'drip on every attempt (reused connection): each cut at the read timeout, failed retryably, withdrawn upstream',
+    faults: [[{ kind: 'drip', intervalMs: 50 }, MAX_ATTEMPTS]],
+    warm: true,
+    expected: { status: 502, code: 'RequestTimeout', attempts: MAX_ATTEMPTS, retryable: true, withdrawals: 1, level: 'error', minMs: MAX_ATTEMPTS * READ_TIMEOUT_MS },
+  },
+  {
+    // As the hang row, but each cut attempt was answered with headers: the deadline, not the
+    // attempt budget, ends it, and the first attempt withdrew the script.
+    name: 'drip for longer than the deadline allows (reused connection): the deadline cuts it, 504, withdrawn upstream',
+    faults: [[{ kind: 'drip', intervalMs: 50 }, 20]],
+    env: { RETRY_MAX_ATTEMPTS: '10' },
+    timeoutSeconds: 1,
+    warm: true,
+    expected: { status: 504, code: 'DeadlineExceeded', attempts: [3, 4], retryable: true, withdrawals: 1, level: 'error', minMs: WORK_END_MS_1S },
+  },
+  {
+    name: 'stall after half the body, once (reused connection): cut at the read timeout, the refused retry reconciled as withdrawn',
+    faults: [[{ kind: 'stall' }, 1]],
+    warm: true,
+    expected: { ...WITHDRAWN, attempts: 2, upstreamRequests: 3, minMs: READ_TIMEOUT_MS, reconciled: true },
+  },
+  {
+    name: 'stall on every attempt: each cut at the read timeout, failed retryably, withdrawn upstream',
+    faults: [[{ kind: 'stall' }, MAX_ATTEMPTS]],
+    expected: { status: 502, code: 'RequestTimeout', attempts: MAX_ATTEMPTS, retryable: true, withdrawals: 1, level: 'error', minMs: MAX_ATTEMPTS * READ_TIMEOUT_MS },
+  },
+  {
+    // A gateway or WAF page is not an OutboundBot answer, but its 4xx is a refusal all the same.
+    name: 'HTML 403 page (gateway or WAF): UpstreamRefused, passed through as 403, not retried',
+    faults: [[{ kind: 'html-status', status: 403 }, 1]],
+    expected: { status: 403, code: 'UpstreamRefused', attempts: 1, retryable: false, withdrawals: 0, level: 'warn', maxMs: 1_000 },
+  },
+  { name: 'HTML 502 page, once: retried', faults: [[{ kind: 'html-status', status: 502 }, 1]], expected: { ...WITHDRAWN, attempts: 2, maxMs: 1_000 } },
+  {
+    name: 'HTML 502 page on every attempt: failed retryably',
+    faults: [[{ kind: 'html-status', status: 502 }, MAX_ATTEMPTS]],
+    expected: { status: 502, code: 'InvalidResponse', attempts: MAX_ATTEMPTS, retryable: true, withdrawals: 0, level: 'error', maxMs: 1_000 },
+  },
+  {
+    // Every row is checked for secrets (expectNoSecrets); these two put them in upstream's Message.
+    name: '400 whose Message echoes the Authorization header and STS token: refused, no secret anywhere, Message bounded',
+    faults: [[{ kind: 'echo-secrets', status: 400 }, 1]],
+    expected: { status: 400, code: 'InvalidParameter', attempts: 1, retryable: false, withdrawals: 0, level: 'warn', maxMs: 1_000 },
+  },
+  {
+    name: '503 whose Message echoes the secrets on every attempt: failed retryably, the thrown error carries none',
+    faults: [[{ kind: 'echo-secrets', status: 503 }, MAX_ATTEMPTS]],
+    expected: { status: 502, code: 'InvalidParameter', attempts: MAX_ATTEMPTS, retryable: true, withdrawals: 0, level: 'error', maxMs: 1_000 },
+  },
+  {
+    name: '400 with a 5 000-character Message: refused, the Message cut to its bound everywhere',
+    faults: [[{ kind: 'status', status: 400, code: 'InvalidParameter', message: `Rejected: ${'x'.repeat(5_000)}` }, 1]],
+    expected: { status: 400, code: 'InvalidParameter', attempts: 1, retryable: false, withdrawals: 0, level: 'warn', maxMs: 1_000 },
+  },
+  {
     name: 'expired STS token: refused upstream, not retried',
     credentials: (emulator) => {
       const expired = newRole();
@@ -188,15 +264,16 @@ const ROWS: Row[] = [
 /**
  * A row's world: its own emulator with one script under review and the row's faults queued,
  * the service (callback pointed at the loopback receiver, the row's settings) and the
- * context FC would pass.
+ * context FC would pass. A warm row first withdraws another script with the same service, so
+ * its keep-alive connection is open when the faults are queued; `warmConnections` counts it.
  */
 async function arrange(row: Row, trigger: 'http' | 'event', onTestFinished: (fn: () => Promise<void>) => void) {
   const { emulator, role } = await startTestEmulator();
   onTestFinished(() => emulator.close());
   const item = { InstanceId: `inst-${randomUUID()}`, ScriptId: randomUUID() };
-  emulator.addInstance(item.InstanceId, [script(item.ScriptId)]);
-  for (const [fault, times] of row.faults ?? []) emulator.injectFault(fault, { times, action: 'WithdrawScriptReview' });
-  const { service, logs } = serviceFor(emulator, {
+  const warmItem = { InstanceId: item.InstanceId, ScriptId: `warm-${randomUUID()}` };
+  emulator.addInstance(item.InstanceId, [script(item.ScriptId), script(warmItem.ScriptId)]);
+  const { service, logs, lines } = serviceFor(emulator, {
     RETRY_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
     OUTBOUNDBOT_READ_TIMEOUT_MS: String(READ_TIMEOUT_MS),
     CALLBACK_URL: `${receiver.origin}/hooks/withdrawals`,
@@ -204,7 +281,14 @@ async function arrange(row: Row, trigger: 'http' | 'event', onTestFinished: (fn:
     ...(typeof row.env === 'function' ? row.env() : row.env),
   });
   const context = contextFor(row.credentials?.(emulator, role) ?? role, row.timeoutSeconds ?? 2, `${trigger}-${randomUUID()}`);
-  return { emulator, item, service, logs, context };
+  let warmConnections: number | undefined;
+  if (row.warm) {
+    await expect(service.handle(eventOf(warmItem), contextFor(context.credentials, 2, `warm-${randomUUID()}`))).resolves.toMatchObject({ Success: true });
+    warmConnections = emulator.connections;
+    expect(warmConnections).toBe(1);
+  }
+  for (const [fault, times] of row.faults ?? []) emulator.injectFault(fault, { times, action: 'WithdrawScriptReview' });
+  return { emulator, item, service, logs, lines, context, warmConnections };
 }
 
 const httpPost = (item: WithdrawalItem) => Buffer.from(JSON.stringify(httpEvent({ body: JSON.stringify(item), contentType: 'application/json' })));
@@ -234,6 +318,8 @@ function expectOutcome(
   const { expected } = row;
   const success = expected.status === 200;
   expect(result).toMatchObject({ ...item, Success: success, Code: expected.code, HttpStatusCode: expected.status, Retryable: expected.retryable });
+  expect(result.Reconciled).toBe(expected.reconciled);
+  expect(result.Message.length).toBeLessThanOrEqual(MAX_UPSTREAM_MESSAGE_CHARS + 1);
   if (typeof expected.attempts === 'number') expect(result.Attempts).toBe(expected.attempts);
   else {
     expect(result.Attempts).toBeGreaterThanOrEqual(expected.attempts[0]);
@@ -263,25 +349,53 @@ function expectOutcome(
   const deliveries = receiver.for(item.ScriptId);
   expect(deliveries).toHaveLength(1);
   expect(deliveries[0]!.path).toBe('/hooks/withdrawals');
-  expect(deliveries[0]!.body).toMatchObject({ Success: success, Code: expected.code, HttpStatusCode: expected.status, Attempts: result.Attempts, InvocationRequestId: requestId });
+  expect(deliveries[0]!.body).toMatchObject({ Success: success, Code: expected.code, HttpStatusCode: expected.status, Attempts: result.Attempts, InvocationRequestId: requestId, Message: result.Message });
   expect(result.Callback).toMatchObject({ Delivered: true, StatusCode: 204 });
+}
+
+/**
+ * What the invocation left behind — its answer or thrown error, every log line, the callback —
+ * holds no secret of the credentials it signed with, and no request signature (docs/DESIGN.md §6).
+ */
+function expectNoSecrets(credentials: Partial<RoleCredentials> | undefined, item: WithdrawalItem, left: { answer: unknown; thrown: unknown; lines: string[] }) {
+  const thrown = left.thrown as (Error & { result?: unknown }) | undefined;
+  const texts = [
+    JSON.stringify(left.answer) ?? '',
+    thrown ? `${thrown.message}\n${thrown.stack}\n${JSON.stringify(thrown.result)}` : '',
+    ...left.lines,
+    ...receiver.for(item.ScriptId).map((d) => JSON.stringify(d.body)),
+  ];
+  const secrets = [credentials?.accessKeySecret, credentials?.securityToken].filter((v): v is string => typeof v === 'string' && v.length > 0);
+  for (const text of texts) {
+    for (const secret of secrets) expect(text).not.toContain(secret);
+    expect(text).not.toMatch(/Signature=[0-9a-f]{8,}/i);
+  }
+}
+
+/** A warm row's first attempt went over the warm connection; each cut one was replaced once. */
+function expectConnections(emulator: OutboundBotEmulator, warmConnections: number | undefined, result: ItemResult) {
+  if (warmConnections === undefined) return;
+  expect(emulator.connections - warmConnections).toBe(result.Attempts - 1);
 }
 
 describe.concurrent('fault matrix: HTTP trigger', () => {
   it.for(ROWS.map((row) => [row.name, row] as const))('%s', async ([, row], { onTestFinished }) => {
-    const { emulator, item, service, logs, context } = await arrange(row, 'http', onTestFinished);
+    const { emulator, item, service, logs, lines, context, warmConnections } = await arrange(row, 'http', onTestFinished);
     const { value, thrown, elapsedMs } = await timed(() => service.handle(httpPost(item), context));
     expect(thrown).toBeUndefined(); // an HTTP trigger always answers
     const response = value as FcHttpResponse;
     expect(response.statusCode).toBe(row.expected.status);
     expect(response.headers).toMatchObject({ 'content-type': 'application/json', 'x-fc-request-id': context.requestId });
-    expectOutcome(emulator, row, item, context.requestId, JSON.parse(response.body) as ItemResult, elapsedMs, logs());
+    const result = JSON.parse(response.body) as ItemResult;
+    expectOutcome(emulator, row, item, context.requestId, result, elapsedMs, logs());
+    expectConnections(emulator, warmConnections, result);
+    expectNoSecrets(context.credentials, item, { answer: response, thrown, lines });
   });
 });
 
 describe.concurrent('fault matrix: event invocation (FC retries only what is thrown)', () => {
   it.for(ROWS.map((row) => [row.name, row] as const))('%s', async ([, row], { onTestFinished }) => {
-    const { emulator, item, service, logs, context } = await arrange(row, 'event', onTestFinished);
+    const { emulator, item, service, logs, lines, context, warmConnections } = await arrange(row, 'event', onTestFinished);
     const { value, thrown, elapsedMs } = await timed(() => service.handle(eventOf(item), context));
     let result: ItemResult;
     if (row.expected.retryable) {
@@ -292,6 +406,8 @@ describe.concurrent('fault matrix: event invocation (FC retries only what is thr
       result = value as ItemResult;
     }
     expectOutcome(emulator, row, item, context.requestId, result, elapsedMs, logs());
+    expectConnections(emulator, warmConnections, result);
+    expectNoSecrets(context.credentials, item, { answer: value, thrown, lines });
   });
 });
 
@@ -320,5 +436,61 @@ describe('the slow answer that crossed the deadline, redelivered by FC', () => {
       [false, 'DeadlineExceeded'],
       [true, 'OK'],
     ]);
+  });
+});
+
+/**
+ * Faults that perform the withdrawal but never let its answer arrive (slow, drip, stall) end an
+ * invocation retryably with the script withdrawn upstream. FC redelivers such an event under the
+ * same requestId; the idempotency record carries when the unanswered attempt started, so the
+ * redelivery's refusal is reconciled as that withdrawal (lib/withdraw/withdraw-item.ts).
+ */
+describe.concurrent('withdrawn upstream, failed retryably: FC\'s redelivery reconciles it', () => {
+  const rows = ROWS.filter((row) => row.expected.retryable && row.expected.withdrawals === 1);
+  it('covers the drip, stall and slow-answer rows', () => {
+    expect(rows.map((row) => row.faults?.[0]?.[0].kind).sort()).toEqual(['delay', 'drip', 'drip', 'stall']);
+  });
+  it.for(rows.map((row) => [row.name, row] as const))('%s', async ([, row], { onTestFinished }) => {
+    const { emulator, item, service, context } = await arrange(row, 'event', onTestFinished);
+    await expect(service.handle(eventOf(item), context)).rejects.toBeInstanceOf(RetryableFailureError);
+    emulator.reset(); // FC redelivers later, once the fault has passed (pending faults and the request log go)
+    const redelivered = (await service.handle(eventOf(item), context)) as ItemResult;
+    expect(redelivered).toMatchObject({ ...item, Success: true, HttpStatusCode: 200, Code: 'OK', Reconciled: true, Retryable: false, Attempts: 1, Script: { Status: 'DRAFTED' } });
+    expect(emulator.withdrawals(item.InstanceId, item.ScriptId)).toBe(1);
+    expect(emulator.requests.filter((r) => r.query.ScriptId === item.ScriptId).map((r) => r.action)).toEqual(['WithdrawScriptReview', 'DescribeScript']);
+  });
+});
+
+/**
+ * Malformed HTTP-shaped events (issue #13): what lib/fc/events.ts refuses at the edge. Only the
+ * event path applies. FC's HTTP trigger builds the event itself, so a malformed one never comes
+ * from an HTTP client: it is a hand-made or replayed event sent as a direct or async invocation,
+ * with nobody waiting for a status code. It is answered as an event: a 400 InvalidParameter
+ * result naming the field, returned (FC must not retry it into the failure queue), logged as
+ * a refusal, never a crash, and nothing is called upstream or back.
+ */
+const MALFORMED_HTTP_EVENTS: ReadonlyArray<readonly [name: string, path: string[], value: unknown, named: string]> = [
+  ['requestContext.http without method', ['requestContext', 'http', 'method'], MISSING, 'requestContext.http.method'],
+  ['a body that is not a string', ['body'], { InstanceId: 'i', ScriptId: 's' }, 'body'],
+  ['headers that are not an object of strings', ['headers'], ['content-type: application/json'], 'headers'],
+  ['a header value that is not a string', ['headers', 'Content-Type'], null, 'headers.Content-Type'],
+  ['isBase64Encoded that is not a boolean', ['isBase64Encoded'], 'false', 'isBase64Encoded'],
+  ['a queryParameters value that is not a string', ['queryParameters', 'ScriptId'], ['a', 'b'], 'queryParameters.ScriptId'],
+];
+
+describe.concurrent('fault matrix: malformed HTTP-shaped events (event path only)', () => {
+  it.for(MALFORMED_HTTP_EVENTS.map((row) => [row[0], row] as const))('%s: a 400 event result, returned, no upstream request', async ([, [, path, value, named]], { onTestFinished }) => {
+    // Arranged as the no-fault row: whatever is refused here is refused by the edge, not upstream.
+    const { emulator, item, service, logs, context } = await arrange(ROWS[0]!, 'event', onTestFinished);
+    const event = withField(httpEvent({ body: JSON.stringify(item), contentType: 'application/json' }), path, value);
+    const { value: answer, thrown, elapsedMs } = await timed(() => service.handle(Buffer.from(JSON.stringify(event)), context));
+    expect(thrown).toBeUndefined();
+    expect(answer).toMatchObject({ Success: false, HttpStatusCode: 400, Code: 'InvalidParameter', RequestId: context.requestId, Issues: [{ Path: named }] });
+    expect((answer as FcHttpResponse).statusCode).toBeUndefined();
+    expect(emulator.requests).toHaveLength(0);
+    expect(emulator.withdrawals(item.InstanceId, item.ScriptId)).toBe(0);
+    expect(logs().map((l) => [l.level, l.message, l.Code])).toEqual([['warn', 'request refused', 'InvalidParameter']]);
+    expect(receiver.for(item.ScriptId)).toEqual([]);
+    expect(elapsedMs).toBeLessThan(500);
   });
 });

@@ -1,9 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidParameterError } from '../../lib/core/errors';
 import { UnsupportedMediaTypeError } from '../../lib/fc/errors';
 import type { FcHttpEvent } from '../../lib/fc/events';
 import { readHttpRequest } from '../../lib/fc/http-trigger';
 import { parseHttpWithdrawal } from '../../lib/withdraw/http-request';
+import { anyJson } from '../support/json-shapes';
 import { httpEvent, INSTANCE_ID, SCRIPT_ID } from '../support/events';
 
 const item = { InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID };
@@ -48,5 +50,21 @@ describe('the withdrawal an HTTP request carries', () => {
     } catch (error) {
       expect((error as InvalidParameterError).issues).toEqual([{ Path: 'body', Message: 'is not valid JSON' }]);
     }
+  });
+
+  it('property: any body, content type and query give a withdrawal or a 400 / 415, never a crash', () => {
+    const text = fc.oneof(fc.string({ maxLength: 30 }), anyJson.map((v) => JSON.stringify(v) ?? ''), fc.constant(JSON.stringify(item)));
+    const contentType = fc.oneof(fc.constantFrom('application/json', 'application/cloudevents+json', 'application/x-www-form-urlencoded', 'APPLICATION/JSON; charset=x', ';', ''), fc.string({ maxLength: 20 }));
+    const query = fc.dictionary(fc.constantFrom('InstanceId', 'ScriptId', 'CallbackUrl', '__proto__', 'other'), fc.oneof(fc.string({ maxLength: 10 }), fc.constantFrom(INSTANCE_ID, SCRIPT_ID)), { maxKeys: 3 });
+    fc.assert(
+      fc.property(text, contentType, query, fc.boolean(), (body, type, queryParameters, base64) => {
+        try {
+          parse({ body: base64 ? Buffer.from(body) : body, contentType: type, query: queryParameters });
+        } catch (error) {
+          expect([InvalidParameterError, UnsupportedMediaTypeError].some((kind) => error instanceof kind)).toBe(true);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -4,6 +4,7 @@ import { InvalidParameterError } from '../../lib/core/errors';
 import { MAX_BATCH_ITEMS, parseWithdrawalItem, parseWithdrawalRequest } from '../../lib/withdraw/items';
 import { INSTANCE_ID, SCRIPT_ID } from '../support/events';
 import { issuesOf } from '../support/issues';
+import { anyJson, withField } from '../support/json-shapes';
 
 const invalid = (fn: () => unknown) => issuesOf(fn, InvalidParameterError);
 
@@ -83,9 +84,19 @@ describe('withdrawal request validation', () => {
     );
   });
 
+  it('ids behind an own __proto__ key (as JSON.parse makes it) are not read through the prototype', () => {
+    const payload = JSON.parse(`{"__proto__":{"InstanceId":"${INSTANCE_ID}","ScriptId":"${SCRIPT_ID}"}}`) as unknown;
+    expect(invalid(() => parseWithdrawalRequest(payload)).map((i) => i.Path)).toEqual(['InstanceId', 'ScriptId']);
+    expect(() => parseWithdrawalItem(payload)).toThrow(InvalidParameterError);
+  });
+
   it('property: arbitrary JSON never throws anything but InvalidParameterError', () => {
+    const item = { InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID };
+    const shaped = fc
+      .tuple(fc.constantFrom('InstanceId', 'ScriptId', 'CallbackUrl', 'Items'), anyJson)
+      .map(([field, value]) => withField(item, [field], value));
     fc.assert(
-      fc.property(fc.jsonValue(), (value) => {
+      fc.property(fc.oneof(fc.jsonValue(), anyJson, shaped), (value) => {
         try {
           parseWithdrawalRequest(value);
         } catch (error) {

@@ -4,6 +4,8 @@ import { InvalidParameterError } from '../../lib/core/errors';
 import { classifyEvent, type Delivery } from '../../lib/withdraw/triggers';
 import { cloudEvent, httpEvent, INSTANCE_ID, mnsQueueEvent, referenceEvent, SCRIPT_ID } from '../support/events';
 import { decodeEvent } from '../../lib/fc/events';
+import { issuesOf } from '../support/issues';
+import { anyField, anyJson, asBytes, MISSING, withField } from '../support/json-shapes';
 
 const item = { InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID };
 const asBuffer = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -81,10 +83,29 @@ describe('trigger classification', () => {
     expect(() => classify({ triggerTime: '2026-11-24T03:00:00Z', triggerName: 'nightly', payload: '{}' })).toThrow(/cleanup function/);
   });
 
-  it('an HTTP-looking event without requestContext.http is not taken for HTTP', () => {
+  it('an HTTP-looking event without requestContext.http is refused, naming it, not taken for anything else', () => {
     const event = httpEvent({ body: '{}' });
     delete (event.requestContext as Record<string, unknown>).http;
-    expect(() => classify(event)).toThrow(InvalidParameterError);
+    expect(issuesOf(() => classify(event), InvalidParameterError)).toEqual([{ Path: 'requestContext.http', Message: 'is required' }]);
+  });
+
+  it.each([
+    ['no method', ['requestContext', 'http', 'method'], MISSING, 'requestContext.http.method'],
+    ['a body that is not a string', ['body'], 42, 'body'],
+    ['headers that are not strings', ['headers', 'Content-Type'], ['application/json'], 'headers.Content-Type'],
+    ['isBase64Encoded that is not a boolean', ['isBase64Encoded'], 1, 'isBase64Encoded'],
+    ['a query value that is not a string', ['queryParameters', 'InstanceId'], { v: INSTANCE_ID }, 'queryParameters.InstanceId'],
+    ['no rawPath (requestContext says HTTP)', ['rawPath'], MISSING, 'rawPath'],
+  ] as const)('an HTTP-shaped event with %s is refused as InvalidParameter naming the field', (_name, path, value, named) => {
+    const event = withField(httpEvent({ body: JSON.stringify(item), contentType: 'application/json' }), [...path], value);
+    expect(issuesOf(() => classify(event), InvalidParameterError).map((issue) => issue.Path)).toEqual([named]);
+  });
+
+  it('a CloudEvent whose source is not a string is keyed by the invocation, not by String(source)', () => {
+    for (const source of [{ toString: 1 }, [{ toString: 'x' }], null, 7]) {
+      expect(classify(cloudEvent(item, { source }))).toEqual({ kind: 'eventbridge', batch: false, entries: [{ item, key: undefined }] });
+    }
+    expect(classify([cloudEvent(item, { source: { valueOf: {} } })])).toEqual({ kind: 'eventbridge', batch: true, entries: [{ item, key: undefined }] });
   });
 
   it('refuses bytes that are not JSON, and scalars', () => {
@@ -95,13 +116,38 @@ describe('trigger classification', () => {
 
   it('property: arbitrary bytes give an invocation or InvalidParameterError, never a crash', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.json().map((s) => Buffer.from(s))), (bytes) => {
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.json().map((s) => Buffer.from(s)), anyJson.map(asBytes)), (bytes) => {
         try {
           classifyEvent(decodeEvent(Buffer.from(bytes)));
         } catch (error) {
           expect(error).toBeInstanceOf(InvalidParameterError);
         }
       }),
+    );
+  });
+
+  it('property: every trigger shape with any field replaced: a delivery or InvalidParameterError, and HTTP only when well-formed', () => {
+    const shapes: Array<[Record<string, unknown>, string[][]]> = [
+      [httpEvent({ body: JSON.stringify(item), contentType: 'application/json' }), [['body'], ['headers'], ['isBase64Encoded'], ['queryParameters'], ['requestContext', 'http', 'method'], ['rawPath'], ['version']]],
+      [cloudEvent(item), [['data'], ['source'], ['id'], ['specversion'], ['data', 'messageBody']]],
+      [{ ...referenceEvent('fc3-template-mns-with-MessageAttributes.json'), Message: JSON.stringify(item) }, [['Message'], ['TopicName'], ['MessageId']]],
+      [{ body: JSON.stringify(item), attrs: {} }, [['body'], ['attrs']]],
+      [{ triggerTime: '2026-11-24T03:00:00Z', triggerName: 'nightly', payload: '{}' }, [['triggerTime'], ['triggerName'], ['payload']]],
+      [{ ...item, CallbackUrl: 'https://hooks.example.com/x' }, [['InstanceId'], ['ScriptId'], ['CallbackUrl'], ['Items']]],
+    ];
+    const drawn = fc.constantFrom(...shapes).chain(([event, fields]) =>
+      fc.array(fc.tuple(fc.constantFrom(...fields), anyField), { minLength: 1, maxLength: 3 }).map((edits) => edits.reduce((e, [path, value]) => withField(e, path, value), event)),
+    );
+    fc.assert(
+      fc.property(fc.oneof(drawn, drawn.map((event) => [event])), (event) => {
+        try {
+          const delivery = classify(event);
+          if (delivery.kind === 'http') expect(() => classifyEvent(delivery.event)).not.toThrow();
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidParameterError);
+        }
+      }),
+      { numRuns: 500 },
     );
   });
 });
