@@ -1,8 +1,13 @@
 import type { Clock } from '../core/clock';
 import type { IdempotencyStore, OwnedRecord } from './store';
 
-/** Bounds the instance's memory whatever the traffic: a record with its results is 1–2 KB. */
-const MAX_RECORDS = 4_000;
+/**
+ * Bounds the instance's memory whatever the traffic: a record with its results is 1–2 KB. One
+ * instance serves one request at a time, so this memory only meets redeliveries that land on
+ * the same instance: the last thousand deliveries and locks are plenty (a shared store is the
+ * answer for the rest).
+ */
+const MAX_RECORDS = 1_000;
 
 /**
  * The store for one instance (local runs, a function pinned to one instance): the same

@@ -28,34 +28,45 @@ export type ScriptLock<T> =
 
 interface LockRecord extends OwnedRecord {
   expiresAtMs: number;
+  /** Set when the holder let go with a definite outcome: the lock is free, the outcome readable. */
+  outcome?: unknown;
 }
 
-/** Takes the script's lock, or waits for its holder's outcome; 409 when neither comes in time. */
+/**
+ * Takes the script's lock, or waits for its holder's outcome; 409 when neither comes in time.
+ * A holder lets go by turning its record into a reclaimable one that carries the outcome: one
+ * store step frees the lock and publishes what happened, and the next claim hands it back.
+ */
 export async function lockScript<T>(options: ScriptLockOptions): Promise<ScriptLock<T>> {
   const { store, clock } = options;
-  const lockKey = `lock:${options.name}`;
-  const outcomeKey = `lock-outcome:${options.name}`;
+  const key = `lock:${options.name}`;
   const owner = randomUUID();
   const holders = new Map<string, LockRecord>();
   const decided = await pollUntil(clock, options.waitUntilMs, async () => {
-    // The outcome first: a holder publishes, then releases, and the free lock must not hide what it did.
-    const published = holders.size > 0 ? await store.read(outcomeKey) : undefined;
-    if (published && holders.has(published.owner)) return { outcome: published.outcome as T };
-    const answer = await store.claim(lockKey, { owner, expiresAtMs: options.holdUntilMs }, options.holdUntilMs - clock.nowMs());
-    if (answer.claimed) return { acquired: true } as const;
-    holders.set(answer.holder.owner, answer.holder as LockRecord);
-    return undefined;
+    const answer = await store.claim(key, { owner, expiresAtMs: options.holdUntilMs }, options.holdUntilMs - clock.nowMs());
+    if (!answer.claimed) {
+      holders.set(answer.holder.owner, answer.holder as LockRecord);
+      return undefined;
+    }
+    const previous = answer.previous as LockRecord | undefined;
+    // Only the outcome of a holder we waited for is ours to report; an older one is history.
+    return previous && holders.has(previous.owner) ? { outcome: previous.outcome as T } : { acquired: true as const };
   });
   if (decided === undefined) {
     const latest = [...holders.values()].at(-1)!;
     throw new RequestInProgressError(`A withdrawal of script ${options.name}`, secondsUntil(latest.expiresAtMs, clock.nowMs()));
   }
-  if (!('acquired' in decided)) return { acquired: false, outcome: decided.outcome };
+  if ('outcome' in decided) {
+    // The claim that found the outcome took the lock too: give it back as found.
+    await store.release(key, owner);
+    return { acquired: false, outcome: decided.outcome as T };
+  }
   return {
     acquired: true,
     async release(outcome) {
-      if (outcome !== undefined) await store.put(outcomeKey, { owner, outcome }, options.outcomeTtlMs);
-      await store.release(lockKey, owner);
+      if (outcome === undefined) return store.release(key, owner);
+      const published: LockRecord = { owner, expiresAtMs: clock.nowMs() + options.outcomeTtlMs, reclaimable: true, outcome };
+      await store.replace(key, owner, published, options.outcomeTtlMs);
     },
   };
 }

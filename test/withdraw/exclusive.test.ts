@@ -39,7 +39,8 @@ describe('the lock a withdrawal holds', () => {
       expect(held?.expiresAtMs).toBeGreaterThan(startMs);
       expect(held!.expiresAtMs).toBeLessThanOrEqual(startMs + 1_300 + 60);
       await expect(running).resolves.toMatchObject({ result: { Success: true } });
-      expect(await store.read('lock:lock-instance/s1')).toBeUndefined();
+      // Let go: free for the next claim, with the outcome for whoever waited.
+      expect(await store.read('lock:lock-instance/s1')).toMatchObject({ reclaimable: true, outcome: { Success: true } });
     } finally {
       emulator.setLatency(0);
     }
@@ -48,9 +49,9 @@ describe('the lock a withdrawal holds', () => {
   it('publishes a definite outcome to waiters and none for a retryable one', async () => {
     const store = createMemoryStore(systemClock);
     await withdrawTracked({ InstanceId: 'lock-instance', ScriptId: 's2' }, depsWith(store, Date.now() + 10_000));
-    expect(await store.read('lock-outcome:lock-instance/s2')).toMatchObject({ outcome: { Success: true, ScriptId: 's2' } });
+    expect(await store.read('lock:lock-instance/s2')).toMatchObject({ outcome: { Success: true, ScriptId: 's2' } });
     emulator.injectFault({ kind: 'status', status: 500, code: 'InternalError' }, { times: 2 });
     await withdrawTracked({ InstanceId: 'lock-instance', ScriptId: 'missing' }, depsWith(store, Date.now() + 10_000));
-    expect(await store.read('lock-outcome:lock-instance/missing')).toBeUndefined();
+    expect(await store.read('lock:lock-instance/missing')).toBeUndefined();
   });
 });
