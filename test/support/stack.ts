@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startEmulator, type EmulatorScript, type OutboundBotEmulator } from '../../emulator/outboundbot';
 import type { Clock } from '../../lib/core/clock';
 import { systemClock } from '../../lib/core/clock';
@@ -51,4 +52,22 @@ export function serviceFor(
 
 export function contextFor(role: Partial<RoleCredentials> | undefined, timeoutSeconds = 30, requestId: string = randomUUID()): FcContext {
   return { requestId, credentials: role ?? {}, function: { name: 'withdraw', timeout: timeoutSeconds }, region: 'cn-shanghai', accountId: '1234567890123456' };
+}
+
+/**
+ * One emulator for a test file, reset before each test with fresh scripts under review in
+ * `instanceId` (their ids in `ids`), closed after the file.
+ */
+export function useTestEmulator(instanceId: string, scripts = 2): { emulator: OutboundBotEmulator; role: RoleCredentials; ids: string[] } {
+  const env = {} as { emulator: OutboundBotEmulator; role: RoleCredentials; ids: string[] };
+  beforeAll(async () => {
+    Object.assign(env, await startTestEmulator());
+  });
+  afterAll(() => env.emulator.close());
+  beforeEach(() => {
+    env.emulator.reset();
+    env.ids = Array.from({ length: scripts }, () => randomUUID());
+    env.emulator.addInstance(instanceId, env.ids.map((id) => script(id)));
+  });
+  return env;
 }

@@ -1,27 +1,14 @@
-import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { OutboundBotEmulator } from '../../emulator/outboundbot';
+
+import { describe, expect, it } from 'vitest';
 import { InvalidParameterError } from '../../lib/core/errors';
 import { answerEntries, answerInvoke, eventOutcome, refusedEntry, RetryableFailureError } from '../../lib/withdraw/event-path';
 import type { BatchResult, ItemResult } from '../../lib/withdraw/results';
 import type { EventEntry } from '../../lib/withdraw/triggers';
-import { script, startTestEmulator, type RoleCredentials } from '../support/stack';
+import { useTestEmulator } from '../support/stack';
 import { instanceFor } from './instance-for';
 
 const INSTANCE = 'inst-event-path';
-let emulator: OutboundBotEmulator;
-let role: RoleCredentials;
-let ids: string[];
-
-beforeAll(async () => {
-  ({ emulator, role } = await startTestEmulator());
-});
-afterAll(() => emulator.close());
-beforeEach(() => {
-  emulator.reset();
-  ids = [randomUUID(), randomUUID()];
-  emulator.addInstance(INSTANCE, ids.map((id) => script(id)));
-});
+const env = useTestEmulator(INSTANCE);
 
 const result = (ScriptId: string, outcome: 'ok' | 'refused' | 'retryable'): ItemResult => ({
   InstanceId: INSTANCE,
@@ -65,8 +52,8 @@ describe('eventOutcome: what an event answers', () => {
 });
 
 describe('refusedEntry', () => {
-  it('is a 400 result without ids, never retried, after one `request refused` line', () => {
-    const { scope, logs } = instanceFor(emulator, role);
+  it('is a 400 result without env.ids, never retried, after one `request refused` line', () => {
+    const { scope, logs } = instanceFor(env.emulator, env.role);
     const invocation = scope('req-refused');
     expect(refusedEntry(bad('data.messageBody'), invocation, invocation.startMs + 12)).toEqual({
       InstanceId: '',
@@ -82,37 +69,37 @@ describe('refusedEntry', () => {
   });
 });
 
-describe('answerEntries against the emulator', () => {
+describe('answerEntries against the env.emulator', () => {
   it('withdraws the valid entries and puts each refusal in its place', async () => {
-    const { instance, scope } = instanceFor(emulator, role);
-    const outcome = (await answerEntries([entryFor(ids[0]!), { error: bad('[1]') }, entryFor(ids[1]!)], true, scope(), instance)) as BatchResult;
+    const { instance, scope } = instanceFor(env.emulator, env.role);
+    const outcome = (await answerEntries([entryFor(env.ids[0]!), { error: bad('[1]') }, entryFor(env.ids[1]!)], true, scope(), instance)) as BatchResult;
     expect(outcome.Results.map((r) => [r.ScriptId, r.Code])).toEqual([
-      [ids[0], 'OK'],
+      [env.ids[0], 'OK'],
       ['', 'InvalidParameter'],
-      [ids[1], 'OK'],
+      [env.ids[1], 'OK'],
     ]);
-    expect(emulator.requests.map((r) => r.query.ScriptId).sort()).toEqual([ids[0], ids[1]].sort());
+    expect(env.emulator.requests.map((r) => r.query.ScriptId).sort()).toEqual([env.ids[0], env.ids[1]].sort());
   });
 
   it('with nothing valid, makes no call and needs no credentials', async () => {
-    const { instance, scope } = instanceFor(emulator, role);
+    const { instance, scope } = instanceFor(env.emulator, env.role);
     const outcome = await answerEntries([{ error: bad('Message') }], false, scope(undefined, 30, {}), instance);
     expect(outcome).toMatchObject({ Success: false, HttpStatusCode: 400, Code: 'InvalidParameter' });
-    expect(emulator.requests).toHaveLength(0);
+    expect(env.emulator.requests).toHaveLength(0);
   });
 });
 
-describe('answerInvoke against the emulator', () => {
+describe('answerInvoke against the env.emulator', () => {
   it('withdraws a batch and answers it as one', async () => {
-    const { instance, scope } = instanceFor(emulator, role);
-    const request = { items: ids.map((ScriptId) => ({ InstanceId: INSTANCE, ScriptId })), batch: true };
-    expect(await answerInvoke(request, scope(), instance)).toMatchObject({ Success: true, Results: [{ ScriptId: ids[0] }, { ScriptId: ids[1] }] });
+    const { instance, scope } = instanceFor(env.emulator, env.role);
+    const request = { items: env.ids.map((ScriptId) => ({ InstanceId: INSTANCE, ScriptId })), batch: true };
+    expect(await answerInvoke(request, scope(), instance)).toMatchObject({ Success: true, Results: [{ ScriptId: env.ids[0] }, { ScriptId: env.ids[1] }] });
   });
 
   it('refuses a CallbackUrl outside CALLBACK_ALLOWED_HOSTS before anything is withdrawn', async () => {
-    const { instance, scope } = instanceFor(emulator, role);
-    const request = { items: [{ InstanceId: INSTANCE, ScriptId: ids[0]! }], batch: false, callbackUrl: 'https://elsewhere.example.com/hook' };
+    const { instance, scope } = instanceFor(env.emulator, env.role);
+    const request = { items: [{ InstanceId: INSTANCE, ScriptId: env.ids[0]! }], batch: false, callbackUrl: 'https://elsewhere.example.com/hook' };
     await expect(answerInvoke(request, scope(), instance)).rejects.toBeInstanceOf(InvalidParameterError);
-    expect(emulator.requests).toHaveLength(0);
+    expect(env.emulator.requests).toHaveLength(0);
   });
 });

@@ -1,6 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { OutboundBotEmulator } from '../../emulator/outboundbot';
+import { describe, expect, it } from 'vitest';
 import { InvalidParameterError } from '../../lib/core/errors';
 import type { FcHttpEvent } from '../../lib/fc/events';
 import { parseWithdrawConfig } from '../../lib/runtime/config';
@@ -9,24 +8,12 @@ import { signWebhook } from '../../lib/webhooks/verify';
 import { answerHttp, authenticate, httpAnswer } from '../../lib/withdraw/http-path';
 import type { ItemResult } from '../../lib/withdraw/results';
 import { httpEvent } from '../support/events';
-import { script, startTestEmulator, type RoleCredentials } from '../support/stack';
+import { useTestEmulator } from '../support/stack';
 import { instanceFor } from './instance-for';
 
 const INSTANCE = 'inst-http-path';
 const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
-let emulator: OutboundBotEmulator;
-let role: RoleCredentials;
-let ids: string[];
-
-beforeAll(async () => {
-  ({ emulator, role } = await startTestEmulator());
-});
-afterAll(() => emulator.close());
-beforeEach(() => {
-  emulator.reset();
-  ids = [randomUUID(), randomUUID()];
-  emulator.addInstance(INSTANCE, ids.map((id) => script(id)));
-});
+const env = useTestEmulator(INSTANCE);
 
 function signed(body: string, id = `msg_${randomUUID()}`): FcHttpEvent {
   const ts = Math.floor(Date.now() / 1000);
@@ -34,8 +21,8 @@ function signed(body: string, id = `msg_${randomUUID()}`): FcHttpEvent {
   return httpEvent({ body, contentType: 'application/json', headers }) as unknown as FcHttpEvent;
 }
 const unsigned = (body: string) => httpEvent({ body, contentType: 'application/json' }) as unknown as FcHttpEvent;
-const itemBody = (i = 0, extra: Record<string, unknown> = {}) => JSON.stringify({ InstanceId: INSTANCE, ScriptId: ids[i], ...extra });
-const withdrawCalls = () => emulator.requests.filter((r) => r.action === 'WithdrawScriptReview').length;
+const itemBody = (i = 0, extra: Record<string, unknown> = {}) => JSON.stringify({ InstanceId: INSTANCE, ScriptId: env.ids[i], ...extra });
+const withdrawCalls = () => env.emulator.requests.filter((r) => r.action === 'WithdrawScriptReview').length;
 const result = (ScriptId: string, Success: boolean, HttpStatusCode = Success ? 200 : 404): ItemResult => ({
   InstanceId: INSTANCE,
   ScriptId,
@@ -83,9 +70,9 @@ describe('httpAnswer: the response for the results', () => {
   });
 });
 
-describe('answerHttp against the emulator', () => {
+describe('answerHttp against the env.emulator', () => {
   it('a replayed webhook-id gets the first answer, marked replayed, under its own request id', async () => {
-    const { instance, scope, logs } = instanceFor(emulator, role, { WEBHOOK_SECRET: SECRET });
+    const { instance, scope, logs } = instanceFor(env.emulator, env.role, { WEBHOOK_SECRET: SECRET });
     const event = signed(itemBody());
     const first = await answerHttp(event, scope('req-first'), instance);
     const replay = await answerHttp(event, scope('req-replay'), instance);
@@ -97,7 +84,7 @@ describe('answerHttp against the emulator', () => {
   });
 
   it('a request refused before any work is forgotten: corrected, it may be resent under the same id', async () => {
-    const { instance, scope } = instanceFor(emulator, role, { WEBHOOK_SECRET: SECRET });
+    const { instance, scope } = instanceFor(env.emulator, env.role, { WEBHOOK_SECRET: SECRET });
     const id = `msg_${randomUUID()}`;
     await expect(answerHttp(signed(JSON.stringify({ InstanceId: INSTANCE }), id), scope(), instance)).rejects.toBeInstanceOf(InvalidParameterError);
     const corrected = await answerHttp(signed(itemBody(), id), scope(), instance);
@@ -107,15 +94,15 @@ describe('answerHttp against the emulator', () => {
   });
 
   it('a CallbackUrl outside CALLBACK_ALLOWED_HOSTS is refused before anything is withdrawn', async () => {
-    const { instance, scope } = instanceFor(emulator, role, { ALLOW_UNSIGNED_HTTP: 'true' });
+    const { instance, scope } = instanceFor(env.emulator, env.role, { ALLOW_UNSIGNED_HTTP: 'true' });
     const refused = answerHttp(unsigned(itemBody(0, { CallbackUrl: 'https://elsewhere.example.com/hook' })), scope(), instance);
     await expect(refused).rejects.toMatchObject({ code: 'InvalidParameter', issues: [{ Path: 'CallbackUrl', Message: 'host is not in CALLBACK_ALLOWED_HOSTS' }] });
-    expect(emulator.requests).toHaveLength(0);
+    expect(env.emulator.requests).toHaveLength(0);
   });
 
   it('an unsigned request, where allowed, is answered without a replay memory; a script named twice is withdrawn once', async () => {
-    const { instance, scope } = instanceFor(emulator, role, { ALLOW_UNSIGNED_HTTP: 'true' });
-    const event = unsigned(JSON.stringify({ Items: [{ InstanceId: INSTANCE, ScriptId: ids[0] }, { InstanceId: INSTANCE, ScriptId: ids[0] }] }));
+    const { instance, scope } = instanceFor(env.emulator, env.role, { ALLOW_UNSIGNED_HTTP: 'true' });
+    const event = unsigned(JSON.stringify({ Items: [{ InstanceId: INSTANCE, ScriptId: env.ids[0] }, { InstanceId: INSTANCE, ScriptId: env.ids[0] }] }));
     const response = await answerHttp(event, scope(), instance);
     expect(response.statusCode).toBe(200);
     expect(JSON.parse(response.body).Results.map((r: ItemResult) => r.Code)).toEqual(['OK', 'OK']);
