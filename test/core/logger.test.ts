@@ -38,6 +38,15 @@ describe('logger and redaction', () => {
     expect(record.nested).toEqual([{ accessKeySecret: REDACTED }]);
   });
 
+  it('masks a sensitive key and a registered secret in a flat line too (the fast path)', () => {
+    const { lines, log, secrets } = capture();
+    secrets.add('flat-secret-value-123456');
+    log.info('x', { securityToken: 'CAIS-plain-string-token', Code: 'OK', Message: 'echoed flat-secret-value-123456', Attempts: 1 });
+    const record = JSON.parse(lines[0]!);
+    expect(record).toMatchObject({ securityToken: REDACTED, Code: 'OK', Message: `echoed ${REDACTED}`, Attempts: 1 });
+    expect(lines[0]).not.toContain('CAIS-plain-string-token');
+  });
+
   it('masks secret-shaped text in free strings', () => {
     const { lines, log } = capture();
     log.info('x', {
