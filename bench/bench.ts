@@ -15,13 +15,13 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import os from 'node:os';
 import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
+import { redisInstalled, startRedis, type RedisServer } from '../local/redis-server';
 import type { ChildUsage } from './child-report';
 import { readDeployment, type DeployedFunction } from './deployment';
 import type { RecordsReply, ScriptGroup } from './emulator-process';
-import type { FunctionSpec } from './fc-context';
 import { IpcChild, killAll, runChild, sleep, type ChildRun } from './processes';
 import type { RawTarget } from './raw-request';
-import { redisInstalled, startRedis, type BenchRedis } from './redis-server';
+import { commandsProcessed } from './redis-info';
 import { median, summarize, type Summary } from './stats';
 import type { RoundReply, WarmArgs, WarmVariant } from './warm-child';
 
@@ -207,157 +207,234 @@ interface WarmSetup {
   extraEnv?: Record<string, string>;
 }
 
-async function warm(bench: Bench, redis: BenchRedis | undefined): Promise<Row[]> {
-  const setups: WarmSetup[] = [
-    { name: 'handler', variant: 'handler', prefix: 'warm-handler-' },
-    { name: 'client', variant: 'client', prefix: 'warm-client-' },
-    { name: 'raw', variant: 'raw', prefix: 'warm-raw-' },
-  ];
-  if (redis) setups.push({ name: 'handler+redis', variant: 'handler', prefix: 'warm-redis-', extraEnv: { IDEMPOTENCY_REDIS_URL: redis.url } });
+/** The handler with IDEMPOTENCY_REDIS_URL set: measured in the same rounds as the others. */
+const REDIS_VARIANT = 'handler+redis';
+
+const WARM_SETUPS: readonly WarmSetup[] = [
+  { name: 'handler', variant: 'handler', prefix: 'warm-handler-' },
+  { name: 'client', variant: 'client', prefix: 'warm-client-' },
+  { name: 'raw', variant: 'raw', prefix: 'warm-raw-' },
+];
+
+function warmSetups(redis: RedisServer | undefined): WarmSetup[] {
+  if (!redis) return [...WARM_SETUPS];
+  return [...WARM_SETUPS, { name: REDIS_VARIANT, variant: 'handler', prefix: 'warm-redis-', extraEnv: { IDEMPOTENCY_REDIS_URL: redis.url } }];
+}
+
+interface WarmChild {
+  setup: WarmSetup;
+  child: IpcChild;
+}
+
+function startWarmChild(bench: Bench, setup: WarmSetup): WarmChild {
   const withdrawEnv = bench.deployed.withdraw.env;
-  const children = setups.map((s) => {
-    const args: WarmArgs = {
-      variant: s.variant,
-      prefix: s.prefix,
-      role: bench.role,
-      instanceId: INSTANCE_HOT,
-      bundle: WITHDRAW_BUNDLE,
-      fn: bench.deployed.withdraw.fn,
-      readTimeoutMs: Number(withdrawEnv.OUTBOUNDBOT_READ_TIMEOUT_MS ?? 10_000),
-      connectTimeoutMs: Number(withdrawEnv.OUTBOUNDBOT_CONNECT_TIMEOUT_MS ?? 3_000),
-    };
-    return { setup: s, child: new IpcChild(`warm ${s.name}`, path.join(BUILD, 'bench-warm.js'), [JSON.stringify(args)], bench.env('withdraw', s.extraEnv)) };
-  });
-  const perCallUs: Record<string, number[]> = Object.fromEntries(setups.map((s) => [s.name, []]));
-  const perCallWallMs: Record<string, number[]> = Object.fromEntries(setups.map((s) => [s.name, []]));
-  const redisCommands: number[] = [];
-  const maxRssMb: Record<string, number> = {};
-  // The kernel's count over the same rounds, read from outside: { child's own µs, /proc µs }.
-  const crossCheck: Record<string, { childUs: number; procUs: number }> = Object.fromEntries(setups.map((s) => [s.name, { childUs: 0, procUs: 0 }]));
-  try {
-    await Promise.all(children.map((c) => c.child.ready));
-    let next = 0;
-    // One at a time, so that the measured child has a core and the emulator the other.
-    const turn = async ({ setup, child }: (typeof children)[number], count: number, record: boolean) => {
-      const before = setup.name === 'handler+redis' ? await redis!.commandsProcessed() : 0;
-      const proc0 = procCpuUs(child.pid);
-      const reply = await child.ask<RoundReply>({ op: 'round', from: next, count }, 120_000);
-      const proc1 = procCpuUs(child.pid);
-      if (setup.name === 'handler+redis' && record) redisCommands.push((await redis!.commandsProcessed()) - before - 1);
-      if (record && proc0 !== undefined && proc1 !== undefined) {
-        crossCheck[setup.name]!.childUs += reply.cpuUs;
-        crossCheck[setup.name]!.procUs += proc1 - proc0;
-      }
-      if (record) {
-        perCallUs[setup.name]!.push(reply.cpuUs / reply.calls);
-        perCallWallMs[setup.name]!.push(reply.wallMs / reply.calls);
-      }
-      await sleep(30);
-    };
-    for (const c of children) await turn(c, WARM_WARMUP, false);
-    next += WARM_WARMUP;
-    for (let round = 0; round < WARM_ROUNDS; round++) {
-      // Rotated each round: no variant always goes first.
-      for (let k = 0; k < children.length; k++) await turn(children[(round + k) % children.length]!, WARM_CALLS, true);
-      next += WARM_CALLS;
+  const args: WarmArgs = {
+    variant: setup.variant,
+    prefix: setup.prefix,
+    role: bench.role,
+    instanceId: INSTANCE_HOT,
+    bundle: WITHDRAW_BUNDLE,
+    fn: bench.deployed.withdraw.fn,
+    readTimeoutMs: Number(withdrawEnv.OUTBOUNDBOT_READ_TIMEOUT_MS ?? 10_000),
+    connectTimeoutMs: Number(withdrawEnv.OUTBOUNDBOT_CONNECT_TIMEOUT_MS ?? 3_000),
+  };
+  return { setup, child: new IpcChild(`warm ${setup.name}`, path.join(BUILD, 'bench-warm.js'), [JSON.stringify(args)], bench.env('withdraw', setup.extraEnv)) };
+}
+
+/** What the measured rounds saw, by variant name. */
+interface WarmSamples {
+  perCallUs: Record<string, number[]>;
+  perCallWallMs: Record<string, number[]>;
+  /** Redis commands per round of the store-cost variant. */
+  redisCommands: number[];
+  maxRssMb: Record<string, number>;
+  /** The kernel's count over the same rounds, read from outside: { child's own µs, /proc µs }. */
+  crossCheck: Record<string, { childUs: number; procUs: number }>;
+}
+
+function emptyWarmSamples(names: string[]): WarmSamples {
+  const each = <T>(make: () => T): Record<string, T> => Object.fromEntries(names.map((name) => [name, make()]));
+  return { perCallUs: each(() => []), perCallWallMs: each(() => []), redisCommands: [], maxRssMb: {}, crossCheck: each(() => ({ childUs: 0, procUs: 0 })) };
+}
+
+/** One round of one variant; the warm-up's rounds (`record` false) leave no sample. */
+async function warmTurn({ setup, child }: WarmChild, from: number, count: number, record: boolean, samples: WarmSamples, redis: RedisServer | undefined): Promise<void> {
+  const store = setup.name === REDIS_VARIANT ? redis : undefined;
+  const before = store ? await commandsProcessed(store.port) : 0;
+  const proc0 = procCpuUs(child.pid);
+  const reply = await child.ask<RoundReply>({ op: 'round', from, count }, 120_000);
+  const proc1 = procCpuUs(child.pid);
+  if (record) {
+    // Less the INFO that read `before`.
+    if (store) samples.redisCommands.push((await commandsProcessed(store.port)) - before - 1);
+    if (proc0 !== undefined && proc1 !== undefined) {
+      samples.crossCheck[setup.name]!.childUs += reply.cpuUs;
+      samples.crossCheck[setup.name]!.procUs += proc1 - proc0;
     }
-    for (const { setup, child } of children) maxRssMb[setup.name] = Number((await child.ask({ op: 'exit' })).maxRssKb) / 1024;
+    samples.perCallUs[setup.name]!.push(reply.cpuUs / reply.calls);
+    samples.perCallWallMs[setup.name]!.push(reply.wallMs / reply.calls);
+  }
+  await sleep(30);
+}
+
+/** One child at a time, so that the measured child has a core and the emulator the other. */
+async function warmRounds(children: WarmChild[], redis: RedisServer | undefined): Promise<WarmSamples> {
+  const samples = emptyWarmSamples(children.map((c) => c.setup.name));
+  await Promise.all(children.map((c) => c.child.ready));
+  for (const c of children) await warmTurn(c, 0, WARM_WARMUP, false, samples, redis);
+  let next = WARM_WARMUP;
+  for (let round = 0; round < WARM_ROUNDS; round++) {
+    // Rotated each round: no variant always goes first.
+    for (let k = 0; k < children.length; k++) await warmTurn(children[(round + k) % children.length]!, next, WARM_CALLS, true, samples, redis);
+    next += WARM_CALLS;
+  }
+  for (const { setup, child } of children) samples.maxRssMb[setup.name] = Number((await child.ask({ op: 'exit' })).maxRssKb) / 1024;
+  return samples;
+}
+
+async function warm(bench: Bench, redis: RedisServer | undefined): Promise<Row[]> {
+  const children = warmSetups(redis).map((setup) => startWarmChild(bench, setup));
+  let samples: WarmSamples;
+  try {
+    samples = await warmRounds(children, redis);
   } finally {
     for (const c of children) c.child.kill();
   }
+  const stats = warmStats(samples);
+  return [warmCpuRow(stats), ...RAW_RATIOS.map(([a, b]) => rawRatioRow(stats, a, b)), storeCostRow(stats, redis)];
+}
 
-  const cpu = Object.fromEntries(Object.entries(perCallUs).map(([k, v]) => [k, summarize(v)]));
-  // A ratio of medians assumes each variant is in a steady state; say so when one is not.
-  const third = Math.max(1, Math.floor(WARM_ROUNDS / 3));
-  const drift = Object.fromEntries(
-    Object.entries(perCallUs).map(([k, v]) => [k, { firstRoundsUs: median(v.slice(0, third)), lastRoundsUs: median(v.slice(-third)), lastOverFirst: median(v.slice(-third)) / median(v.slice(0, third)) }]),
-  );
-  const drifting = Object.entries(drift).filter(([, d]) => d.lastOverFirst > 1.25 || d.lastOverFirst < 0.8);
-  const driftNote = drifting.length
-    ? `not steady: ${drifting.map(([k, d]) => `${k} ${us(d.firstRoundsUs)} in the first ${third} rounds, ${us(d.lastRoundsUs)} in the last ${third}`).join('; ')} (calls ${WARM_WARMUP}–${WARM_WARMUP + WARM_ROUNDS * WARM_CALLS} of each process)`
-    : undefined;
-  const wall = Object.fromEntries(Object.entries(perCallWallMs).map(([k, v]) => [k, summarize(v)]));
-  const pairwise = (a: string, b: string) => summarize(perCallUs[a]!.map((v, i) => v / perCallUs[b]![i]!));
-  const common = { rounds: WARM_ROUNDS, callsPerRound: WARM_CALLS, warmupCalls: WARM_WARMUP };
-  const rows: Row[] = [];
-  const budget: Budget = { op: '<=', limit: 1.15, text: '≤ 1.15×' };
-  const handlerVsClient = cpu.handler!.median / cpu.client!.median;
-  rows.push({
+interface Drift {
+  firstRoundsUs: number;
+  lastRoundsUs: number;
+  lastOverFirst: number;
+}
+
+/** Rounds at each end compared to say whether a variant was steady. */
+const DRIFT_ROUNDS = Math.max(1, Math.floor(WARM_ROUNDS / 3));
+
+function driftOf(perCallUs: number[]): Drift {
+  const first = median(perCallUs.slice(0, DRIFT_ROUNDS));
+  const last = median(perCallUs.slice(-DRIFT_ROUNDS));
+  return { firstRoundsUs: first, lastRoundsUs: last, lastOverFirst: last / first };
+}
+
+interface WarmStats {
+  samples: WarmSamples;
+  cpu: Record<string, Summary>;
+  wall: Record<string, Summary>;
+  drift: Record<string, Drift>;
+  /** A ratio of medians assumes each variant is in a steady state: those that are not. */
+  drifting: [string, Drift][];
+}
+
+const mapValues = <T, U>(record: Record<string, T>, f: (value: T) => U): Record<string, U> => Object.fromEntries(Object.entries(record).map(([k, v]) => [k, f(v)]));
+
+function warmStats(samples: WarmSamples): WarmStats {
+  const drift = mapValues(samples.perCallUs, driftOf);
+  return {
+    samples,
+    cpu: mapValues(samples.perCallUs, (v) => summarize(v)),
+    wall: mapValues(samples.perCallWallMs, (v) => summarize(v)),
+    drift,
+    drifting: Object.entries(drift).filter(([, d]) => d.lastOverFirst > 1.25 || d.lastOverFirst < 0.8),
+  };
+}
+
+/** CPU per call of `a` over `b`, round by round. */
+const pairwise = ({ samples }: WarmStats, a: string, b: string) => summarize(samples.perCallUs[a]!.map((v, i) => v / samples.perCallUs[b]![i]!));
+
+function driftNote(drifting: [string, Drift][]): string | undefined {
+  if (!drifting.length) return undefined;
+  const which = drifting.map(([k, d]) => `${k} ${us(d.firstRoundsUs)} in the first ${DRIFT_ROUNDS} rounds, ${us(d.lastRoundsUs)} in the last ${DRIFT_ROUNDS}`);
+  return `not steady: ${which.join('; ')} (calls ${WARM_WARMUP}–${WARM_WARMUP + WARM_ROUNDS * WARM_CALLS} of each process)`;
+}
+
+const WARM_BUDGET: Budget = { op: '<=', limit: 1.15, text: '≤ 1.15×' };
+
+function warmCpuRow(stats: WarmStats): Row {
+  const { samples, cpu } = stats;
+  const value = cpu.handler!.median / cpu.client!.median;
+  return {
     id: 'warm-cpu',
     name: 'warm CPU / withdrawal (handler / client)',
-    value: handlerVsClient,
+    value,
     unit: '×',
-    measured: `${ratio(handlerVsClient)} = ${spread(cpu.handler!, us)} / ${spread(cpu.client!, us)}, ${WARM_ROUNDS}×${WARM_CALLS} calls; per round ${spread(pairwise('handler', 'client'), ratio)}`,
-    budget,
-    status: judged(handlerVsClient, budget),
+    measured: `${ratio(value)} = ${spread(cpu.handler!, us)} / ${spread(cpu.client!, us)}, ${WARM_ROUNDS}×${WARM_CALLS} calls; per round ${spread(pairwise(stats, 'handler', 'client'), ratio)}`,
+    budget: WARM_BUDGET,
+    status: judged(value, WARM_BUDGET),
     data: {
-      ...common,
+      rounds: WARM_ROUNDS,
+      callsPerRound: WARM_CALLS,
+      warmupCalls: WARM_WARMUP,
       cpuUsPerCall: cpu,
-      wallMsPerCall: wall,
-      pairwiseRatio: pairwise('handler', 'client'),
-      samples: perCallUs,
-      peakRssMb: maxRssMb,
+      wallMsPerCall: stats.wall,
+      pairwiseRatio: pairwise(stats, 'handler', 'client'),
+      samples: samples.perCallUs,
+      peakRssMb: samples.maxRssMb,
       // Child-reported CPU over all rounds / what /proc/<pid>/stat saw from outside (which also holds
       // the round's IPC and input building): close to 1 says the child's own figure is sound.
-      procStatCrossCheck: Object.fromEntries(Object.entries(crossCheck).map(([k, v]) => [k, { ...v, childOverProc: v.procUs ? v.childUs / v.procUs : null, tickUs: 1e6 / CLK_TCK }])),
-      drift,
+      procStatCrossCheck: mapValues(samples.crossCheck, (v) => ({ ...v, childOverProc: v.procUs ? v.childUs / v.procUs : null, tickUs: 1e6 / CLK_TCK })),
+      drift: stats.drift,
     },
-    note: driftNote,
-  });
-  for (const [a, b] of [['handler', 'raw'], ['client', 'raw']] as const) {
-    const value = cpu[a]!.median / cpu[b]!.median;
-    rows.push({
-      id: `warm-cpu-${a}-raw`,
-      name: `  ${a} / hand-signed request (information)`,
-      value,
-      unit: '×',
-      measured: `${ratio(value)} = ${spread(cpu[a]!, us)} / ${spread(cpu[b]!, us)}; per round ${spread(pairwise(a, b), ratio)}`,
-      budget: null,
-      status: 'info',
-      data: { cpuUsPerCall: { [a]: cpu[a], [b]: cpu[b] }, pairwiseRatio: pairwise(a, b) },
-    });
-  }
+    note: driftNote(stats.drifting),
+  };
+}
 
-  // 6. The store's cost: the same handler with IDEMPOTENCY_REDIS_URL set, measured in the same rounds.
-  if (!redis) {
-    rows.push({
-      id: 'store-cost',
-      name: 'store cost: warm CPU, Redis / memory store',
-      value: null,
-      unit: '×',
-      measured: 'skipped: redis-server is not installed',
-      budget: null,
-      status: 'skipped',
-      data: {},
-    });
-  } else {
-    const value = cpu['handler+redis']!.median / cpu.handler!.median;
-    const commands = summarize(redisCommands.map((c) => c / WARM_CALLS));
-    const used = commands.median > 0;
-    rows.push({
-      id: 'store-cost',
-      name: 'store cost: warm CPU, Redis / memory store',
-      value,
-      unit: '×',
-      measured: `${ratio(value)} = ${spread(cpu['handler+redis']!, us)} / ${spread(cpu.handler!, us)}; Redis commands / withdrawal ${commands.median.toFixed(2)}; wall ${spread(wall['handler+redis']!, ms)} / ${spread(wall.handler!, ms)}`,
-      budget: null,
-      status: used ? 'info' : 'not-measurable',
-      data: {
-        cpuUsPerCall: { redis: cpu['handler+redis'], memory: cpu.handler },
-        wallMsPerCall: { redis: wall['handler+redis'], memory: wall.handler },
-        redisCommandsPerWithdrawal: commands,
-        pairwiseRatio: pairwise('handler+redis', 'handler'),
-        drift: { redis: drift['handler+redis'], memory: drift.handler },
-        redisUrl: redis.url.replace(/:\d+\//, ':<port>/'),
-      },
-      note: !used
-        ? 'the handler sent Redis no command: IDEMPOTENCY_REDIS_URL is not honoured yet, so both variants used the memory store'
-        : drifting.some(([k]) => k === 'handler' || k === 'handler+redis')
-          ? 'a variant is not steady over the rounds (see the warm row): the ratio of medians depends on the window'
-          : undefined,
-    });
-  }
-  return rows;
+/** Information rows: each variant against the hand-signed request. */
+const RAW_RATIOS = [
+  ['handler', 'raw'],
+  ['client', 'raw'],
+] as const;
+
+function rawRatioRow(stats: WarmStats, a: string, b: string): Row {
+  const { cpu } = stats;
+  const value = cpu[a]!.median / cpu[b]!.median;
+  return {
+    id: `warm-cpu-${a}-raw`,
+    name: `  ${a} / hand-signed request (information)`,
+    value,
+    unit: '×',
+    measured: `${ratio(value)} = ${spread(cpu[a]!, us)} / ${spread(cpu[b]!, us)}; per round ${spread(pairwise(stats, a, b), ratio)}`,
+    budget: null,
+    status: 'info',
+    data: { cpuUsPerCall: { [a]: cpu[a], [b]: cpu[b] }, pairwiseRatio: pairwise(stats, a, b) },
+  };
+}
+
+const STORE_COST_NAME = 'store cost: warm CPU, Redis / memory store';
+
+/** 6. The store's cost: the same handler with IDEMPOTENCY_REDIS_URL set, measured in the same rounds. */
+function storeCostRow(stats: WarmStats, redis: RedisServer | undefined): Row {
+  if (!redis) return { id: 'store-cost', name: STORE_COST_NAME, value: null, unit: '×', measured: 'skipped: redis-server is not installed', budget: null, status: 'skipped', data: {} };
+  const { cpu, wall, drift } = stats;
+  const value = cpu[REDIS_VARIANT]!.median / cpu.handler!.median;
+  const commands = summarize(stats.samples.redisCommands.map((c) => c / WARM_CALLS));
+  const used = commands.median > 0;
+  return {
+    id: 'store-cost',
+    name: STORE_COST_NAME,
+    value,
+    unit: '×',
+    measured: `${ratio(value)} = ${spread(cpu[REDIS_VARIANT]!, us)} / ${spread(cpu.handler!, us)}; Redis commands / withdrawal ${commands.median.toFixed(2)}; wall ${spread(wall[REDIS_VARIANT]!, ms)} / ${spread(wall.handler!, ms)}`,
+    budget: null,
+    status: used ? 'info' : 'not-measurable',
+    data: {
+      cpuUsPerCall: { redis: cpu[REDIS_VARIANT], memory: cpu.handler },
+      wallMsPerCall: { redis: wall[REDIS_VARIANT], memory: wall.handler },
+      redisCommandsPerWithdrawal: commands,
+      pairwiseRatio: pairwise(stats, REDIS_VARIANT, 'handler'),
+      drift: { redis: drift[REDIS_VARIANT], memory: drift.handler },
+      redisUrl: redis.url.replace(/:\d+\//, ':<port>/'),
+    },
+    note: storeCostNote(used, stats.drifting),
+  };
+}
+
+function storeCostNote(used: boolean, drifting: [string, Drift][]): string | undefined {
+  if (!used) return 'the handler sent Redis no command: IDEMPOTENCY_REDIS_URL is not honoured yet, so both variants used the memory store';
+  if (drifting.some(([k]) => k === 'handler' || k === REDIS_VARIANT)) return 'a variant is not steady over the rounds (see the warm row): the ratio of medians depends on the window';
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,26 +445,25 @@ interface BatchResult extends ChildUsage {
   memory: NodeJS.MemoryUsage;
 }
 
+/** BATCHES batches of BATCH_SIZE seeded reviews from `from` on, all arriving together. */
+function runBatches(bench: Bench, from: number, nodeFlags: string[] = []): Promise<ChildRun<BatchResult>> {
+  const arg = { role: bench.role, instanceId: INSTANCE_BATCH, bundle: WITHDRAW_BUNDLE, fn: bench.deployed.withdraw.fn, prefix: 'batch-', from, batches: BATCHES, size: BATCH_SIZE };
+  return runChild<BatchResult>(path.join(BUILD, 'bench-batch.js'), arg, bench.env('withdraw'), 60_000, nodeFlags);
+}
+
 async function batches(bench: Bench): Promise<Row[]> {
   const concurrency = Number(bench.deployed.withdraw.env.BATCH_CONCURRENCY ?? 8);
   await bench.emulator.ask({ op: 'latency', ms: BATCH_LATENCY_MS });
   const runs: { rssMb: number; elapsedMs: number; idealMs: number; records: RecordsReply; cpuMs: number; memory: unknown }[] = [];
   for (let i = 0; i < BATCH_RUNS; i++) {
     await bench.emulator.ask({ op: 'reset' });
-    const arg = { role: bench.role, instanceId: INSTANCE_BATCH, bundle: WITHDRAW_BUNDLE, fn: bench.deployed.withdraw.fn, prefix: 'batch-', from: i * BATCHES * BATCH_SIZE, batches: BATCHES, size: BATCH_SIZE };
-    const { result } = await runChild<BatchResult>(path.join(BUILD, 'bench-batch.js'), arg, bench.env('withdraw'), 60_000);
+    const { result } = await runBatches(bench, i * BATCHES * BATCH_SIZE);
     const records = await emulatorRecords(bench);
     const withdrawals = records.serviceMs.WithdrawScriptReview;
     if (records.byAction.WithdrawScriptReview !== BATCHES * BATCH_SIZE) throw new Error(`batch run made ${records.byAction.WithdrawScriptReview} withdrawals, not ${BATCHES * BATCH_SIZE}`);
     runs.push({ rssMb: result.maxRssKb / 1024, elapsedMs: result.elapsedMs, idealMs: withdrawals!.sum / concurrency, records, cpuMs: result.cpuUs / 1000, memory: result.memory });
   }
-  const small = await runChild<BatchResult>(
-    path.join(BUILD, 'bench-batch.js'),
-    { role: bench.role, instanceId: INSTANCE_BATCH, bundle: WITHDRAW_BUNDLE, fn: bench.deployed.withdraw.fn, prefix: 'batch-', from: BATCH_RUNS * BATCHES * BATCH_SIZE, batches: BATCHES, size: BATCH_SIZE },
-    bench.env('withdraw'),
-    60_000,
-    SMALL_YOUNG_GENERATION,
-  );
+  const small = await runBatches(bench, BATCH_RUNS * BATCHES * BATCH_SIZE, SMALL_YOUNG_GENERATION);
   await bench.emulator.ask({ op: 'latency', ms: 0 });
   const rss = summarize(runs.map((r) => r.rssMb));
   const share = summarize(runs.map((r) => r.idealMs / r.elapsedMs));
@@ -446,119 +522,158 @@ function cleanupSeed(): ScriptGroup[] {
   ];
 }
 
-type ListingSetup = 'QueryScriptsByStatus enabled' | 'QueryScriptsByStatus disabled';
+interface CleanupSetup {
+  name: 'QueryScriptsByStatus enabled' | 'QueryScriptsByStatus disabled';
+  short: string;
+  /** For row ids. */
+  slug: string;
+  disabled: string[];
+}
+
+const CLEANUP_SETUPS: readonly CleanupSetup[] = [
+  { name: 'QueryScriptsByStatus enabled', short: 'QSBS on', slug: 'qsbs-on', disabled: [] },
+  { name: 'QueryScriptsByStatus disabled', short: 'QSBS off', slug: 'qsbs-off', disabled: ['QueryScriptsByStatus'] },
+];
+
+interface CleanupRun {
+  rssMb: number;
+  elapsedMs: number;
+  idealMs: number;
+  listMs: number;
+  withdrawMs: number;
+  records: RecordsReply;
+  summary: Record<string, unknown>;
+  cpuMs: number;
+  memory: unknown;
+}
+
+/** What the cleanup rows are made from. */
+interface CleanupTable {
+  runs: Record<string, CleanupRun[]>;
+  /** Peak RSS with SMALL_YOUNG_GENERATION, MB, by setup name. */
+  small: Record<string, number>;
+  concurrency: number;
+}
+
+/** A fresh instance of CLEANUP_SCRIPTS scripts, with the setup's actions disabled. */
+async function seedCleanup(bench: Bench, setup: CleanupSetup): Promise<void> {
+  await bench.emulator.ask({ op: 'seed', seed: { instanceId: INSTANCE_CLEANUP, groups: cleanupSeed() } });
+  await bench.emulator.ask({ op: 'disable', actions: setup.disabled });
+}
+
+function runCleanupChild(bench: Bench, nodeFlags: string[] = []): Promise<ChildRun<CleanupChildResult>> {
+  const arg = { role: bench.role, instanceId: INSTANCE_CLEANUP, bundle: CLEANUP_BUNDLE, fn: bench.deployed.cleanup.fn, olderThanMinutes: 1440, expect: CLEANUP_STALE };
+  return runChild<CleanupChildResult>(path.join(BUILD, 'bench-cleanup.js'), arg, bench.env('cleanup', { CLEANUP_MODE: 'inline' }), 120_000, nodeFlags);
+}
+
+async function measuredCleanup(bench: Bench, setup: CleanupSetup, concurrency: number): Promise<CleanupRun> {
+  await seedCleanup(bench, setup);
+  await bench.emulator.ask({ op: 'reset' });
+  const { result } = await runCleanupChild(bench);
+  const records = await emulatorRecords(bench);
+  // The ideal: the listing pages one after another, the other calls CLEANUP_CONCURRENCY at a
+  // time, each taking exactly what the emulator really took to answer it.
+  let listMs = 0;
+  let otherMs = 0;
+  for (const [action, s] of Object.entries(records.serviceMs)) {
+    if (LISTING_ACTIONS.has(action)) listMs += s.sum;
+    else otherMs += s.sum;
+  }
+  const withdrawMs = otherMs / concurrency;
+  return { rssMb: result.maxRssKb / 1024, elapsedMs: result.elapsedMs, idealMs: listMs + withdrawMs, listMs, withdrawMs, records, summary: result.summary, cpuMs: result.cpuUs / 1000, memory: result.memory };
+}
 
 async function cleanup(bench: Bench): Promise<Row[]> {
-  const concurrency = Number(bench.deployed.cleanup.env.CLEANUP_CONCURRENCY ?? 8);
-  const setups: { name: ListingSetup; short: string; disabled: string[] }[] = [
-    { name: 'QueryScriptsByStatus enabled', short: 'QSBS on', disabled: [] },
-    { name: 'QueryScriptsByStatus disabled', short: 'QSBS off', disabled: ['QueryScriptsByStatus'] },
-  ];
-  const runs: Record<
-    string,
-    { rssMb: number; elapsedMs: number; idealMs: number; listMs: number; withdrawMs: number; records: RecordsReply; summary: Record<string, unknown>; cpuMs: number; memory: unknown }[]
-  > = {};
+  const table: CleanupTable = { runs: {}, small: {}, concurrency: Number(bench.deployed.cleanup.env.CLEANUP_CONCURRENCY ?? 8) };
   await bench.emulator.ask({ op: 'latency', ms: CLEANUP_LATENCY_MS });
   for (let i = 0; i < CLEANUP_RUNS; i++) {
-    for (const setup of i % 2 === 0 ? setups : [...setups].reverse()) {
-      await bench.emulator.ask({ op: 'seed', seed: { instanceId: INSTANCE_CLEANUP, groups: cleanupSeed() } });
-      await bench.emulator.ask({ op: 'disable', actions: setup.disabled });
-      await bench.emulator.ask({ op: 'reset' });
-      const arg = { role: bench.role, instanceId: INSTANCE_CLEANUP, bundle: CLEANUP_BUNDLE, fn: bench.deployed.cleanup.fn, olderThanMinutes: 1440, expect: CLEANUP_STALE };
-      const { result } = await runChild<CleanupChildResult>(path.join(BUILD, 'bench-cleanup.js'), arg, bench.env('cleanup', { CLEANUP_MODE: 'inline' }), 120_000);
-      const records = await emulatorRecords(bench);
-      // The ideal: the listing pages one after another, the other calls CLEANUP_CONCURRENCY at a
-      // time, each taking exactly what the emulator really took to answer it.
-      let listMs = 0;
-      let otherMs = 0;
-      for (const [action, s] of Object.entries(records.serviceMs)) {
-        if (LISTING_ACTIONS.has(action)) listMs += s.sum;
-        else otherMs += s.sum;
-      }
-      const withdrawMs = otherMs / concurrency;
-      (runs[setup.name] ??= []).push({ rssMb: result.maxRssKb / 1024, elapsedMs: result.elapsedMs, idealMs: listMs + withdrawMs, listMs, withdrawMs, records, summary: result.summary, cpuMs: result.cpuUs / 1000, memory: result.memory });
+    for (const setup of i % 2 === 0 ? CLEANUP_SETUPS : [...CLEANUP_SETUPS].reverse()) {
+      (table.runs[setup.name] ??= []).push(await measuredCleanup(bench, setup, table.concurrency));
     }
   }
-  const small: Record<string, number> = {};
-  for (const setup of setups) {
-    await bench.emulator.ask({ op: 'seed', seed: { instanceId: INSTANCE_CLEANUP, groups: cleanupSeed() } });
-    await bench.emulator.ask({ op: 'disable', actions: setup.disabled });
-    const arg = { role: bench.role, instanceId: INSTANCE_CLEANUP, bundle: CLEANUP_BUNDLE, fn: bench.deployed.cleanup.fn, olderThanMinutes: 1440, expect: CLEANUP_STALE };
-    const { result } = await runChild<CleanupChildResult>(path.join(BUILD, 'bench-cleanup.js'), arg, bench.env('cleanup', { CLEANUP_MODE: 'inline' }), 120_000, SMALL_YOUNG_GENERATION);
-    small[setup.name] = result.maxRssKb / 1024;
+  for (const setup of CLEANUP_SETUPS) {
+    await seedCleanup(bench, setup);
+    table.small[setup.name] = (await runCleanupChild(bench, SMALL_YOUNG_GENERATION)).result.maxRssKb / 1024;
   }
   await bench.emulator.ask({ op: 'disable', actions: [] });
   await bench.emulator.ask({ op: 'latency', ms: 0 });
-
-  const rows: Row[] = [];
-  for (const setup of setups) {
-    const r = runs[setup.name]!;
-    const rss = summarize(r.map((x) => x.rssMb));
-    const budget: Budget = { op: '<', limit: 96, text: '< 96 MB' };
-    rows.push({
-      id: `rss-cleanup-${setup.short.replace(' ', '-').toLowerCase()}`,
-      name: `peak RSS, cleanup ${CLEANUP_SCRIPTS}/${CLEANUP_STALE} stale (${setup.short})`,
-      value: rss.max,
-      unit: 'MB',
-      measured: `${rss.max.toFixed(1)} MB worst of ${CLEANUP_RUNS} (median ${rss.median.toFixed(1)}, ${rss.min.toFixed(1)}–${rss.max.toFixed(1)}); ${small[setup.name]!.toFixed(1)} MB with ${SMALL_YOUNG_GENERATION.join(' ')}`,
-      budget,
-      status: judged(rss.max, budget),
-      data: { peakRssMb: rss, smallYoungGeneration: { nodeFlags: SMALL_YOUNG_GENERATION, peakRssMb: small[setup.name] }, mode: 'inline', upstreamLatencyMs: CLEANUP_LATENCY_MS, listing: setup.name, memoryUsageAtEnd: r.map((x) => x.memory) },
-    });
-  }
-  for (const setup of setups) {
-    const r = runs[setup.name]!;
-    const share = summarize(r.map((x) => x.idealMs / x.elapsedMs));
-    const elapsed = summarize(r.map((x) => x.elapsedMs));
-    const ideal = summarize(r.map((x) => x.idealMs));
-    const first = r[0]!.records;
-    const listCalls = Object.entries(first.byAction).filter(([a]) => LISTING_ACTIONS.has(a));
-    const listCount = listCalls.reduce((n, [, c]) => n + c, 0);
-    const listService = listCalls.map(([a]) => first.serviceMs[a]!.median);
-    const wsr = first.serviceMs.WithdrawScriptReview;
-    const cpu = summarize(r.map((x) => x.cpuMs));
-    const budget: Budget = { op: '>=', limit: 0.9, text: '≥ 90%' };
-    rows.push({
-      id: `cleanup-wall-${setup.short.replace(' ', '-').toLowerCase()}`,
-      name: `cleanup wall vs ideal (${setup.short})`,
-      value: share.median,
-      unit: 'share',
-      measured: `${(share.median * 100).toFixed(1)}% [${(share.p25 * 100).toFixed(1)}–${(share.p75 * 100).toFixed(1)}]: ideal ${spread(ideal, ms)} / actual ${spread(elapsed, ms)}; ${listCount} list × ${listService.map(ms).join('/')} + ${wsr?.n ?? 0} withdrawals × ${ms(wsr?.median ?? Number.NaN)} / ${concurrency}; child CPU ${(cpu.median / 1000).toFixed(2)} s`,
-      budget,
-      status: judged(share.median, budget),
-      data: {
-        share,
-        elapsedMs: elapsed,
-        idealMs: ideal,
-        childCpuMs: cpu,
-        concurrency,
-        configuredLatencyMs: CLEANUP_LATENCY_MS,
-        emulatorServiceMs: first.serviceMs,
-        runs: r.map((x) => ({ elapsedMs: x.elapsedMs, idealMs: x.idealMs, listingMs: x.listMs, withdrawalsMs: x.withdrawMs, childCpuMs: x.cpuMs, summary: x.summary })),
-      },
-    });
-  }
-  for (const setup of setups) {
-    const r = runs[setup.name]!;
-    const outcomes = Object.entries(r[0]!.records.byOutcome).filter(([key]) => LISTING_ACTIONS.has(key.split(' ')[0]!));
-    const counts = r.map((x) => Object.entries(x.records.byAction).filter(([a]) => LISTING_ACTIONS.has(a)).reduce((n, [, c]) => n + c, 0));
-    const text = outcomes.map(([key, n]) => {
-      const [action, status, code] = key.split(' ');
-      return `${action} ×${n}${status === '200' ? '' : ` (${status} ${code})`}`;
-    });
-    rows.push({
-      id: `cleanup-listing-${setup.short.replace(' ', '-').toLowerCase()}`,
-      name: `  cleanup listing calls (${setup.short})`,
-      value: median(counts),
-      unit: 'calls',
-      measured: `${median(counts)} calls: ${text.join(' + ')}${new Set(counts).size > 1 ? ` (varied: ${counts.join(', ')})` : ''}`,
-      budget: null,
-      status: 'info',
-      data: { calls: counts, byOutcome: Object.fromEntries(outcomes), expectedWithQueryScriptsByStatus: CLEANUP_STALE / 100, expectedWithListScripts: CLEANUP_SCRIPTS / 100 },
-    });
-  }
-  return rows;
+  // Each kind of row for every setup, kind by kind.
+  return CLEANUP_ROWS.flatMap((row) => CLEANUP_SETUPS.map((setup) => row(setup, table)));
 }
+
+const CLEANUP_RSS_BUDGET: Budget = { op: '<', limit: 96, text: '< 96 MB' };
+
+function cleanupRssRow(setup: CleanupSetup, { runs, small }: CleanupTable): Row {
+  const r = runs[setup.name]!;
+  const rss = summarize(r.map((x) => x.rssMb));
+  return {
+    id: `rss-cleanup-${setup.slug}`,
+    name: `peak RSS, cleanup ${CLEANUP_SCRIPTS}/${CLEANUP_STALE} stale (${setup.short})`,
+    value: rss.max,
+    unit: 'MB',
+    measured: `${rss.max.toFixed(1)} MB worst of ${CLEANUP_RUNS} (median ${rss.median.toFixed(1)}, ${rss.min.toFixed(1)}–${rss.max.toFixed(1)}); ${small[setup.name]!.toFixed(1)} MB with ${SMALL_YOUNG_GENERATION.join(' ')}`,
+    budget: CLEANUP_RSS_BUDGET,
+    status: judged(rss.max, CLEANUP_RSS_BUDGET),
+    data: { peakRssMb: rss, smallYoungGeneration: { nodeFlags: SMALL_YOUNG_GENERATION, peakRssMb: small[setup.name] }, mode: 'inline', upstreamLatencyMs: CLEANUP_LATENCY_MS, listing: setup.name, memoryUsageAtEnd: r.map((x) => x.memory) },
+  };
+}
+
+const CLEANUP_WALL_BUDGET: Budget = { op: '>=', limit: 0.9, text: '≥ 90%' };
+
+function cleanupWallRow(setup: CleanupSetup, { runs, concurrency }: CleanupTable): Row {
+  const r = runs[setup.name]!;
+  const share = summarize(r.map((x) => x.idealMs / x.elapsedMs));
+  const elapsed = summarize(r.map((x) => x.elapsedMs));
+  const ideal = summarize(r.map((x) => x.idealMs));
+  const first = r[0]!.records;
+  const listCalls = Object.entries(first.byAction).filter(([a]) => LISTING_ACTIONS.has(a));
+  const listCount = listCalls.reduce((n, [, c]) => n + c, 0);
+  const listService = listCalls.map(([a]) => first.serviceMs[a]!.median);
+  const wsr = first.serviceMs.WithdrawScriptReview;
+  const cpu = summarize(r.map((x) => x.cpuMs));
+  return {
+    id: `cleanup-wall-${setup.slug}`,
+    name: `cleanup wall vs ideal (${setup.short})`,
+    value: share.median,
+    unit: 'share',
+    measured: `${(share.median * 100).toFixed(1)}% [${(share.p25 * 100).toFixed(1)}–${(share.p75 * 100).toFixed(1)}]: ideal ${spread(ideal, ms)} / actual ${spread(elapsed, ms)}; ${listCount} list × ${listService.map(ms).join('/')} + ${wsr?.n ?? 0} withdrawals × ${ms(wsr?.median ?? Number.NaN)} / ${concurrency}; child CPU ${(cpu.median / 1000).toFixed(2)} s`,
+    budget: CLEANUP_WALL_BUDGET,
+    status: judged(share.median, CLEANUP_WALL_BUDGET),
+    data: {
+      share,
+      elapsedMs: elapsed,
+      idealMs: ideal,
+      childCpuMs: cpu,
+      concurrency,
+      configuredLatencyMs: CLEANUP_LATENCY_MS,
+      emulatorServiceMs: first.serviceMs,
+      runs: r.map((x) => ({ elapsedMs: x.elapsedMs, idealMs: x.idealMs, listingMs: x.listMs, withdrawalsMs: x.withdrawMs, childCpuMs: x.cpuMs, summary: x.summary })),
+    },
+  };
+}
+
+function cleanupListingRow(setup: CleanupSetup, { runs }: CleanupTable): Row {
+  const r = runs[setup.name]!;
+  const outcomes = Object.entries(r[0]!.records.byOutcome).filter(([key]) => LISTING_ACTIONS.has(key.split(' ')[0]!));
+  const counts = r.map((x) => Object.entries(x.records.byAction).filter(([a]) => LISTING_ACTIONS.has(a)).reduce((n, [, c]) => n + c, 0));
+  const text = outcomes.map(([key, n]) => {
+    const [action, status, code] = key.split(' ');
+    return `${action} ×${n}${status === '200' ? '' : ` (${status} ${code})`}`;
+  });
+  return {
+    id: `cleanup-listing-${setup.slug}`,
+    name: `  cleanup listing calls (${setup.short})`,
+    value: median(counts),
+    unit: 'calls',
+    measured: `${median(counts)} calls: ${text.join(' + ')}${new Set(counts).size > 1 ? ` (varied: ${counts.join(', ')})` : ''}`,
+    budget: null,
+    status: 'info',
+    data: { calls: counts, byOutcome: Object.fromEntries(outcomes), expectedWithQueryScriptsByStatus: CLEANUP_STALE / 100, expectedWithListScripts: CLEANUP_SCRIPTS / 100 },
+  };
+}
+
+/** The cleanup's rows, in this order for every setup. */
+const CLEANUP_ROWS = [cleanupRssRow, cleanupWallRow, cleanupListingRow];
 
 // ---------------------------------------------------------------------------------------------
 // 5. Sizes
@@ -616,109 +731,142 @@ function printTable(rows: Row[]): void {
   }
 }
 
-async function main() {
+type Deployed = Bench['deployed'];
+
+/** A function child's environment: the deployed literals, the emulator as endpoint, Redis only when asked for. */
+function childEnv(deployed: Deployed, fn: 'withdraw' | 'cleanup', extra: Record<string, string> = {}, endpoint = ''): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...deployed[fn].env, OUTBOUNDBOT_ENDPOINT: endpoint, OUTBOUNDBOT_PROTOCOL: 'http', ...extra };
+  if (!extra.IDEMPOTENCY_REDIS_URL) delete env.IDEMPOTENCY_REDIS_URL;
+  return env;
+}
+
+/** A fresh STS-shaped role for this run, known to the emulator only. */
+function benchRole(endpoint: string): Required<RawTarget> {
+  return {
+    endpoint,
+    accessKeyId: `STS.Bench${randomBytes(6).toString('hex')}`,
+    accessKeySecret: randomBytes(24).toString('base64'),
+    securityToken: `CAIS${randomBytes(48).toString('base64')}`,
+  };
+}
+
+const review = (prefix: string, count: number): ScriptGroup => ({ prefix, count, status: 'EXAMINE_IN_PROGRESS', ageMinutes: 0 });
+
+/** Every review the cold, warm and batch runs withdraw, each exactly once. */
+async function seedReviews(emulator: IpcChild): Promise<void> {
+  const warmIds = WARM_WARMUP + WARM_ROUNDS * WARM_CALLS;
+  const hot = [
+    review('cold-h-', COLD_DISCARD + COLD_PAIRS),
+    review('cold-r-', COLD_DISCARD + COLD_PAIRS),
+    ...['handler', 'client', 'raw', 'redis'].map((v) => review(`warm-${v}-`, warmIds)),
+  ];
+  await emulator.ask({ op: 'seed', seed: { instanceId: INSTANCE_HOT, groups: hot } });
+  await emulator.ask({ op: 'seed', seed: { instanceId: INSTANCE_BATCH, groups: [review('batch-', (BATCH_RUNS + 1) * BATCHES * BATCH_SIZE)] } });
+}
+
+async function setUpBench(emulator: IpcChild, deployed: Deployed): Promise<Bench> {
+  const { endpoint } = (await emulator.ready) as { endpoint: string };
+  const role = benchRole(endpoint);
+  await emulator.ask({ op: 'credential', credential: role });
+  await seedReviews(emulator);
+  return { emulator, role, deployed, env: (fn, extra) => childEnv(deployed, fn, extra, endpoint) };
+}
+
+async function section(name: string, run: () => Promise<Row[]>): Promise<Row[]> {
+  const t0 = Date.now();
+  process.stderr.write(`bench: ${name}…`);
+  const rows = await run();
+  process.stderr.write(` ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
+  return rows;
+}
+
+/** Rows in the order of the budget: cold, warm, memory, cleanup wall, sizes, store cost (by id prefix). */
+const ROW_ORDER = ['cold', 'warm', 'rss-cleanup', 'rss-batches', 'batch', 'cleanup-wall', 'cleanup-listing', 'size', 'store'];
+
+async function measureAll(bench: Bench, redis: RedisServer | undefined): Promise<Row[]> {
+  const rows = [
+    ...(await section('cold start', () => coldStart(bench))),
+    ...(await section('warm CPU', () => warm(bench, redis))),
+    ...(await section('batches', () => batches(bench))),
+    ...(await section('cleanup', () => cleanup(bench))),
+    ...sizes(),
+  ];
+  return rows.sort((a, b) => ROW_ORDER.findIndex((p) => a.id.startsWith(p)) - ROW_ORDER.findIndex((p) => b.id.startsWith(p)));
+}
+
+/** The `method` block of results.json: how each figure is taken. */
+const METHOD = {
+  processes:
+    'The emulator runs in a process of its own; every measured thing runs in a fresh child of its own (cold: one per run; warm: one per variant, alive for all rounds); the parent only orchestrates. One measured child runs at a time, so on 2 cores the emulator and the measured child each have one.',
+  cpu:
+    "Reported by the measured child itself: process.resourceUsage() (cold start; getrusage(RUSAGE_SELF): user + system of every thread since exec, µs resolution) taken when its work is done, just before process.exit; process.cpuUsage() deltas around a block of calls (warm). Not /proc/<pid>/stat: its utime/stime are in clock ticks (CLK_TCK = 100, i.e. 10 ms), the size of what a cold start costs, and it can only be read while the child is alive, which needs the child's cooperation anyway. Not counted: the few syscalls of process exit after the report, the same in both variants.",
+  wall: 'Cold start: from spawn() to the exit event in the parent (exec, bootstrap, bundle load, the request, exit). Warm: performance.now() around the block of calls in the child. Cleanup and batches: performance.now() around the handler call(s) in the child.',
+  cpuCrossCheck:
+    'Warm rounds are also read from outside, /proc/<pid>/stat utime+stime before and after each round (10 ms ticks, fine over a round of ~0.1–0.5 s): warm-cpu.procStatCrossCheck.childOverProc near 1 says the child-reported figure is sound.',
+  warmSteadyState: `Each warm process first makes ${WARM_WARMUP} unmeasured calls (CPU per call keeps falling for ~3,000 calls while the JIT tiers up); a variant whose median CPU per call in the last third of the rounds differs from the first third by more than 25% is flagged on the row (warm-cpu.drift).`,
+  rss: `Peak RSS = the child's process.resourceUsage().maxRSS (getrusage ru_maxrss, KB) when its work is done, unconstrained; the budget applies to the worst run. V8 sizes its young generation from the machine's memory (16 MB semi-spaces here), more than on a 128 MB instance, so one more run of each cleanup and of the batches with ${SMALL_YOUNG_GENERATION.join(' ')} is shown beside it (information, not budgeted).`,
+  ideal:
+    "The emulator's real service time per request (from the request's headers being parsed to the answer being handed to the kernel: configured latency, timer lateness, its own work and queueing), taken through node:diagnostics_channel (http.server.request.start / http.server.response.finish) in the emulator process. Ideal = the listing calls' service times one after another + the other calls' service times / the configured concurrency.",
+  statistics: 'Medians with [p25–p75]; ratios are ratios of medians, pairwise (per run pair or per round) ratios are reported beside them. Cold runs alternate A/B and B/A; warm rounds rotate the variants.',
+};
+
+function benchConfig(deployed: Deployed, redis: RedisServer | undefined) {
+  return {
+    coldPairs: COLD_PAIRS,
+    coldDiscardedPairs: COLD_DISCARD,
+    warm: { rounds: WARM_ROUNDS, callsPerRound: WARM_CALLS, warmupCalls: WARM_WARMUP, event: 'direct invocation {InstanceId, ScriptId} as a Buffer, FC 3.0 context', upstreamLatencyMs: 0 },
+    batches: { runs: BATCH_RUNS, batches: BATCHES, size: BATCH_SIZE, upstreamLatencyMs: BATCH_LATENCY_MS, concurrency: Number(deployed.withdraw.env.BATCH_CONCURRENCY ?? 8) },
+    cleanup: { runs: CLEANUP_RUNS, scripts: CLEANUP_SCRIPTS, stale: CLEANUP_STALE, upstreamLatencyMs: CLEANUP_LATENCY_MS, concurrency: Number(deployed.cleanup.env.CLEANUP_CONCURRENCY ?? 8), mode: 'inline' },
+    functions: { withdraw: deployed.withdraw.fn, cleanup: deployed.cleanup.fn },
+    redis: redis ? 'redis-server on a free loopback port' : 'not installed',
+  };
+}
+
+/** A row as results.json has it: its data flattened in, the budget's pass or fail spelled out. */
+function resultRow({ id, name, value, unit, budget, status, measured, note, data }: Row) {
+  return {
+    id,
+    name: name.trim(),
+    value,
+    unit,
+    budget: budget ? { op: budget.op, limit: budget.limit, unit } : null,
+    pass: budget ? status === 'pass' : null,
+    status,
+    measured,
+    ...(note ? { note } : {}),
+    ...data,
+  };
+}
+
+function benchResults(rows: Row[], startedMs: number, deployed: Deployed, redis: RedisServer | undefined) {
+  return {
+    date: new Date().toISOString(),
+    ok: rows.every((r) => r.status !== 'fail'),
+    durationSeconds: (Date.now() - startedMs) / 1000,
+    machine: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryMb: Math.round(os.totalmem() / MB) },
+    method: METHOD,
+    config: benchConfig(deployed, redis),
+    rows: rows.map(resultRow),
+  };
+}
+
+async function main(): Promise<number> {
   for (const file of [WITHDRAW_BUNDLE, CLEANUP_BUNDLE]) if (!existsSync(file)) throw new Error(`${path.relative(root, file)} is missing: run npm run build`);
   const started = Date.now();
   const deployed = readDeployment(root);
-  const baseEnv = (fn: 'withdraw' | 'cleanup', extra: Record<string, string> = {}, endpoint = ''): NodeJS.ProcessEnv => {
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...deployed[fn].env, OUTBOUNDBOT_ENDPOINT: endpoint, OUTBOUNDBOT_PROTOCOL: 'http', ...extra };
-    if (!extra.IDEMPOTENCY_REDIS_URL) delete env.IDEMPOTENCY_REDIS_URL;
-    return env;
-  };
-
   const emulator = new IpcChild('emulator', path.join(BUILD, 'bench-emulator.js'), [], { PATH: process.env.PATH });
-  let redis: BenchRedis | undefined;
+  let redis: RedisServer | undefined;
   try {
-    const { endpoint } = (await emulator.ready) as { endpoint: string };
-    const role: Required<RawTarget> = {
-      endpoint,
-      accessKeyId: `STS.Bench${randomBytes(6).toString('hex')}`,
-      accessKeySecret: randomBytes(24).toString('base64'),
-      securityToken: `CAIS${randomBytes(48).toString('base64')}`,
-    };
-    const bench: Bench = { emulator, role, deployed, env: (fn, extra) => baseEnv(fn, extra, endpoint) };
-    await emulator.ask({ op: 'credential', credential: role });
-    const warmIds = WARM_WARMUP + WARM_ROUNDS * WARM_CALLS;
-    const review = (prefix: string, count: number): ScriptGroup => ({ prefix, count, status: 'EXAMINE_IN_PROGRESS', ageMinutes: 0 });
-    await emulator.ask({
-      op: 'seed',
-      seed: {
-        instanceId: INSTANCE_HOT,
-        groups: [
-          review('cold-h-', COLD_DISCARD + COLD_PAIRS),
-          review('cold-r-', COLD_DISCARD + COLD_PAIRS),
-          ...['handler', 'client', 'raw', 'redis'].map((v) => review(`warm-${v}-`, warmIds)),
-        ],
-      },
-    });
-    await emulator.ask({ op: 'seed', seed: { instanceId: INSTANCE_BATCH, groups: [review('batch-', (BATCH_RUNS + 1) * BATCHES * BATCH_SIZE)] } });
-
+    const bench = await setUpBench(emulator, deployed);
     if (redisInstalled()) redis = await startRedis();
-    const section = async (name: string, run: () => Promise<Row[]>) => {
-      const t0 = Date.now();
-      process.stderr.write(`bench: ${name}…`);
-      const rows = await run();
-      process.stderr.write(` ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-      return rows;
-    };
-    const rows = [
-      ...(await section('cold start', () => coldStart(bench))),
-      ...(await section('warm CPU', () => warm(bench, redis))),
-      ...(await section('batches', () => batches(bench))),
-      ...(await section('cleanup', () => cleanup(bench))),
-      ...sizes(),
-    ];
-    // Rows in the order of the budget: cold, warm, memory, cleanup wall, sizes, store cost.
-    const order = ['cold', 'warm', 'rss-cleanup', 'rss-batches', 'batch', 'cleanup-wall', 'cleanup-listing', 'size', 'store'];
-    rows.sort((a, b) => order.findIndex((p) => a.id.startsWith(p)) - order.findIndex((p) => b.id.startsWith(p)));
+    const rows = await measureAll(bench, redis);
     await emulator.ask({ op: 'close' });
 
     printTable(rows);
-    const ok = rows.every((r) => r.status !== 'fail');
-    const results = {
-      date: new Date().toISOString(),
-      ok,
-      durationSeconds: (Date.now() - started) / 1000,
-      machine: { node: process.version, platform: `${os.platform()} ${os.release()}`, cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryMb: Math.round(os.totalmem() / MB) },
-      method: {
-        processes:
-          'The emulator runs in a process of its own; every measured thing runs in a fresh child of its own (cold: one per run; warm: one per variant, alive for all rounds); the parent only orchestrates. One measured child runs at a time, so on 2 cores the emulator and the measured child each have one.',
-        cpu:
-          "Reported by the measured child itself: process.resourceUsage() (cold start; getrusage(RUSAGE_SELF): user + system of every thread since exec, µs resolution) taken when its work is done, just before process.exit; process.cpuUsage() deltas around a block of calls (warm). Not /proc/<pid>/stat: its utime/stime are in clock ticks (CLK_TCK = 100, i.e. 10 ms), the size of what a cold start costs, and it can only be read while the child is alive, which needs the child's cooperation anyway. Not counted: the few syscalls of process exit after the report, the same in both variants.",
-        wall: 'Cold start: from spawn() to the exit event in the parent (exec, bootstrap, bundle load, the request, exit). Warm: performance.now() around the block of calls in the child. Cleanup and batches: performance.now() around the handler call(s) in the child.',
-        cpuCrossCheck:
-          'Warm rounds are also read from outside, /proc/<pid>/stat utime+stime before and after each round (10 ms ticks, fine over a round of ~0.1–0.5 s): warm-cpu.procStatCrossCheck.childOverProc near 1 says the child-reported figure is sound.',
-        warmSteadyState: `Each warm process first makes ${WARM_WARMUP} unmeasured calls (CPU per call keeps falling for ~3,000 calls while the JIT tiers up); a variant whose median CPU per call in the last third of the rounds differs from the first third by more than 25% is flagged on the row (warm-cpu.drift).`,
-        rss: `Peak RSS = the child's process.resourceUsage().maxRSS (getrusage ru_maxrss, KB) when its work is done, unconstrained; the budget applies to the worst run. V8 sizes its young generation from the machine's memory (16 MB semi-spaces here), more than on a 128 MB instance, so one more run of each cleanup and of the batches with ${SMALL_YOUNG_GENERATION.join(' ')} is shown beside it (information, not budgeted).`,
-        ideal:
-          "The emulator's real service time per request (from the request's headers being parsed to the answer being handed to the kernel: configured latency, timer lateness, its own work and queueing), taken through node:diagnostics_channel (http.server.request.start / http.server.response.finish) in the emulator process. Ideal = the listing calls' service times one after another + the other calls' service times / the configured concurrency.",
-        statistics: 'Medians with [p25–p75]; ratios are ratios of medians, pairwise (per run pair or per round) ratios are reported beside them. Cold runs alternate A/B and B/A; warm rounds rotate the variants.',
-      },
-      config: {
-        coldPairs: COLD_PAIRS,
-        coldDiscardedPairs: COLD_DISCARD,
-        warm: { rounds: WARM_ROUNDS, callsPerRound: WARM_CALLS, warmupCalls: WARM_WARMUP, event: 'direct invocation {InstanceId, ScriptId} as a Buffer, FC 3.0 context', upstreamLatencyMs: 0 },
-        batches: { runs: BATCH_RUNS, batches: BATCHES, size: BATCH_SIZE, upstreamLatencyMs: BATCH_LATENCY_MS, concurrency: Number(deployed.withdraw.env.BATCH_CONCURRENCY ?? 8) },
-        cleanup: { runs: CLEANUP_RUNS, scripts: CLEANUP_SCRIPTS, stale: CLEANUP_STALE, upstreamLatencyMs: CLEANUP_LATENCY_MS, concurrency: Number(deployed.cleanup.env.CLEANUP_CONCURRENCY ?? 8), mode: 'inline' },
-        functions: { withdraw: deployed.withdraw.fn, cleanup: deployed.cleanup.fn },
-        redis: redis ? 'redis-server on a free loopback port' : 'not installed',
-      },
-      rows: rows.map(({ id, name, value, unit, budget, status, measured, note, data }) => ({
-        id,
-        name: name.trim(),
-        value,
-        unit,
-        budget: budget ? { op: budget.op, limit: budget.limit, unit } : null,
-        pass: budget ? status === 'pass' : null,
-        status,
-        measured,
-        ...(note ? { note } : {}),
-        ...data,
-      })),
-    };
+    const results = benchResults(rows, started, deployed, redis);
     writeFileSync(path.join(root, 'bench', 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    process.stdout.write(`${ok ? 'all budgets met' : 'BUDGET MISSED'}; ${results.durationSeconds.toFixed(0)} s; results written to bench/results.json\n`);
-    return ok ? 0 : 1;
+    process.stdout.write(`${results.ok ? 'all budgets met' : 'BUDGET MISSED'}; ${results.durationSeconds.toFixed(0)} s; results written to bench/results.json\n`);
+    return results.ok ? 0 : 1;
   } finally {
     await redis?.stop();
     emulator.kill();

@@ -9,8 +9,7 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { startEmulator } from '../emulator/outboundbot';
-import type { EmulatorScript } from '../emulator/outboundbot';
+import { startEmulator, type EmulatorScript, type OutboundBotEmulator } from '../emulator/outboundbot';
 import { summarize, type Summary } from './stats';
 
 /** Scripts `${prefix}${i}` for i in [0, count), all in `status`, last updated `ageMinutes` ago. */
@@ -61,10 +60,15 @@ export function seedScripts(spec: SeedSpec, nowMs: number): EmulatorScript[] {
   return scripts;
 }
 
-async function main() {
-  const emulator = await startEmulator();
+/** Service time by action, ms, since the last reset. */
+interface ServiceTimes {
+  byAction: Record<string, number[]>;
+}
+
+/** Times every request through Node's built-in http diagnostics channels: no hook in the emulator. */
+function trackServiceTimes(): ServiceTimes {
   const started = new WeakMap<IncomingMessage, number>();
-  let serviceMs: Record<string, number[]> = {};
+  const times: ServiceTimes = { byAction: {} };
   diagnostics.subscribe('http.server.request.start', (message) => {
     started.set((message as { request: IncomingMessage }).request, performance.now());
   });
@@ -73,49 +77,69 @@ async function main() {
     const t0 = started.get(request);
     if (t0 === undefined) return;
     const action = String(request.headers['x-acs-action'] ?? '');
-    (serviceMs[action] ??= []).push(performance.now() - t0);
+    (times.byAction[action] ??= []).push(performance.now() - t0);
   });
+  return times;
+}
 
-  const handle = async (message: EmulatorRequest): Promise<unknown> => {
-    switch (message.op) {
-      case 'credential':
-        emulator.addCredential(message.credential);
-        return {};
-      case 'seed': {
-        const scripts = seedScripts(message.seed, Date.now());
-        emulator.addInstance(message.seed.instanceId, scripts);
-        return { scripts: scripts.length };
-      }
-      case 'latency':
-        emulator.setLatency(message.ms);
-        return {};
-      case 'disable':
-        emulator.setDisabledActions(message.actions);
-        return {};
-      case 'reset':
-        emulator.reset();
-        serviceMs = {};
-        return {};
-      case 'records': {
-        const byAction: Record<string, number> = {};
-        const byOutcome: Record<string, number> = {};
-        for (const r of emulator.requests) {
-          byAction[r.action] = (byAction[r.action] ?? 0) + 1;
-          const key = `${r.action} ${r.status} ${r.code || '-'}`;
-          byOutcome[key] = (byOutcome[key] ?? 0) + 1;
-        }
-        const service = Object.fromEntries(Object.entries(serviceMs).map(([action, v]) => [action, { ...summarize(v), sum: v.reduce((a, b) => a + b, 0) }]));
-        const reply: RecordsReply = { byAction, byOutcome, serviceMs: service, connections: emulator.connections };
-        return reply;
-      }
-      case 'close':
-        await emulator.close();
-        return {};
-    }
-  };
+function recordsOf(requests: OutboundBotEmulator['requests'], serviceMs: Record<string, number[]>, connections: number): RecordsReply {
+  const byAction: Record<string, number> = {};
+  const byOutcome: Record<string, number> = {};
+  for (const r of requests) {
+    byAction[r.action] = (byAction[r.action] ?? 0) + 1;
+    const key = `${r.action} ${r.status} ${r.code || '-'}`;
+    byOutcome[key] = (byOutcome[key] ?? 0) + 1;
+  }
+  const service = Object.fromEntries(Object.entries(serviceMs).map(([action, v]) => [action, { ...summarize(v), sum: v.reduce((a, b) => a + b, 0) }]));
+  return { byAction, byOutcome, serviceMs: service, connections };
+}
 
+interface Served {
+  emulator: OutboundBotEmulator;
+  times: ServiceTimes;
+}
+
+/** What each request does; the reply's fields are what the handler returns. */
+const HANDLERS: { [Op in EmulatorRequest['op']]: (served: Served, message: Extract<EmulatorRequest, { op: Op }>) => unknown } = {
+  credential: ({ emulator }, message) => {
+    emulator.addCredential(message.credential);
+    return {};
+  },
+  seed: ({ emulator }, message) => {
+    const scripts = seedScripts(message.seed, Date.now());
+    emulator.addInstance(message.seed.instanceId, scripts);
+    return { scripts: scripts.length };
+  },
+  latency: ({ emulator }, message) => {
+    emulator.setLatency(message.ms);
+    return {};
+  },
+  disable: ({ emulator }, message) => {
+    emulator.setDisabledActions(message.actions);
+    return {};
+  },
+  reset: ({ emulator, times }) => {
+    emulator.reset();
+    times.byAction = {};
+    return {};
+  },
+  records: ({ emulator, times }) => recordsOf(emulator.requests, times.byAction, emulator.connections),
+  close: async ({ emulator }) => {
+    await emulator.close();
+    return {};
+  },
+};
+
+async function handle(served: Served, message: EmulatorRequest): Promise<unknown> {
+  const handler = HANDLERS[message.op] as ((served: Served, message: EmulatorRequest) => unknown) | undefined;
+  return handler?.(served, message);
+}
+
+async function main() {
+  const emulator = await startEmulator();
+  const times = trackServiceTimes();
   process.on('message', (message: EmulatorRequest & { id: number }) => {
-    handle(message).then(
+    handle({ emulator, times }, message).then(
       (reply) => {
         process.send!({ id: message.id, ok: true, ...(reply as object) });
         if (message.op === 'close') process.disconnect();

@@ -7,14 +7,15 @@
 // Variants:
 // - handler:  the built dist/withdraw bundle, a direct-invocation event (Buffer) and FC context;
 //             with IDEMPOTENCY_REDIS_URL in its environment this is the store-cost variant;
-// - client:   the official client alone, @alicloud/openapi-client callApi with the Params of
-//             lib/outboundbot/client.ts, one client reused, given the role's ready credential
-//             and plain runtime/request objects exactly as the function gives them;
+// - client:   the official client alone, @alicloud/openapi-client callApi with the very Params
+//             of lib/outboundbot/client.ts (its paramsFor), one client reused, given the role's
+//             ready credential and plain runtime/request objects exactly as the function gives them;
 // - raw:      the hand-signed request (bench/raw-request.ts) on one keep-alive socket.
-import OpenApi, { Config, Params, type OpenApiRequest } from '@alicloud/openapi-client';
+import OpenApi, { Config, type OpenApiRequest } from '@alicloud/openapi-client';
 import type { RuntimeOptions } from '@alicloud/tea-util';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { paramsFor } from '../lib/outboundbot/client';
 import { fail } from './child-report';
 import { fcContext, invokeEvent, type ChildTarget, type FunctionSpec } from './fc-context';
 import { rawWithdraw } from './raw-request';
@@ -73,17 +74,7 @@ function prepare(): (from: number, count: number) => Call[] {
         connectTimeout: args.connectTimeoutMs,
       }),
     );
-    const params = new Params({
-      action: 'WithdrawScriptReview',
-      version: '2019-12-26',
-      protocol: 'HTTPS',
-      pathname: '/',
-      method: 'POST',
-      authType: 'AK',
-      style: 'RPC',
-      reqBodyType: 'formData',
-      bodyType: 'json',
-    });
+    const params = paramsFor('WithdrawScriptReview');
     return (from, count) =>
       Array.from({ length: count }, (_, k) => {
         const query: Record<string, string> = { InstanceId: instanceId, ScriptId: `${args.prefix}${from + k}` };

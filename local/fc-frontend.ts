@@ -84,153 +84,178 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(JSON.stringify(body));
 }
 
+/** What the front end did for one function, and the async task ids it accepted for it. */
+interface Ledger {
+  counts: InvocationCounts;
+  taskIds: Set<string>;
+}
+
+/** One front end's options and what it keeps between requests. */
+interface FrontendState {
+  options: FrontendOptions;
+  nowMs: () => number;
+  /** Async invocations not finished yet. */
+  pending: Set<Promise<void>>;
+  // Per function, not per name: FC keeps task ids per function, and each function has two names here.
+  ledgers: Map<LocalFunction, Ledger>;
+}
+
+const noCounts = (): InvocationCounts => ({ sync: 0, async: 0, duplicateTasks: 0 });
+
+function ledgerOf(state: FrontendState, fn: LocalFunction): Ledger {
+  let ledger = state.ledgers.get(fn);
+  if (!ledger) state.ledgers.set(fn, (ledger = { counts: noCounts(), taskIds: new Set() }));
+  return ledger;
+}
+
+function contextFor(state: FrontendState, name: string, fn: LocalFunction, requestId: string): FcContext {
+  return {
+    requestId,
+    credentials: state.options.roleCredentials(),
+    function: { name, timeout: fn.timeoutSeconds, memory: 128 },
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT_ID,
+  };
+}
+
+/** An FC error answer, with the request id in the body and the header as FC gives it. */
+function sendFcError(res: ServerResponse, status: number, requestId: string, Code: string, Message: string) {
+  sendJson(res, status, { Code, Message, RequestId: requestId }, { 'x-fc-request-id': requestId });
+}
+
+/** The FC 3.0 HTTP-trigger event of a plain request. */
+function httpTriggerEvent(req: IncomingMessage, body: Buffer, requestId: string, nowMs: () => number) {
+  const url = new URL(req.url ?? '/', 'http://local');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  const isText = body.length === 0 || TEXT_TYPES.test(headers['content-type'] ?? '');
+  return {
+    version: 'v1',
+    rawPath: url.pathname,
+    headers,
+    queryParameters: Object.fromEntries(url.searchParams),
+    body: isText ? body.toString('utf8') : body.toString('base64'),
+    isBase64Encoded: !isText,
+    requestContext: {
+      accountId: LOCAL_ACCOUNT_ID,
+      domainName: headers.host ?? 'localhost',
+      requestId,
+      time: new Date(nowMs()).toISOString(),
+      timeEpoch: String(nowMs()),
+      http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '', userAgent: headers['user-agent'] ?? '' },
+    },
+  };
+}
+
+interface HttpTriggerResponse {
+  statusCode?: number;
+  headers?: Record<string, string>;
+  body?: string;
+  isBase64Encoded?: boolean;
+}
+
+async function httpTrigger(state: FrontendState, req: IncomingMessage, res: ServerResponse, body: Buffer, requestId: string) {
+  const { httpFunction } = state.options;
+  const fn = state.options.functions.get(httpFunction)!;
+  const event = httpTriggerEvent(req, body, requestId, state.nowMs);
+  ledgerOf(state, fn).counts.sync++;
+  try {
+    const response = (await fn.handler(Buffer.from(JSON.stringify(event)), contextFor(state, httpFunction, fn, requestId))) as HttpTriggerResponse;
+    res.writeHead(response.statusCode ?? 200, { 'x-fc-request-id': requestId, ...response.headers });
+    res.end(response.isBase64Encoded ? Buffer.from(response.body ?? '', 'base64') : (response.body ?? ''));
+  } catch (error) {
+    sendFcError(res, 502, requestId, 'FunctionUnhandledError', (error as Error).message);
+  }
+}
+
+async function invoke(state: FrontendState, req: IncomingMessage, res: ServerResponse, body: Buffer, name: string, requestId: string) {
+  const headers = req.headers as Record<string, string | undefined>;
+  const failure = verifyFcRequest({ method: req.method ?? '', path: new URL(req.url ?? '/', 'http://local').pathname, headers, body }, state.options.keys, state.nowMs());
+  if (failure) return sendFcError(res, failure === 'MissingAuthorization' ? 401 : 403, requestId, failure, 'The request signature does not conform to Function Compute requirements');
+  const fn = state.options.functions.get(name);
+  if (!fn) return sendFcError(res, 404, requestId, 'FunctionNotFound', `function '${name}' does not exist`);
+  if ((headers['x-fc-invocation-type'] ?? '').toLowerCase() === 'async') return acceptAsync(state, res, { name, fn, body, requestId }, headers['x-fc-async-task-id']);
+  ledgerOf(state, fn).counts.sync++;
+  try {
+    const result = await fn.handler(body, contextFor(state, name, fn, requestId));
+    sendJson(res, 200, result ?? null, { 'x-fc-request-id': requestId });
+  } catch (error) {
+    // FC answers 200 and flags the failure in a header for an error the handler threw.
+    sendJson(res, 200, { errorMessage: (error as Error).message, errorType: (error as Error).name }, {
+      'x-fc-request-id': requestId,
+      'x-fc-error-type': 'UnhandledInvocationError',
+    });
+  }
+}
+
+interface AsyncCall {
+  name: string;
+  fn: LocalFunction;
+  body: Buffer;
+  requestId: string;
+}
+
+/**
+ * Queues an async invocation (202), as FC does with asyncTask enabled: a task id it already
+ * accepted for this function is refused with 409 and not queued again; a malformed one is 400.
+ */
+function acceptAsync(state: FrontendState, res: ServerResponse, call: AsyncCall, taskId: string | undefined) {
+  const { name, fn, requestId } = call;
+  const ledger = ledgerOf(state, fn);
+  if (taskId !== undefined && !ASYNC_TASK_ID.test(taskId)) {
+    const message = 'x-fc-async-task-id must start with a letter or _, hold only letters, digits, _ and -, and be at most 128 characters';
+    return sendFcError(res, 400, requestId, 'InvalidArgument', message);
+  }
+  if (taskId !== undefined && ledger.taskIds.has(taskId)) {
+    ledger.counts.duplicateTasks++;
+    return sendFcError(res, 409, requestId, TASK_EXISTS_CODE, `async task '${taskId}' of function '${name}' already exists`);
+  }
+  if (taskId !== undefined) ledger.taskIds.add(taskId);
+  ledger.counts.async++;
+  const job = runAsync(state, call);
+  state.pending.add(job);
+  void job.finally(() => state.pending.delete(job));
+  res.writeHead(202, { 'x-fc-request-id': requestId, ...(taskId !== undefined ? { 'x-fc-async-task-id': taskId } : {}) });
+  res.end();
+}
+
+/** FC's async queue: the same requestId on every retry, retried only when the handler throws. */
+async function runAsync(state: FrontendState, { name, fn, body, requestId }: AsyncCall): Promise<void> {
+  const { asyncRetries, asyncRetryDelayMs, log } = state.options;
+  for (let attempt = 0; attempt <= asyncRetries; attempt++) {
+    try {
+      await fn.handler(body, contextFor(state, name, fn, requestId));
+      return;
+    } catch (error) {
+      log(JSON.stringify({ level: 'warn', message: 'async invocation failed', function: name, requestId, attempt: attempt + 1, error: (error as Error).message }));
+      if (attempt < asyncRetries) await new Promise((r) => setTimeout(r, asyncRetryDelayMs * 2 ** attempt));
+    }
+  }
+  log(JSON.stringify({ level: 'error', message: 'async invocation sent to the on-failure destination', function: name, requestId }));
+}
+
+/** The invoke path runs a function by name; every other request goes to the HTTP trigger. */
+function route(state: FrontendState, req: IncomingMessage, res: ServerResponse): void {
+  const requestId = randomUUID();
+  readBody(req)
+    .then((body) => {
+      const match = INVOKE_PATH.exec((req.url ?? '/').split('?')[0]!);
+      if (match && req.method === 'POST') return invoke(state, req, res, body, decodeURIComponent(match[1]!), requestId);
+      return httpTrigger(state, req, res, body, requestId);
+    })
+    .catch((error: Error) => {
+      if (!res.headersSent) sendJson(res, 500, { Code: 'InternalError', Message: error.message, RequestId: requestId });
+    });
+}
+
 /**
  * A local Function Compute front end, no Docker: plain HTTP requests become FC 3.0
  * HTTP-trigger events; the data-plane invoke path runs a function by name, sync or
  * async, after checking the FC request signature as the real service does.
  */
 export async function startFrontend(options: FrontendOptions): Promise<Frontend> {
-  const nowMs = options.nowMs ?? Date.now;
-  const pending = new Set<Promise<void>>();
-  // Per function, not per name: FC keeps task ids per function, and each function has two names here.
-  const ledgers = new Map<LocalFunction, { counts: InvocationCounts; taskIds: Set<string> }>();
-  const ledgerOf = (fn: LocalFunction) => {
-    let ledger = ledgers.get(fn);
-    if (!ledger) ledgers.set(fn, (ledger = { counts: { sync: 0, async: 0, duplicateTasks: 0 }, taskIds: new Set() }));
-    return ledger;
-  };
-
-  const contextFor = (name: string, fn: LocalFunction, requestId: string): FcContext => ({
-    requestId,
-    credentials: options.roleCredentials(),
-    function: { name, timeout: fn.timeoutSeconds, memory: 128 },
-    region: LOCAL_REGION,
-    accountId: LOCAL_ACCOUNT_ID,
-  });
-
-  async function httpTrigger(req: IncomingMessage, res: ServerResponse, body: Buffer, requestId: string) {
-    const fn = options.functions.get(options.httpFunction)!;
-    const url = new URL(req.url ?? '/', 'http://local');
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
-    const isText = body.length === 0 || TEXT_TYPES.test(headers['content-type'] ?? '');
-    const event = {
-      version: 'v1',
-      rawPath: url.pathname,
-      headers,
-      queryParameters: Object.fromEntries(url.searchParams),
-      body: isText ? body.toString('utf8') : body.toString('base64'),
-      isBase64Encoded: !isText,
-      requestContext: {
-        accountId: LOCAL_ACCOUNT_ID,
-        domainName: headers.host ?? 'localhost',
-        requestId,
-        time: new Date(nowMs()).toISOString(),
-        timeEpoch: String(nowMs()),
-        http: { method: req.method ?? 'GET', path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp: req.socket.remoteAddress ?? '', userAgent: headers['user-agent'] ?? '' },
-      },
-    };
-    ledgerOf(fn).counts.sync++;
-    try {
-      const response = (await fn.handler(Buffer.from(JSON.stringify(event)), contextFor(options.httpFunction, fn, requestId))) as {
-        statusCode?: number;
-        headers?: Record<string, string>;
-        body?: string;
-        isBase64Encoded?: boolean;
-      };
-      res.writeHead(response.statusCode ?? 200, { 'x-fc-request-id': requestId, ...response.headers });
-      res.end(response.isBase64Encoded ? Buffer.from(response.body ?? '', 'base64') : (response.body ?? ''));
-    } catch (error) {
-      sendJson(res, 502, { Code: 'FunctionUnhandledError', Message: (error as Error).message, RequestId: requestId }, { 'x-fc-request-id': requestId });
-    }
-  }
-
-  async function invoke(req: IncomingMessage, res: ServerResponse, body: Buffer, name: string, requestId: string) {
-    const headers = req.headers as Record<string, string | undefined>;
-    const failure = verifyFcRequest({ method: req.method ?? '', path: new URL(req.url ?? '/', 'http://local').pathname, headers, body }, options.keys, nowMs());
-    if (failure) {
-      sendJson(res, failure === 'InvalidAccessKeyId' ? 403 : failure === 'MissingAuthorization' ? 401 : 403, {
-        Code: failure,
-        Message: 'The request signature does not conform to Function Compute requirements',
-        RequestId: requestId,
-      }, { 'x-fc-request-id': requestId });
-      return;
-    }
-    const fn = options.functions.get(name);
-    if (!fn) {
-      sendJson(res, 404, { Code: 'FunctionNotFound', Message: `function '${name}' does not exist`, RequestId: requestId }, { 'x-fc-request-id': requestId });
-      return;
-    }
-    if ((headers['x-fc-invocation-type'] ?? '').toLowerCase() === 'async') {
-      acceptAsync(res, { name, fn, body, requestId }, headers['x-fc-async-task-id']);
-      return;
-    }
-    ledgerOf(fn).counts.sync++;
-    try {
-      const result = await fn.handler(body, contextFor(name, fn, requestId));
-      sendJson(res, 200, result ?? null, { 'x-fc-request-id': requestId });
-    } catch (error) {
-      // FC answers 200 and flags the failure in a header for an error the handler threw.
-      sendJson(res, 200, { errorMessage: (error as Error).message, errorType: (error as Error).name }, {
-        'x-fc-request-id': requestId,
-        'x-fc-error-type': 'UnhandledInvocationError',
-      });
-    }
-  }
-
-  /**
-   * Queues an async invocation (202), as FC does with asyncTask enabled: a task id it already
-   * accepted for this function is refused with 409 and not queued again; a malformed one is 400.
-   */
-  function acceptAsync(res: ServerResponse, call: { name: string; fn: LocalFunction; body: Buffer; requestId: string }, taskId: string | undefined) {
-    const { name, fn, body, requestId } = call;
-    const ledger = ledgerOf(fn);
-    const idHeaders = { 'x-fc-request-id': requestId };
-    if (taskId !== undefined && !ASYNC_TASK_ID.test(taskId)) {
-      const message = 'x-fc-async-task-id must start with a letter or _, hold only letters, digits, _ and -, and be at most 128 characters';
-      sendJson(res, 400, { Code: 'InvalidArgument', Message: message, RequestId: requestId }, idHeaders);
-      return;
-    }
-    if (taskId !== undefined && ledger.taskIds.has(taskId)) {
-      ledger.counts.duplicateTasks++;
-      sendJson(res, 409, { Code: TASK_EXISTS_CODE, Message: `async task '${taskId}' of function '${name}' already exists`, RequestId: requestId }, idHeaders);
-      return;
-    }
-    if (taskId !== undefined) ledger.taskIds.add(taskId);
-    ledger.counts.async++;
-    const job = runAsync(name, fn, body, requestId);
-    pending.add(job);
-    void job.finally(() => pending.delete(job));
-    res.writeHead(202, { ...idHeaders, ...(taskId !== undefined ? { 'x-fc-async-task-id': taskId } : {}) });
-    res.end();
-  }
-
-  /** FC's async queue: the same requestId on every retry, retried only when the handler throws. */
-  async function runAsync(name: string, fn: LocalFunction, body: Buffer, requestId: string): Promise<void> {
-    for (let attempt = 0; attempt <= options.asyncRetries; attempt++) {
-      try {
-        await fn.handler(body, contextFor(name, fn, requestId));
-        return;
-      } catch (error) {
-        options.log(JSON.stringify({ level: 'warn', message: 'async invocation failed', function: name, requestId, attempt: attempt + 1, error: (error as Error).message }));
-        if (attempt < options.asyncRetries) await new Promise((r) => setTimeout(r, options.asyncRetryDelayMs * 2 ** attempt));
-      }
-    }
-    options.log(JSON.stringify({ level: 'error', message: 'async invocation sent to the on-failure destination', function: name, requestId }));
-  }
-
-  const server: Server = createServer((req, res) => {
-    const requestId = randomUUID();
-    readBody(req)
-      .then((body) => {
-        const match = INVOKE_PATH.exec((req.url ?? '/').split('?')[0]!);
-        if (match && req.method === 'POST') return invoke(req, res, body, decodeURIComponent(match[1]!), requestId);
-        return httpTrigger(req, res, body, requestId);
-      })
-      .catch((error: Error) => {
-        if (!res.headersSent) sendJson(res, 500, { Code: 'InternalError', Message: error.message, RequestId: requestId });
-      });
-  });
+  const state: FrontendState = { options, nowMs: options.nowMs ?? Date.now, pending: new Set(), ledgers: new Map() };
+  const server: Server = createServer((req, res) => route(state, req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, resolve);
@@ -241,13 +266,13 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
     port,
     counts: (name) => {
       const fn = options.functions.get(name);
-      return { ...(fn ? ledgerOf(fn).counts : { sync: 0, async: 0, duplicateTasks: 0 }) };
+      return { ...(fn ? ledgerOf(state, fn).counts : noCounts()) };
     },
     drain: async () => {
-      while (pending.size > 0) await Promise.allSettled([...pending]);
+      while (state.pending.size > 0) await Promise.allSettled([...state.pending]);
     },
     close: async () => {
-      await Promise.allSettled([...pending]);
+      await Promise.allSettled([...state.pending]);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -23,7 +23,8 @@ export type ApiBody = Record<string, unknown>;
 
 const paramsByAction = new Map<OutboundBotAction, Params>();
 
-function paramsFor(action: OutboundBotAction): Params {
+/** The OpenApi Params of an action, built once; exported so the bench's client-alone variant makes the very same call. */
+export function paramsFor(action: OutboundBotAction): Params {
   let params = paramsByAction.get(action);
   if (!params) {
     params = new Params({

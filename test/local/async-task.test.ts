@@ -2,17 +2,13 @@
 // invocation with an `x-fc-async-task-id` it already accepted for that function is refused with
 // 409 and not queued again; an id outside FC's rule is refused with 400. Over real HTTP, signed by
 // @alicloud/fc2 (the client the cleanup's fan-out uses), whose signature covers the header.
-import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFc3Client, invokeFunction } from '../../lib/fc/client';
 import { startFrontend, type Frontend, type LocalFunction } from '../../local/fc-frontend';
 import { LOCAL_ACCOUNT_ID } from '../../local/local-keys';
+import { signedInvocation } from './signed-invocation';
 
 const KEY = { accessKeyId: 'LTAI5tAsyncTaskTestKey', accessKeySecret: 'async-task-test-secret' };
-const FC = createRequire(import.meta.url)('@alicloud/fc2') as {
-  getSignature(id: string, secret: string, method: string, path: string, headers: Record<string, string>, queries: null): string;
-};
 
 let frontend: Frontend;
 /** Each run of a handler: which function, which payload. */
@@ -40,22 +36,10 @@ afterAll(() => frontend?.close());
 
 const fc2 = () => createFc3Client({ accountId: LOCAL_ACCOUNT_ID, region: 'cn-shanghai', endpoint: frontend.url, credentials: KEY }, 5_000);
 
-/** An async invocation signed as fc2 signs it, sent with fetch so that a refusal's status, headers and body can be read (fc2 keeps only its message). */
+/** An async invocation signed as fc2 signs it, its answer's body parsed. */
 async function invokeAsync(name: string, payload: unknown, taskId?: string) {
-  const body = JSON.stringify(payload);
-  const path = `/2023-03-30/functions/${encodeURIComponent(name)}/invocations`;
-  const headers: Record<string, string> = {
-    date: new Date().toUTCString(),
-    'content-type': 'application/octet-stream',
-    'content-md5': Buffer.from(createHash('md5').update(body).digest('hex')).toString('base64'),
-    'x-fc-account-id': LOCAL_ACCOUNT_ID,
-    'x-fc-invocation-type': 'Async',
-    ...(taskId !== undefined ? { 'x-fc-async-task-id': taskId } : {}),
-  };
-  headers.authorization = FC.getSignature(KEY.accessKeyId, KEY.accessKeySecret, 'POST', path, headers, null);
-  const response = await fetch(`${frontend.url}${path}`, { method: 'POST', headers, body });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) };
+  const answer = await signedInvocation(frontend.url, name, JSON.stringify(payload), { key: KEY, async: true, taskId });
+  return { status: answer.status, headers: answer.headers, body: answer.text === '' ? undefined : answer.json() };
 }
 
 const runsOf = (fn: string, payload: unknown) => runs.filter((r) => r.fn === fn && r.payload === JSON.stringify(payload)).length;

@@ -3,13 +3,13 @@
  * `npm start` runs, covering what a user sees (stdout JSON, one-line stderr, exit code).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboundBotEmulator } from '../../emulator/outboundbot';
 import { EXIT_SUCCESS, EXIT_USAGE, EXIT_WITHDRAWAL_FAILED, run } from '../../local/cli';
+import type { LocalFunction } from '../../local/fc-frontend';
 import { LOCAL_ACCOUNT_ID, LOCAL_FC_KEY } from '../../local/local-keys';
 import type { LocalStack } from '../../local/local-stack';
+import { freePort } from '../../local/redis-server';
 import { scriptUnderReview, startTestStack } from '../support/local-stack';
 import { script } from '../support/stack';
 import { startCallbackReceiver } from '../support/callback-receiver';
@@ -55,6 +55,17 @@ function credentialsEnv(accessKeyId: string, accessKeySecret: string): NodeJS.Pr
   return { ALIBABA_CLOUD_ACCESS_KEY_ID: accessKeyId, ALIBABA_CLOUD_ACCESS_KEY_SECRET: accessKeySecret };
 }
 
+/** A stand-in function that keeps every event it gets and succeeds. */
+function recorder(events: string[]): LocalFunction {
+  return {
+    timeoutSeconds: 5,
+    handler: async (event) => {
+      events.push(event.toString('utf8'));
+      return { Success: true };
+    },
+  };
+}
+
 describe('withdrawing', () => {
   it('sync: prints the result as indented JSON and exits 0', async () => {
     const item = scriptUnderReview(stack.emulator);
@@ -77,13 +88,7 @@ describe('withdrawing', () => {
 
   it('invokes the named function on the FC 3.0 invoke path with the item as the event', async () => {
     const events: string[] = [];
-    stack.functions.set('probe', {
-      timeoutSeconds: 5,
-      handler: async (event) => {
-        events.push(event.toString('utf8'));
-        return { Success: true };
-      },
-    });
+    stack.functions.set('probe', recorder(events));
     const out = await cli(['instance-1', 'script-1', '--function', 'probe']);
     expect(out.code).toBe(EXIT_SUCCESS);
     expect(events).toEqual(['{"InstanceId":"instance-1","ScriptId":"script-1"}']);
@@ -254,13 +259,7 @@ describe('--cleanup: one run of the cleanup function', () => {
 
   it('sends the timer payload the cleanup function reads, to the cleanup function', async () => {
     const events: string[] = [];
-    stack.functions.set('withdraw-script-review-cleanup', {
-      timeoutSeconds: 5,
-      handler: async (event) => {
-        events.push(event.toString('utf8'));
-        return { Success: true };
-      },
-    });
+    stack.functions.set('withdraw-script-review-cleanup', recorder(events));
     try {
       expect((await cli(['--cleanup', 'instance-1', '--older-than-minutes', '60'])).code).toBe(EXIT_SUCCESS);
       expect((await cli(['--cleanup', 'instance-1', '--older-than-minutes', '60', '--dry-run', '--max-withdrawals', '5'])).code).toBe(EXIT_SUCCESS);
@@ -360,12 +359,3 @@ describe('--help', () => {
     expect(out.stdout).toContain('ALIBABA_CLOUD_ACCESS_KEY_ID');
   });
 });
-
-/** A port on which nothing listens (bound, then released). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

@@ -13,17 +13,14 @@ import type { FcHandler } from '../../local/fc-frontend';
 import { LOCAL_ACCOUNT_ID, LOCAL_FC_KEY } from '../../local/local-keys';
 import type { LocalStack } from '../../local/local-stack';
 import { scriptUnderReview, startTestStack } from '../support/local-stack';
+import { signedInvocation, type Key, type SignedInvocationOptions } from './signed-invocation';
 
 interface Fc2Client {
   version: string;
   post(path: string, body: string, headers: Record<string, string>): Promise<{ headers: Record<string, string | undefined>; data: unknown }>;
 }
-type Fc2 = (new (accountId: string, config: Record<string, unknown>) => Fc2Client) & {
-  getSignature(id: string, secret: string, method: string, path: string, headers: Record<string, string>, queries: null): string;
-};
+type Fc2 = new (accountId: string, config: Record<string, unknown>) => Fc2Client;
 const FC = createRequire(import.meta.url)('@alicloud/fc2') as Fc2;
-
-type Key = { accessKeyId: string; accessKeySecret: string };
 
 let stack: LocalStack & { emulator: OutboundBotEmulator };
 let url: string;
@@ -45,26 +42,8 @@ function fc2(key: Key = LOCAL_FC_KEY): Fc2Client {
   return client;
 }
 
-/**
- * An invocation signed by fc2's own signing function, with fc2's headers, sent with fetch
- * so that the status and body of a refusal can be read (fc2 drops them).
- */
-async function signedInvoke(name: string, body: string, options: { key?: Key; async?: boolean; tamper?: (headers: Record<string, string>) => void } = {}) {
-  const key = options.key ?? LOCAL_FC_KEY;
-  const invokePath = `/2023-03-30/functions/${encodeURIComponent(name)}/invocations`;
-  const headers: Record<string, string> = {
-    date: new Date().toUTCString(),
-    'content-type': 'application/octet-stream',
-    'content-md5': Buffer.from(createHash('md5').update(body).digest('hex')).toString('base64'),
-    'x-fc-account-id': LOCAL_ACCOUNT_ID,
-    'x-fc-invocation-type': options.async ? 'Async' : 'Sync',
-  };
-  headers.authorization = FC.getSignature(key.accessKeyId, key.accessKeySecret, 'POST', invokePath, headers, null);
-  options.tamper?.(headers);
-  const response = await fetch(`${url}${invokePath}`, { method: 'POST', headers, body });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) as Record<string, unknown> };
-}
+/** {@link signedInvocation} to the local stack, with its key unless told otherwise. */
+const signedInvoke = (name: string, body: string, options: Partial<SignedInvocationOptions> = {}) => signedInvocation(url, name, body, { key: LOCAL_FC_KEY, ...options });
 
 /** A stand-in function registered beside the real ones; it records every call. */
 function fakeFunction(name: string, behaviour: (call: number) => Promise<unknown>) {

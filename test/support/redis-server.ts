@@ -1,68 +1,12 @@
-// A real redis-server for the tests, on a free loopback port, never a mock. Where the binary is
+// A real redis-server for the tests (local/redis-server.ts), never a mock. Where the binary is
 // missing the Redis tests skip and say so; CI sets REQUIRE_REDIS=1, which turns that into a failure.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { REDIS_BINARY, redisInstalled } from '../../local/redis-server';
 
-export const REDIS_BINARY = process.env.REDIS_SERVER ?? 'redis-server';
-export const redisAvailable = spawnSync(REDIS_BINARY, ['--version']).status === 0;
+export { freePort, startRedis, type RedisServer } from '../../local/redis-server';
+
+export const redisAvailable = redisInstalled();
 
 if (!redisAvailable && process.env.REQUIRE_REDIS === '1') {
   throw new Error(`REQUIRE_REDIS=1 but ${REDIS_BINARY} cannot be run: install the Debian package redis-server`);
 }
 if (!redisAvailable) console.warn(`[redis tests skipped] ${REDIS_BINARY} is not installed (apt-get install redis-server)`);
-
-export interface RedisServer {
-  port: number;
-  url: string;
-  stop(): Promise<void>;
-  /** Stops and starts again on the same port, empty: what a failover or a restart looks like. */
-  restart(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-export async function startRedis(options: { password?: string } = {}): Promise<RedisServer> {
-  const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(options.password ? ['--requirepass', options.password] : [])];
-  let child = await launch(args);
-  const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
-  return {
-    port,
-    url: `redis://${auth}127.0.0.1:${port}/0`,
-    stop: () => halt(child),
-    async restart() {
-      await halt(child);
-      child = await launch(args);
-    },
-  };
-}
-
-async function launch(args: string[]): Promise<ChildProcess> {
-  const child = spawn(REDIS_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${output}`)));
-  });
-  return child;
-}
-
-async function halt(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
