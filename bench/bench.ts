@@ -19,6 +19,7 @@ import { redisInstalled, startRedis, type RedisServer } from '../local/redis-ser
 import type { ChildUsage } from './child-report';
 import { readDeployment, type DeployedFunction } from './deployment';
 import type { RecordsReply, ScriptGroup } from './emulator-process';
+import { createInstanceCgroup, type InstanceCgroup } from './fc-instance';
 import { IpcChild, killAll, runChild, sleep, type ChildRun } from './processes';
 import type { RawTarget } from './raw-request';
 import { commandsProcessed } from './redis-info';
@@ -56,10 +57,18 @@ const BATCH_SIZE = 100;
 const BATCH_LATENCY_MS = 20;
 const MB = 1024 * 1024;
 /**
- * The informational RSS re-runs: V8 sizes its young generation from the machine's memory (16 MB
- * semi-spaces on a machine of gigabytes), far more than it would give itself on a 128 MB instance.
+ * Without a memory cgroup the budgeted RSS runs are unconstrained, and V8 sizes its young
+ * generation from the machine's memory (16 MB semi-spaces on a machine of gigabytes), far more
+ * than on a 128 MB instance; then the information run approximates the instance with this flag.
  */
 const SMALL_YOUNG_GENERATION = ['--max-semi-space-size=1'];
+
+type Wrap = (command: string, args: string[]) => [string, string[]];
+
+/** The other memory run beside the budgeted one: unconstrained when the budgeted one ran in the cgroup, else the flag. */
+function comparisonRun(bench: Bench): { label: string; nodeFlags: string[] } {
+  return bench.instance ? { label: 'unconstrained', nodeFlags: [] } : { label: `with ${SMALL_YOUNG_GENERATION.join(' ')}`, nodeFlags: SMALL_YOUNG_GENERATION };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Rows
@@ -110,6 +119,8 @@ interface Bench {
   deployed: { withdraw: DeployedFunction; cleanup: DeployedFunction };
   /** The environment a function child gets: the deployed literals, the emulator as endpoint. */
   env(fn: 'withdraw' | 'cleanup', extra?: Record<string, string>): NodeJS.ProcessEnv;
+  /** A memory cgroup of the deployed size for the memory rows, where this machine allows one. */
+  instance?: InstanceCgroup;
 }
 
 async function emulatorRecords(bench: Bench): Promise<RecordsReply> {
@@ -446,9 +457,9 @@ interface BatchResult extends ChildUsage {
 }
 
 /** BATCHES batches of BATCH_SIZE seeded reviews from `from` on, all arriving together. */
-function runBatches(bench: Bench, from: number, nodeFlags: string[] = []): Promise<ChildRun<BatchResult>> {
+function runBatches(bench: Bench, from: number, nodeFlags: string[] = [], wrap?: Wrap): Promise<ChildRun<BatchResult>> {
   const arg = { role: bench.role, instanceId: INSTANCE_BATCH, bundle: WITHDRAW_BUNDLE, fn: bench.deployed.withdraw.fn, prefix: 'batch-', from, batches: BATCHES, size: BATCH_SIZE };
-  return runChild<BatchResult>(path.join(BUILD, 'bench-batch.js'), arg, bench.env('withdraw'), 60_000, nodeFlags);
+  return runChild<BatchResult>(path.join(BUILD, 'bench-batch.js'), arg, bench.env('withdraw'), 60_000, nodeFlags, wrap);
 }
 
 async function batches(bench: Bench): Promise<Row[]> {
@@ -457,13 +468,14 @@ async function batches(bench: Bench): Promise<Row[]> {
   const runs: { rssMb: number; elapsedMs: number; idealMs: number; records: RecordsReply; cpuMs: number; memory: unknown }[] = [];
   for (let i = 0; i < BATCH_RUNS; i++) {
     await bench.emulator.ask({ op: 'reset' });
-    const { result } = await runBatches(bench, i * BATCHES * BATCH_SIZE);
+    const { result } = await runBatches(bench, i * BATCHES * BATCH_SIZE, [], bench.instance?.wrap);
     const records = await emulatorRecords(bench);
     const withdrawals = records.serviceMs.WithdrawScriptReview;
     if (records.byAction.WithdrawScriptReview !== BATCHES * BATCH_SIZE) throw new Error(`batch run made ${records.byAction.WithdrawScriptReview} withdrawals, not ${BATCHES * BATCH_SIZE}`);
     runs.push({ rssMb: result.maxRssKb / 1024, elapsedMs: result.elapsedMs, idealMs: withdrawals!.sum / concurrency, records, cpuMs: result.cpuUs / 1000, memory: result.memory });
   }
-  const small = await runBatches(bench, BATCH_RUNS * BATCHES * BATCH_SIZE, SMALL_YOUNG_GENERATION);
+  const comparison = comparisonRun(bench);
+  const small = await runBatches(bench, BATCH_RUNS * BATCHES * BATCH_SIZE, comparison.nodeFlags);
   await bench.emulator.ask({ op: 'latency', ms: 0 });
   const rss = summarize(runs.map((r) => r.rssMb));
   const share = summarize(runs.map((r) => r.idealMs / r.elapsedMs));
@@ -475,12 +487,13 @@ async function batches(bench: Bench): Promise<Row[]> {
       name: `peak RSS, ${BATCHES}×${BATCH_SIZE}-item batches (${BATCH_LATENCY_MS} ms)`,
       value: worst,
       unit: 'MB',
-      measured: `${worst.toFixed(1)} MB worst of ${BATCH_RUNS} (median ${rss.median.toFixed(1)}, ${rss.min.toFixed(1)}–${rss.max.toFixed(1)}); ${(small.result.maxRssKb / 1024).toFixed(1)} MB with ${SMALL_YOUNG_GENERATION.join(' ')}`,
+      measured: `${worst.toFixed(1)} MB worst of ${BATCH_RUNS} (median ${rss.median.toFixed(1)}, ${rss.min.toFixed(1)}–${rss.max.toFixed(1)})${instanceNote(bench)}; ${(small.result.maxRssKb / 1024).toFixed(1)} MB ${comparison.label}`,
       budget,
       status: judged(worst, budget),
       data: {
         peakRssMb: rss,
-        smallYoungGeneration: { nodeFlags: SMALL_YOUNG_GENERATION, peakRssMb: small.result.maxRssKb / 1024, memoryUsageAtEnd: small.result.memory },
+        instance: bench.instance ? { kind: bench.instance.kind, limitMb: bench.instance.limitMb } : 'unconstrained',
+        comparison: { run: comparison.label, peakRssMb: small.result.maxRssKb / 1024, memoryUsageAtEnd: small.result.memory },
         runs: runs.map((r) => ({ peakRssMb: r.rssMb, elapsedMs: r.elapsedMs, idealMs: r.idealMs, childCpuMs: r.cpuMs, memoryUsageAtEnd: r.memory })),
         concurrency,
         batchesArriveTogether: true,
@@ -550,9 +563,10 @@ interface CleanupRun {
 /** What the cleanup rows are made from. */
 interface CleanupTable {
   runs: Record<string, CleanupRun[]>;
-  /** Peak RSS with SMALL_YOUNG_GENERATION, MB, by setup name. */
+  /** Peak RSS of the comparison run (comparisonRun), MB, by setup name. */
   small: Record<string, number>;
   concurrency: number;
+  bench: Bench;
 }
 
 /** A fresh instance of CLEANUP_SCRIPTS scripts, with the setup's actions disabled. */
@@ -561,15 +575,20 @@ async function seedCleanup(bench: Bench, setup: CleanupSetup): Promise<void> {
   await bench.emulator.ask({ op: 'disable', actions: setup.disabled });
 }
 
-function runCleanupChild(bench: Bench, nodeFlags: string[] = []): Promise<ChildRun<CleanupChildResult>> {
+function runCleanupChild(bench: Bench, nodeFlags: string[] = [], wrap?: Wrap): Promise<ChildRun<CleanupChildResult>> {
   const arg = { role: bench.role, instanceId: INSTANCE_CLEANUP, bundle: CLEANUP_BUNDLE, fn: bench.deployed.cleanup.fn, olderThanMinutes: 1440, expect: CLEANUP_STALE };
-  return runChild<CleanupChildResult>(path.join(BUILD, 'bench-cleanup.js'), arg, bench.env('cleanup', { CLEANUP_MODE: 'inline' }), 120_000, nodeFlags);
+  return runChild<CleanupChildResult>(path.join(BUILD, 'bench-cleanup.js'), arg, bench.env('cleanup', { CLEANUP_MODE: 'inline' }), 120_000, nodeFlags, wrap);
+}
+
+/** Where the budgeted memory runs ran. */
+function instanceNote(bench: Bench): string {
+  return bench.instance ? ` in a ${bench.instance.limitMb} MB ${bench.instance.kind}` : ', unconstrained (no memory cgroup here)';
 }
 
 async function measuredCleanup(bench: Bench, setup: CleanupSetup, concurrency: number): Promise<CleanupRun> {
   await seedCleanup(bench, setup);
   await bench.emulator.ask({ op: 'reset' });
-  const { result } = await runCleanupChild(bench);
+  const { result } = await runCleanupChild(bench, [], bench.instance?.wrap);
   const records = await emulatorRecords(bench);
   // The ideal: the listing pages one after another, the other calls CLEANUP_CONCURRENCY at a
   // time, each taking exactly what the emulator really took to answer it.
@@ -584,7 +603,7 @@ async function measuredCleanup(bench: Bench, setup: CleanupSetup, concurrency: n
 }
 
 async function cleanup(bench: Bench): Promise<Row[]> {
-  const table: CleanupTable = { runs: {}, small: {}, concurrency: Number(bench.deployed.cleanup.env.CLEANUP_CONCURRENCY ?? 8) };
+  const table: CleanupTable = { runs: {}, small: {}, concurrency: Number(bench.deployed.cleanup.env.CLEANUP_CONCURRENCY ?? 8), bench };
   await bench.emulator.ask({ op: 'latency', ms: CLEANUP_LATENCY_MS });
   for (let i = 0; i < CLEANUP_RUNS; i++) {
     for (const setup of i % 2 === 0 ? CLEANUP_SETUPS : [...CLEANUP_SETUPS].reverse()) {
@@ -593,7 +612,7 @@ async function cleanup(bench: Bench): Promise<Row[]> {
   }
   for (const setup of CLEANUP_SETUPS) {
     await seedCleanup(bench, setup);
-    table.small[setup.name] = (await runCleanupChild(bench, SMALL_YOUNG_GENERATION)).result.maxRssKb / 1024;
+    table.small[setup.name] = (await runCleanupChild(bench, comparisonRun(bench).nodeFlags)).result.maxRssKb / 1024;
   }
   await bench.emulator.ask({ op: 'disable', actions: [] });
   await bench.emulator.ask({ op: 'latency', ms: 0 });
@@ -603,7 +622,7 @@ async function cleanup(bench: Bench): Promise<Row[]> {
 
 const CLEANUP_RSS_BUDGET: Budget = { op: '<', limit: 96, text: '< 96 MB' };
 
-function cleanupRssRow(setup: CleanupSetup, { runs, small }: CleanupTable): Row {
+function cleanupRssRow(setup: CleanupSetup, { runs, small, bench }: CleanupTable): Row {
   const r = runs[setup.name]!;
   const rss = summarize(r.map((x) => x.rssMb));
   return {
@@ -611,10 +630,10 @@ function cleanupRssRow(setup: CleanupSetup, { runs, small }: CleanupTable): Row 
     name: `peak RSS, cleanup ${CLEANUP_SCRIPTS}/${CLEANUP_STALE} stale (${setup.short})`,
     value: rss.max,
     unit: 'MB',
-    measured: `${rss.max.toFixed(1)} MB worst of ${CLEANUP_RUNS} (median ${rss.median.toFixed(1)}, ${rss.min.toFixed(1)}–${rss.max.toFixed(1)}); ${small[setup.name]!.toFixed(1)} MB with ${SMALL_YOUNG_GENERATION.join(' ')}`,
+    measured: `${rss.max.toFixed(1)} MB worst of ${CLEANUP_RUNS} (median ${rss.median.toFixed(1)}, ${rss.min.toFixed(1)}–${rss.max.toFixed(1)})${instanceNote(bench)}; ${small[setup.name]!.toFixed(1)} MB ${comparisonRun(bench).label}`,
     budget: CLEANUP_RSS_BUDGET,
     status: judged(rss.max, CLEANUP_RSS_BUDGET),
-    data: { peakRssMb: rss, smallYoungGeneration: { nodeFlags: SMALL_YOUNG_GENERATION, peakRssMb: small[setup.name] }, mode: 'inline', upstreamLatencyMs: CLEANUP_LATENCY_MS, listing: setup.name, memoryUsageAtEnd: r.map((x) => x.memory) },
+    data: { peakRssMb: rss, instance: bench.instance ? { kind: bench.instance.kind, limitMb: bench.instance.limitMb } : 'unconstrained', comparison: { run: comparisonRun(bench).label, peakRssMb: small[setup.name] }, mode: 'inline', upstreamLatencyMs: CLEANUP_LATENCY_MS, listing: setup.name, memoryUsageAtEnd: r.map((x) => x.memory) },
   };
 }
 
@@ -804,7 +823,7 @@ const METHOD = {
   cpuCrossCheck:
     'Warm rounds are also read from outside, /proc/<pid>/stat utime+stime before and after each round (10 ms ticks, fine over a round of ~0.1–0.5 s): warm-cpu.procStatCrossCheck.childOverProc near 1 says the child-reported figure is sound.',
   warmSteadyState: `Each warm process first makes ${WARM_WARMUP} unmeasured calls (CPU per call keeps falling for ~3,000 calls while the JIT tiers up); a variant whose median CPU per call in the last third of the rounds differs from the first third by more than 25% is flagged on the row (warm-cpu.drift).`,
-  rss: `Peak RSS = the child's process.resourceUsage().maxRSS (getrusage ru_maxrss, KB) when its work is done, unconstrained; the budget applies to the worst run. V8 sizes its young generation from the machine's memory (16 MB semi-spaces here), more than on a 128 MB instance, so one more run of each cleanup and of the batches with ${SMALL_YOUNG_GENERATION.join(' ')} is shown beside it (information, not budgeted).`,
+  rss: `Peak RSS = the child's process.resourceUsage().maxRSS (getrusage ru_maxrss, KB) when its work is done; the budget applies to the worst run. The budgeted runs execute in a memory cgroup of the function's memorySize from s.yaml where the machine allows one (root, writable cgroup fs): Node then sizes its heap from the constrained memory as on an FC instance, and going over the limit kills the run. One more run beside it, for information: unconstrained (V8 sizing the young generation from this machine's memory), or, without a cgroup, with ${SMALL_YOUNG_GENERATION.join(' ')} to approximate the instance.`,
   ideal:
     "The emulator's real service time per request (from the request's headers being parsed to the answer being handed to the kernel: configured latency, timer lateness, its own work and queueing), taken through node:diagnostics_channel (http.server.request.start / http.server.response.finish) in the emulator process. Ideal = the listing calls' service times one after another + the other calls' service times / the configured concurrency.",
   statistics: 'Medians with [p25–p75]; ratios are ratios of medians, pairwise (per run pair or per round) ratios are reported beside them. Cold runs alternate A/B and B/A; warm rounds rotate the variants.',
@@ -856,8 +875,10 @@ async function main(): Promise<number> {
   const deployed = readDeployment(root);
   const emulator = new IpcChild('emulator', path.join(BUILD, 'bench-emulator.js'), [], { PATH: process.env.PATH });
   let redis: RedisServer | undefined;
+  let instance: InstanceCgroup | undefined;
   try {
-    const bench = await setUpBench(emulator, deployed);
+    instance = createInstanceCgroup(deployed.cleanup.fn.memory);
+    const bench = { ...(await setUpBench(emulator, deployed)), instance };
     if (redisInstalled()) redis = await startRedis();
     const rows = await measureAll(bench, redis);
     await emulator.ask({ op: 'close' });
@@ -871,6 +892,7 @@ async function main(): Promise<number> {
     await redis?.stop();
     emulator.kill();
     killAll();
+    instance?.remove();
   }
 }
 

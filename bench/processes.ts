@@ -26,10 +26,18 @@ export interface ChildRun<R> {
  * Runs `node <script> <json>` to completion (stdout to /dev/null: log lines are written, as FC
  * would capture them, but not kept) and returns its result line (bench/child-report.ts).
  */
-export function runChild<R>(script: string, arg: unknown, env: NodeJS.ProcessEnv, timeoutMs: number, nodeFlags: string[] = []): Promise<ChildRun<R>> {
+export function runChild<R>(
+  script: string,
+  arg: unknown,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  nodeFlags: string[] = [],
+  wrap: (command: string, args: string[]) => [string, string[]] = (command, args) => [command, args],
+): Promise<ChildRun<R>> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = track(spawn(process.execPath, [...nodeFlags, script, JSON.stringify(arg)], { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' }));
+    const [command, args] = wrap(process.execPath, [...nodeFlags, script, JSON.stringify(arg)]);
+    const child = track(spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' }));
     let wallMs = 0;
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
