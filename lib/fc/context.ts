@@ -22,6 +22,11 @@ export function invocationDeadlineMs(startMs: number, context: FcContext): numbe
   return startMs + timeoutMs - marginMs;
 }
 
+/** When FC ends the invocation, answered or not: nothing of it can still be running after this. */
+export function invocationEndMs(startMs: number, context: FcContext): number {
+  return startMs + (context.function?.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
+}
+
 /** No reserve (for the callback, for a last read) takes more than this share of the invocation's time. */
 export const MAX_RESERVE_FRACTION = 0.1;
 

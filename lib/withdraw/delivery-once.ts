@@ -4,6 +4,7 @@
  * what was already done carried to the retry when it is not. A duplicate on any instance gets
  * the stored outcome, waits a bounded time for the first, or is told to come back (409).
  */
+import { invocationEndMs } from '../fc/context';
 import { fingerprintOf } from '../idempotency/fingerprint';
 import { runOnce } from '../idempotency/once';
 import type { ItemResult } from './results';
@@ -30,7 +31,9 @@ export async function withdrawDelivery(work: DeliveryWork, scope: InvocationScop
       clock,
       key: `delivery:${work.key}`,
       fingerprint: fingerprintOf(work.payload),
-      claimUntilMs: scope.deadlineMs,
+      // Until FC ends the invocation, not until the work's deadline: the outcome (or what the
+      // retry needs to know) is stored after the work, in the margin before that end.
+      claimUntilMs: invocationEndMs(scope.startMs, scope.context),
       waitUntilMs: Math.min(clock.nowMs() + DUPLICATE_WAIT_MS, scope.deadlineMs),
       completedTtlMs: cfg.IDEMPOTENCY_TTL_SECONDS * 1000,
       onLostOutcome: (error) => scope.log.warn('idempotency record not updated; it lapses at the deadline', { key: work.key, error }),

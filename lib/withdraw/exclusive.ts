@@ -6,7 +6,7 @@ import type { TrackedWithdrawal, WithdrawalItem, WithdrawResult } from './withdr
 
 export interface ExclusiveSettings {
   store: IdempotencyStore;
-  /** The lock lapses here (this invocation's deadline), so a killed instance holds nothing for long. */
+  /** The lock never outlives this (this invocation's end), so a killed instance holds nothing for long. */
   holdUntilMs: number;
   /** How long to wait for another instance's withdrawal of the same script. */
   waitUntilMs: number;
@@ -21,7 +21,13 @@ const OUTCOME_TTL_MS = 60_000;
  * withdrawal's outcome (with no attempt of its own). A store that cannot be asked, or a holder
  * that outlasts the wait, is this item's retryable failure: nothing was sent.
  */
-export async function exclusively(item: WithdrawalItem, settings: ExclusiveSettings, clock: Clock, withdraw: () => Promise<TrackedWithdrawal>): Promise<TrackedWithdrawal> {
+export async function exclusively(
+  item: WithdrawalItem,
+  /** `holdForMs`: the longest the withdrawal can run; the lock lapses that long after it is taken. */
+  settings: ExclusiveSettings & { holdForMs: number },
+  clock: Clock,
+  withdraw: () => Promise<TrackedWithdrawal>,
+): Promise<TrackedWithdrawal> {
   const name = `${item.InstanceId}/${item.ScriptId}`;
   let lock: Awaited<ReturnType<typeof lockScript<WithdrawResult>>>;
   try {

@@ -1,31 +1,44 @@
 /**
  * Truthful outcomes after an ambiguous attempt (docs/DESIGN.md, "Exactly once"): an attempt
  * that got no answer may still have withdrawn the script, and the retry is then refused as
- * "not under review". Reading the script tells which: if it left review after our first
- * attempt started, that withdrawal was ours.
+ * "not under review". Reading the script tells which: if it is in the state a withdrawal leaves,
+ * changed while one of our unanswered attempts could have been acting, that withdrawal was ours.
  */
 import { isRecord } from '../core/records';
 import { attemptCall } from '../outboundbot/call';
 import type { OutboundBotClient } from '../outboundbot/client';
-import { isUnderReview } from '../outboundbot/script-states';
 import type { WithdrawalItem } from './withdraw-item';
+
+/** When our unanswered attempts could have acted: from the first one's start to the last one's end, with slack. */
+export interface UnansweredWindow {
+  sinceMs: number;
+  untilMs: number;
+}
+
+/** A review withdrawn goes back to a draft (a new script) or to the published version (an update). */
+const WITHDRAWN_STATES: ReadonlySet<string> = new Set(['DRAFTED', 'PUBLISHED']);
+
+/** Server-side processing after our timeout, and the clocks' difference: the window's far end only. */
+export const RECONCILE_SLACK_MS = 30_000;
 
 export interface ReconcileInput {
   client: OutboundBotClient;
   item: WithdrawalItem;
-  /** When our first attempt was sent: a change before it was somebody else's. */
-  firstAttemptStartMs: number;
+  unanswered: UnansweredWindow;
   readTimeoutMs: number;
   remainingMs: number;
 }
 
-/** The script as DescribeScript reads it when our earlier attempt withdrew it; otherwise undefined. */
-export async function reconcileRefusal(input: ReconcileInput): Promise<Record<string, unknown> | undefined> {
-  const { item } = input;
+/** `ours`: the script as read; `not-ours`: the refusal stands; `unknown`: the read got no usable answer. */
+export type Reconciliation = { verdict: 'ours'; script: Record<string, unknown> } | { verdict: 'not-ours' } | { verdict: 'unknown'; reason: string };
+
+export async function reconcileRefusal(input: ReconcileInput): Promise<Reconciliation> {
+  const { item, unanswered } = input;
   const outcome = await attemptCall(input.client, 'DescribeScript', { InstanceId: item.InstanceId, ScriptId: item.ScriptId }, input.readTimeoutMs, input.remainingMs);
-  if (!outcome.ok || !isRecord(outcome.value.Script)) return undefined;
+  if (!outcome.ok) return { verdict: 'unknown', reason: outcome.failure.code };
   const script = outcome.value.Script;
-  // Clock skew errs on the safe side: a withdrawal stamped before our start is never claimed.
-  const leftReviewAfterUs = typeof script.UpdateTime === 'number' && script.UpdateTime >= input.firstAttemptStartMs;
-  return !isUnderReview(script.Status) && leftReviewAfterUs ? script : undefined;
+  if (!isRecord(script) || typeof script.Status !== 'string' || typeof script.UpdateTime !== 'number') return { verdict: 'unknown', reason: 'no script state in the answer' };
+  // Clock skew errs on the safe side: a change stamped before our first attempt is never claimed.
+  const inWindow = script.UpdateTime >= unanswered.sinceMs && script.UpdateTime <= unanswered.untilMs;
+  return WITHDRAWN_STATES.has(script.Status) && inWindow ? { verdict: 'ours', script } : { verdict: 'not-ours' };
 }

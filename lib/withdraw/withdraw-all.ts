@@ -3,6 +3,7 @@ import { endOfWorkBeforeCallbackMs } from '../fc/context';
 import type { WithdrawConfig } from '../runtime/config';
 import type { ItemResult } from './results';
 import type { InvocationScope, WithdrawInstance } from './scopes';
+import type { UnansweredWindow } from './reconcile';
 import { logWithdrawal, withdrawTracked, type TrackedWithdrawal, type WithdrawalItem, type WithdrawDeps } from './withdraw-item';
 
 /** How long a request waits for another instance's work on the same delivery or script before 409. */
@@ -12,8 +13,8 @@ export const DUPLICATE_WAIT_MS = 5_000;
 export interface DeliveryMemory {
   /** Items with a definite outcome: neither redone nor called back again. */
   done: Record<string, ItemResult>;
-  /** Items whose attempt got no answer, and when it started: the retry reconciles a refusal. */
-  unanswered: Record<string, number>;
+  /** Items whose attempts got no answer, and when those could have acted: the retry reconciles a refusal. */
+  unanswered: Record<string, UnansweredWindow>;
 }
 
 /** One invocation's withdrawals: who asks, under which config, with which deps, calling back where. */
@@ -69,7 +70,7 @@ async function withdrawOnce(item: WithdrawalItem, run: WithdrawalRun, instance: 
   const { scope, callbackUrl, memory } = run;
   const startedMs = clock.nowMs();
   const remembered = memory.done[itemKey(item)];
-  const tracked = remembered ? { result: remembered } : await withdrawTracked(item, { ...run.deps, unansweredSinceMs: memory.unanswered[itemKey(item)] });
+  const tracked = remembered ? { result: remembered } : await withdrawTracked(item, { ...run.deps, unanswered: memory.unanswered[itemKey(item)] });
   const result: ItemResult = tracked.result;
   if (callbackUrl && !remembered) {
     result.Callback = await state.callBack(run.cfg, callbackUrl, { ...result, InvocationRequestId: scope.requestId }, scope.deadlineMs);
@@ -80,10 +81,10 @@ async function withdrawOnce(item: WithdrawalItem, run: WithdrawalRun, instance: 
 
 function nextMemory(previous: DeliveryMemory, settled: TrackedWithdrawal[]): DeliveryMemory {
   const memory: DeliveryMemory = { done: { ...previous.done }, unanswered: { ...previous.unanswered } };
-  for (const { result, unansweredSinceMs } of settled) {
+  for (const { result, unanswered } of settled) {
     const key = itemKey(result);
     if (!result.Retryable) memory.done[key] = result;
-    else if (unansweredSinceMs !== undefined) memory.unanswered[key] = unansweredSinceMs;
+    else if (unanswered !== undefined) memory.unanswered[key] = unanswered;
   }
   return memory;
 }

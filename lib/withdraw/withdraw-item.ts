@@ -4,7 +4,7 @@ import { attemptCall, textField, type CallFailure } from '../outboundbot/call';
 import type { ApiBody, OutboundBotClient } from '../outboundbot/client';
 import { endedByDeadline, isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy, type RetryRun } from '../core/retry-policy';
 import { exclusively, type ExclusiveSettings } from './exclusive';
-import { reconcileRefusal } from './reconcile';
+import { RECONCILE_SLACK_MS, reconcileRefusal, type Reconciliation, type UnansweredWindow } from './reconcile';
 import { deadlineExceeded } from '../core/deadline-exceeded';
 
 /** One script to withdraw, in the API's own names; the id rule is lib/outboundbot/ids.ts. */
@@ -40,14 +40,14 @@ export interface WithdrawDeps {
   deadlineMs: number;
   /** Across instances, the script's lock (lib/idempotency/script-lock.ts); without it none is taken. */
   exclusive?: ExclusiveSettings;
-  /** When an earlier run's attempt got no answer: a refusal now may be that attempt's success. */
-  unansweredSinceMs?: number;
+  /** When an earlier run's attempts got no answer: a refusal now may be one of them succeeding. */
+  unanswered?: UnansweredWindow;
 }
 
-/** A withdrawal, and when its first unanswered attempt started, if one was (a retry may need it). */
+/** A withdrawal, and when attempts without an answer could have acted, if any did (a retry needs it). */
 export interface TrackedWithdrawal {
   result: WithdrawResult;
-  unansweredSinceMs?: number;
+  unanswered?: UnansweredWindow;
 }
 
 function attemptWithdrawal(item: WithdrawalItem, deps: WithdrawDeps, remainingMs: number): Promise<AttemptOutcome<ApiBody, CallFailure>> {
@@ -65,8 +65,7 @@ export function withdrawTracked(item: WithdrawalItem, deps: WithdrawDeps): Promi
   if (!deps.exclusive) return withdraw();
   // The lock lapses when this withdrawal cannot be running any more, not at a long invocation's
   // end: a killed cleanup (600 s) must not hold a webhook's script for ten minutes.
-  const holdUntilMs = Math.min(deps.exclusive.holdUntilMs, deps.clock.nowMs() + longestWithdrawalMs(deps));
-  return exclusively(item, { ...deps.exclusive, holdUntilMs }, deps.clock, withdraw);
+  return exclusively(item, { ...deps.exclusive, holdForMs: longestWithdrawalMs(deps) }, deps.clock, withdraw);
 }
 
 /** Every attempt at its full read timeout with the longest backoff between, and the reconciling read. */
@@ -75,12 +74,14 @@ function longestWithdrawalMs(deps: WithdrawDeps): number {
 }
 
 async function attemptAll(item: WithdrawalItem, deps: WithdrawDeps): Promise<TrackedWithdrawal> {
-  let unansweredSinceMs = deps.unansweredSinceMs;
+  let unanswered = deps.unanswered;
   const run = await runWithRetry(
     async (remainingMs) => {
       const startedMs = deps.clock.nowMs();
       const outcome = await attemptWithdrawal(item, deps, remainingMs);
-      if (!outcome.ok && outcome.failure.statusCode === undefined) unansweredSinceMs ??= startedMs;
+      if (!outcome.ok && outcome.failure.statusCode === undefined) {
+        unanswered = { sinceMs: unanswered?.sinceMs ?? startedMs, untilMs: startedMs + deps.readTimeoutMs + RECONCILE_SLACK_MS };
+      }
       return outcome;
     },
     deps.policy,
@@ -88,22 +89,35 @@ async function attemptAll(item: WithdrawalItem, deps: WithdrawDeps): Promise<Tra
     deps.deadlineMs,
   );
   const result = resultOf(item, run);
-  if (unansweredSinceMs === undefined || !isRefusal(result)) return { result, unansweredSinceMs };
+  if (unanswered === undefined || !isRefusal(result)) return { result, unanswered };
   const remainingMs = deps.deadlineMs - deps.clock.nowMs();
-  const script = await reconcileRefusal({ client: deps.client, item, firstAttemptStartMs: unansweredSinceMs, readTimeoutMs: deps.readTimeoutMs, remainingMs });
-  return { result: script ? reconciled(result, script) : result, unansweredSinceMs };
+  const reconciliation = await reconcileRefusal({ client: deps.client, item, unanswered, readTimeoutMs: deps.readTimeoutMs, remainingMs });
+  return { result: settledBy(reconciliation, result), unanswered };
 }
 
 const isRefusal = (result: WithdrawResult): boolean => !result.Success && !result.Retryable && result.HttpStatusCode >= 400 && result.HttpStatusCode < 500;
 
-function reconciled(refusal: WithdrawResult, script: Record<string, unknown>): WithdrawResult {
+/**
+ * A refusal after an unanswered attempt: ours when the read says so; kept when it says otherwise;
+ * retryable when the read got no answer, so the retry (which keeps the window) reads again.
+ */
+function settledBy(reconciliation: Reconciliation, refusal: WithdrawResult): WithdrawResult {
+  if (reconciliation.verdict === 'not-ours') return refusal;
+  if (reconciliation.verdict === 'unknown') {
+    return {
+      ...refusal,
+      HttpStatusCode: 502,
+      Message: `${refusal.Message} (after an attempt that got no answer; reading the script to tell whether that attempt withdrew it failed: ${reconciliation.reason})`,
+      Retryable: true,
+    };
+  }
   return {
     ...refusal,
     Success: true,
     HttpStatusCode: 200,
     Code: 'OK',
     Message: `Withdrawn by an earlier attempt whose answer was lost (the retry was told ${refusal.Code})`,
-    Script: script,
+    Script: reconciliation.script,
     Reconciled: true,
   };
 }

@@ -138,6 +138,7 @@ describe.each(stores)('lockScript over the %s store', (_, makeStore, available) 
     store,
     clock: systemClock,
     name: 'inst/script',
+    holdForMs: 5_000,
     holdUntilMs: Date.now() + 5_000,
     waitUntilMs: Date.now() + waitMs,
     outcomeTtlMs: 60_000,
@@ -151,6 +152,19 @@ describe.each(stores)('lockScript over the %s store', (_, makeStore, available) 
     await systemClock.sleep(120);
     if (first.acquired) await first.release('withdrawn by the first');
     expect(await second).toEqual({ acquired: false, outcome: 'withdrawn by the first' });
+  });
+
+  run('tells every waiter the holder outcome, however many waited and whoever takes the lock next', async () => {
+    const store = makeStore();
+    const first = await lockScript<string>(lockOptions(store));
+    const waiters = [lockScript<string>(lockOptions(store)), lockScript<string>(lockOptions(store)), lockScript<string>(lockOptions(store))];
+    await systemClock.sleep(120);
+    if (first.acquired) await first.release('withdrawn by the first');
+    // A request that never saw the holder: the lock is free for it, the outcome is not its to report.
+    const late = await lockScript<string>(lockOptions(store));
+    expect(late.acquired).toBe(true);
+    expect(await Promise.all(waiters)).toEqual(Array.from({ length: 3 }, () => ({ acquired: false, outcome: 'withdrawn by the first' })));
+    if (late.acquired) await late.release(undefined);
   });
 
   run('hands the lock on when the holder had no definite outcome', async () => {

@@ -194,6 +194,20 @@ describe.runIf(redisAvailable)('two instances, one store', () => {
     expect(emulator.withdrawals(`${INSTANCE}-${id}`, id)).toBe(1);
   }, 20_000);
 
+  it('an attempt that acted but answered past the deadline: FC\'s retry on the other instance reconciles it', async () => {
+    const id = freshScript();
+    // No callback, so the work runs to the deadline itself: what the retry needs must still be stored.
+    emulator.injectFault({ kind: 'delay', ms: 2_500 }, { action: 'WithdrawScriptReview' });
+    const requestId = randomUUID();
+    const first = await a.invoke(itemOf(id), context(requestId, 1));
+    expect(first.error).toMatchObject({ name: 'RetryableFailureError' });
+    expect(emulator.withdrawals(`${INSTANCE}-${id}`, id)).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const retry = await b.invoke(itemOf(id), context(requestId, 10));
+    expect(retry.value).toMatchObject({ Success: true, Reconciled: true });
+    expect(emulator.withdrawals(`${INSTANCE}-${id}`, id)).toBe(1);
+  }, 15_000);
+
   it('a store that is down: 503 within the timeout, no call, and the password in no line', async () => {
     const id = freshScript();
     const cut = await startInstance(envFor(`redis://:${PASSWORD}@127.0.0.1:${await freePort()}/0`));

@@ -39,19 +39,42 @@ describe('the lock a withdrawal holds', () => {
       expect(held?.expiresAtMs).toBeGreaterThan(startMs);
       expect(held!.expiresAtMs).toBeLessThanOrEqual(startMs + 1_300 + 60);
       await expect(running).resolves.toMatchObject({ result: { Success: true } });
-      // Let go: free for the next claim, with the outcome for whoever waited.
-      expect(await store.read('lock:lock-instance/s1')).toMatchObject({ reclaimable: true, outcome: { Success: true } });
+      expect(await store.read('lock:lock-instance/s1')).toBeUndefined();
     } finally {
       emulator.setLatency(0);
     }
   });
 
-  it('publishes a definite outcome to waiters and none for a retryable one', async () => {
+  it('tells a request waiting on the same script the holder outcome, with no call of its own', async () => {
     const store = createMemoryStore(systemClock);
-    await withdrawTracked({ InstanceId: 'lock-instance', ScriptId: 's2' }, depsWith(store, Date.now() + 10_000));
-    expect(await store.read('lock:lock-instance/s2')).toMatchObject({ outcome: { Success: true, ScriptId: 's2' } });
+    emulator.setLatency(150);
+    try {
+      const item = { InstanceId: 'lock-instance', ScriptId: 's2' };
+      const [holder, waiter] = await Promise.all([withdrawTracked(item, depsWith(store, Date.now() + 10_000)), withdrawTracked(item, depsWith(store, Date.now() + 10_000))]);
+      expect([holder.result, waiter.result].map((r) => [r.Success, r.Attempts]).sort()).toEqual([
+        [true, 0],
+        [true, 1],
+      ]);
+      expect(emulator.withdrawals('lock-instance', 's2')).toBe(1);
+    } finally {
+      emulator.setLatency(0);
+    }
+  });
+
+  it('lets the waiter withdraw itself when the holder ended without a definite outcome', async () => {
+    const store = createMemoryStore(systemClock);
+    emulator.addInstance('lock-retry', [script('s3')]);
+    emulator.setLatency(100);
     emulator.injectFault({ kind: 'status', status: 500, code: 'InternalError' }, { times: 2 });
-    await withdrawTracked({ InstanceId: 'lock-instance', ScriptId: 'missing' }, depsWith(store, Date.now() + 10_000));
-    expect(await store.read('lock:lock-instance/missing')).toBeUndefined();
+    try {
+      const item = { InstanceId: 'lock-retry', ScriptId: 's3' };
+      const first = withdrawTracked(item, depsWith(store, Date.now() + 10_000));
+      await systemClock.sleep(20);
+      const second = withdrawTracked(item, depsWith(store, Date.now() + 10_000));
+      expect((await first).result).toMatchObject({ Success: false, Retryable: true, Attempts: 2 });
+      expect((await second).result).toMatchObject({ Success: true, Attempts: 1 });
+    } finally {
+      emulator.setLatency(0);
+    }
   });
 });
