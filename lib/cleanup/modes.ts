@@ -60,9 +60,6 @@ function dryRun(run: Run, selected: StaleReview[]): Outcome {
   return { summary: { Withdrawn: 0, Failed: 0, Dispatched: 0, Remaining: [] }, detail: { Candidates: selected } };
 }
 
-/** How long an inline withdrawal waits for another withdrawal of the same script (a webhook's, say): as long as the withdraw function waits. */
-const SCRIPT_LOCK_WAIT_MS = 5_000;
-
 /**
  * Withdraws here, CLEANUP_CONCURRENCY at a time, with the withdraw function's single withdrawal,
  * each under the script's lock in `store` as the withdraw function takes it: a webhook and the
@@ -74,7 +71,7 @@ async function withdrawInline(run: Run, items: WithdrawalItem[], client: Outboun
   const deps = { client, clock, policy: run.policy, readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, deadlineMs: budget.workEndMs };
   const { done, notStarted } = await mapUntil(items, cfg.CLEANUP_CONCURRENCY, budget.intakeEndMs, clock, async (item) => {
     const startedMs = clock.nowMs();
-    const exclusive = { store, holdUntilMs: budget.deadlineMs, waitUntilMs: Math.min(startedMs + SCRIPT_LOCK_WAIT_MS, budget.workEndMs) };
+    const exclusive = { store, holdUntilMs: budget.deadlineMs, waitUntilMs: budget.workEndMs };
     const result = await withdrawItem(item, { ...deps, exclusive });
     logWithdrawal(run.log, result, { durationMs: clock.nowMs() - startedMs, coldStart: run.coldStart });
     return result;

@@ -54,9 +54,13 @@ export function createRedisStore(options: RedisStoreOptions): IdempotencyStore &
 
   // Errors travel as they are: this module is bundled apart, so typed errors are made by the
   // caller's copy of the classes (open-store.ts), where `instanceof` holds.
+  // One budget for the connect wait and the command together: a store that is slow to come back
+  // must not take twice the timeout out of the invocation.
   async function ask<T>(command: () => Promise<T>): Promise<T> {
+    if (redis.status === 'ready') return command();
+    const startedMs = Date.now();
     await ready(redis, options.timeoutMs);
-    return command();
+    return within(command(), options.timeoutMs - (Date.now() - startedMs));
   }
 
   return {
@@ -82,6 +86,15 @@ export function createRedisStore(options: RedisStoreOptions): IdempotencyStore &
       redis.disconnect();
     },
   };
+}
+
+/** Settles as `work` does, or rejects once `ms` have passed. */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within the store's timeout`)), Math.max(0, ms));
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 /** Connects on first use, and waits (bounded) for a reconnect in progress. */

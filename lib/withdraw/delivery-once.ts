@@ -9,7 +9,8 @@ import { fingerprintOf } from '../idempotency/fingerprint';
 import { runOnce } from '../idempotency/once';
 import type { ItemResult } from './results';
 import type { InvocationScope, WithdrawInstance } from './scopes';
-import { DUPLICATE_WAIT_MS, logItemResult, withdrawAll, type DeliveryMemory } from './withdraw-all';
+import { DUPLICATE_WAIT_MS } from './exclusive';
+import { logItemResult, withdrawAll, type DeliveryMemory } from './withdraw-all';
 import type { WithdrawalItem } from './withdraw-item';
 
 /** One delivery's work: its key (undefined: nothing identifies it), what it asks, and where results go. */

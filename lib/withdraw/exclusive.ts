@@ -8,9 +8,12 @@ export interface ExclusiveSettings {
   store: IdempotencyStore;
   /** The lock never outlives this (this invocation's end), so a killed instance holds nothing for long. */
   holdUntilMs: number;
-  /** How long to wait for another instance's withdrawal of the same script. */
+  /** No waiting past this (the work's end); each withdrawal waits at most DUPLICATE_WAIT_MS from when it asks. */
   waitUntilMs: number;
 }
+
+/** How long a request waits for another instance's work on the same delivery or script before 409. */
+export const DUPLICATE_WAIT_MS = 5_000;
 
 /** Long enough for every request that waited on the holder to read its outcome. */
 const OUTCOME_TTL_MS = 60_000;
@@ -31,7 +34,8 @@ export async function exclusively(
   const name = `${item.InstanceId}/${item.ScriptId}`;
   let lock: Awaited<ReturnType<typeof lockScript<WithdrawResult>>>;
   try {
-    lock = await lockScript<WithdrawResult>({ ...settings, clock, name, outcomeTtlMs: OUTCOME_TTL_MS });
+    const waitUntilMs = Math.min(settings.waitUntilMs, clock.nowMs() + DUPLICATE_WAIT_MS);
+    lock = await lockScript<WithdrawResult>({ ...settings, waitUntilMs, clock, name, outcomeTtlMs: OUTCOME_TTL_MS });
   } catch (error) {
     if (error instanceof ServiceError) return { result: notAttempted(item, error) };
     throw error;

@@ -6,9 +6,6 @@ import type { InvocationScope, WithdrawInstance } from './scopes';
 import type { UnansweredWindow } from './reconcile';
 import { logWithdrawal, withdrawTracked, type TrackedWithdrawal, type WithdrawalItem, type WithdrawDeps } from './withdraw-item';
 
-/** How long a request waits for another instance's work on the same delivery or script before 409. */
-export const DUPLICATE_WAIT_MS = 5_000;
-
 /** What an unfinished delivery leaves for its retry (FC's, or the sender's), by `InstanceId/ScriptId`. */
 export interface DeliveryMemory {
   /** Items with a definite outcome: neither redone nor called back again. */
@@ -60,7 +57,7 @@ async function withdrawDeps(cfg: WithdrawConfig, scope: InvocationScope, callbac
     policy: state.retryPolicy(cfg),
     readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,
     deadlineMs,
-    exclusive: { store: await state.store(cfg), holdUntilMs: scope.deadlineMs, waitUntilMs: Math.min(clock.nowMs() + DUPLICATE_WAIT_MS, deadlineMs) },
+    exclusive: { store: await state.store(cfg), holdUntilMs: scope.deadlineMs, waitUntilMs: deadlineMs },
   };
 }
 
