@@ -3,29 +3,15 @@
 import diagnostics from 'node:diagnostics_channel';
 import type { ClientRequest } from 'node:http';
 import type { Socket } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { OutboundBotEmulator } from '../../emulator/outboundbot';
-import { createOutboundBotClient, type OutboundBotClient } from '../../lib/outboundbot/client';
+import { describe, expect, it } from 'vitest';
+import { useTestEmulator } from '../support/stack';
 import { OutboundBotCallError } from '../../lib/outboundbot/errors';
 import { CALL_HEADER, withHardDeadline } from '../../lib/outboundbot/transport';
-import { script, startTestEmulator, type RoleCredentials } from '../support/stack';
 
 const INSTANCE = 'transport-instance';
-let emulator: OutboundBotEmulator;
-let role: RoleCredentials;
-let client: OutboundBotClient;
+const env = useTestEmulator(INSTANCE, ['s1', 's2', 's3']);
 
-beforeAll(async () => {
-  ({ emulator, role } = await startTestEmulator());
-  client = createOutboundBotClient(role, { endpoint: emulator.endpoint, protocol: 'http', connectTimeoutMs: 1_000 });
-});
-afterAll(() => emulator.close());
-beforeEach(() => {
-  emulator.reset();
-  emulator.addInstance(INSTANCE, [script('s1'), script('s2'), script('s3')]);
-});
-
-const withdraw = (scriptId: string, timeoutMs: number) => client.call('WithdrawScriptReview', { InstanceId: INSTANCE, ScriptId: scriptId }, timeoutMs);
+const withdraw = (scriptId: string, timeoutMs: number) => env.client.call('WithdrawScriptReview', { InstanceId: INSTANCE, ScriptId: scriptId }, timeoutMs);
 
 async function timed<T>(work: () => Promise<T>): Promise<{ error: unknown; ms: number }> {
   const startMs = performance.now();
@@ -39,17 +25,17 @@ describe('every attempt has a hard deadline', () => {
     ['an answer that stalls after half its body', { kind: 'stall' } as const],
   ])('cuts %s on a reused keep-alive connection at the deadline', async (_, fault) => {
     await withdraw('s1', 2_000);
-    const connectionsBefore = emulator.connections;
-    emulator.injectFault(fault, { action: 'WithdrawScriptReview' });
+    const connectionsBefore = env.emulator.connections;
+    env.emulator.injectFault(fault, { action: 'WithdrawScriptReview' });
     const { error, ms } = await timed(() => withdraw('s2', 600));
-    expect(emulator.connections, 'the drip went over the warm socket').toBe(connectionsBefore);
+    expect(env.emulator.connections, 'the drip went over the warm socket').toBe(connectionsBefore);
     expect(error).toBeInstanceOf(OutboundBotCallError);
     expect(error).toMatchObject({ code: 'RequestTimeout', statusCode: undefined });
     expect(ms).toBeGreaterThanOrEqual(590);
     expect(ms).toBeLessThan(900);
     // The cut socket is gone: the next call opens a fresh connection and succeeds.
     await expect(withdraw('s3', 2_000)).resolves.toMatchObject({ Success: true });
-    expect(emulator.connections).toBe(connectionsBefore + 1);
+    expect(env.emulator.connections).toBe(connectionsBefore + 1);
   });
 
   it('rejects at the deadline even when the work never settles', async () => {
@@ -83,7 +69,7 @@ describe('no stale read timer outlives its answer', () => {
     };
     diagnostics.subscribe('http.client.request.start', onRequest);
     try {
-      for (let i = 0; i < 5; i++) await client.call('ListScripts', { InstanceId: INSTANCE, PageNumber: '1', PageSize: '10' }, 10_000);
+      for (let i = 0; i < 5; i++) await env.client.call('ListScripts', { InstanceId: INSTANCE, PageNumber: '1', PageSize: '10' }, 10_000);
     } finally {
       diagnostics.unsubscribe('http.client.request.start', onRequest);
     }

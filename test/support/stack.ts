@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { startEmulator, type EmulatorScript, type OutboundBotEmulator } from '../../emulator/outboundbot';
 import type { Clock } from '../../lib/core/clock';
 import { systemClock } from '../../lib/core/clock';
+import { createOutboundBotClient, type OutboundBotClient } from '../../lib/outboundbot/client';
 import type { FcContext } from '../../lib/fc/context';
 import type { InstanceStateOptions } from '../../lib/runtime/instance-state';
 import { createWithdrawHandler } from '../../lib/withdraw/service';
@@ -55,19 +56,28 @@ export function contextFor(role: Partial<RoleCredentials> | undefined, timeoutSe
 }
 
 /**
- * One emulator for a test file, reset before each test with fresh scripts under review in
- * `instanceId` (their ids in `ids`), closed after the file.
+ * One emulator for a test file, reset before each test with scripts under review in `instanceId`
+ * (`scripts` fresh UUIDs, or these ids; their ids in `ids`), a client signing as its role, closed
+ * after the file.
  */
-export function useTestEmulator(instanceId: string, scripts = 2): { emulator: OutboundBotEmulator; role: RoleCredentials; ids: string[] } {
-  const env = {} as { emulator: OutboundBotEmulator; role: RoleCredentials; ids: string[] };
+export function useTestEmulator(instanceId: string, scripts: number | string[] = 2): TestEmulator {
+  const env = {} as TestEmulator;
   beforeAll(async () => {
     Object.assign(env, await startTestEmulator());
+    env.client = createOutboundBotClient(env.role, { endpoint: env.emulator.endpoint, protocol: 'http', connectTimeoutMs: 1_000 });
   });
   afterAll(() => env.emulator.close());
   beforeEach(() => {
     env.emulator.reset();
-    env.ids = Array.from({ length: scripts }, () => randomUUID());
+    env.ids = typeof scripts === 'number' ? Array.from({ length: scripts }, () => randomUUID()) : [...scripts];
     env.emulator.addInstance(instanceId, env.ids.map((id) => script(id)));
   });
   return env;
+}
+
+export interface TestEmulator {
+  emulator: OutboundBotEmulator;
+  role: RoleCredentials;
+  ids: string[];
+  client: OutboundBotClient;
 }

@@ -1,23 +1,14 @@
 // Reconciling a refusal after an unanswered attempt (docs/DESIGN.md, "Truthful outcomes"),
 // against the emulator: only our own withdrawal is ever claimed, and a read that fails is no
 // verdict at all.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { OutboundBotEmulator } from '../../emulator/outboundbot';
+import { describe, expect, it } from 'vitest';
 import { systemClock } from '../../lib/core/clock';
-import { createOutboundBotClient, type OutboundBotClient } from '../../lib/outboundbot/client';
 import { reconcileRefusal } from '../../lib/withdraw/reconcile';
 import { withdrawTracked, type WithdrawDeps } from '../../lib/withdraw/withdraw-item';
-import { script, startTestEmulator, type RoleCredentials } from '../support/stack';
+import { script, useTestEmulator } from '../support/stack';
 
 const INSTANCE = 'reconcile-instance';
-let emulator: OutboundBotEmulator;
-let role: RoleCredentials;
-let client: OutboundBotClient;
-beforeAll(async () => {
-  ({ emulator, role } = await startTestEmulator());
-  client = createOutboundBotClient(role, { endpoint: emulator.endpoint, protocol: 'http', connectTimeoutMs: 500 });
-});
-afterAll(() => emulator.close());
+const env = useTestEmulator(INSTANCE, 0);
 
 const nowMs = Date.now();
 const windowAround = (atMs: number) => ({ sinceMs: atMs - 1_000, untilMs: atMs + 1_000 });
@@ -32,26 +23,26 @@ describe('reconcileRefusal', () => {
     ['still under review: not ours', 'EXAMINE_IN_PROGRESS', nowMs, 'not-ours'],
   ])('%s', async (_, Status, UpdateTime, verdict) => {
     const id = `s-${Status}-${UpdateTime}`;
-    emulator.addInstance(INSTANCE, [{ ...script(id), Status, UpdateTime }]);
-    const reconciliation = await reconcileRefusal({ client, item: { InstanceId: INSTANCE, ScriptId: id }, unanswered: windowAround(nowMs), readTimeoutMs: 1_000, remainingMs: 5_000 });
+    env.emulator.addInstance(INSTANCE, [{ ...script(id), Status, UpdateTime }]);
+    const reconciliation = await reconcileRefusal({ client: env.client, item: { InstanceId: INSTANCE, ScriptId: id }, unanswered: windowAround(nowMs), readTimeoutMs: 1_000, remainingMs: 5_000 });
     expect(reconciliation.verdict).toBe(verdict);
   });
 });
 
 describe('a refusal after an unanswered attempt', () => {
-  const deps = (): WithdrawDeps => ({ client, clock: systemClock, policy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 }, readTimeoutMs: 200, deadlineMs: Date.now() + 10_000 });
+  const deps = (): WithdrawDeps => ({ client: env.client, clock: systemClock, policy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5 }, readTimeoutMs: 200, deadlineMs: Date.now() + 10_000 });
 
   it('stays retryable when the read fails, and the retry that keeps the window reconciles it', async () => {
-    emulator.addInstance('reconcile-retry', [script('r1')]);
+    env.emulator.addInstance('reconcile-retry', [script('r1')]);
     const item = { InstanceId: 'reconcile-retry', ScriptId: 'r1' };
     // The first attempt acts but answers too late; the read that would tell fails once.
-    emulator.injectFault({ kind: 'delay', ms: 500 }, { action: 'WithdrawScriptReview' });
-    emulator.injectFault({ kind: 'status', status: 500, code: 'InternalError' }, { action: 'DescribeScript' });
+    env.emulator.injectFault({ kind: 'delay', ms: 500 }, { action: 'WithdrawScriptReview' });
+    env.emulator.injectFault({ kind: 'status', status: 500, code: 'InternalError' }, { action: 'DescribeScript' });
     const first = await withdrawTracked(item, deps());
     expect(first.result).toMatchObject({ Success: false, HttpStatusCode: 502, Code: 'OperationDenied.ScriptNotUnderReview', Retryable: true });
     expect(first.unanswered).toBeDefined();
     const retry = await withdrawTracked(item, { ...deps(), unanswered: first.unanswered });
     expect(retry.result).toMatchObject({ Success: true, Reconciled: true, Code: 'OK' });
-    expect(emulator.withdrawals('reconcile-retry', 'r1')).toBe(1);
+    expect(env.emulator.withdrawals('reconcile-retry', 'r1')).toBe(1);
   });
 });
