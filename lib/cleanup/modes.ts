@@ -62,17 +62,19 @@ function dryRun(run: Run, selected: StaleReview[]): Outcome {
 
 /**
  * Withdraws here, CLEANUP_CONCURRENCY at a time, with the withdraw function's single withdrawal,
- * each under the script's lock in `store` as the withdraw function takes it: a webhook and the
- * cleanup never have two WithdrawScriptReview calls in flight for one script, and the one that
- * waited reports the other's outcome. The lock lapses at this invocation's deadline.
+ * each under the script's lock in the shared store as the withdraw function takes it: a webhook
+ * and the cleanup never have two WithdrawScriptReview calls in flight for one script, and the one
+ * that waited reports the other's outcome. Without a shared store no lock is taken: this
+ * instance's memory is seen by no withdraw function, and one run never names a script twice.
  */
 async function withdrawInline(run: Run, items: WithdrawalItem[], client: OutboundBotClient, store: IdempotencyStore): Promise<Outcome> {
   const { clock, cfg, budget } = run;
-  const deps = { client, clock, policy: run.policy, readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, deadlineMs: budget.workEndMs };
+  const shared = cfg.IDEMPOTENCY_REDIS_URL !== undefined;
+  const exclusive = shared ? { store, holdUntilMs: budget.deadlineMs, waitUntilMs: budget.workEndMs } : undefined;
+  const deps = { client, clock, policy: run.policy, readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, deadlineMs: budget.workEndMs, exclusive };
   const { done, notStarted } = await mapUntil(items, cfg.CLEANUP_CONCURRENCY, budget.intakeEndMs, clock, async (item) => {
     const startedMs = clock.nowMs();
-    const exclusive = { store, holdUntilMs: budget.deadlineMs, waitUntilMs: budget.workEndMs };
-    const result = await withdrawItem(item, { ...deps, exclusive });
+    const result = await withdrawItem(item, deps);
     logWithdrawal(run.log, result, { durationMs: clock.nowMs() - startedMs, coldStart: run.coldStart });
     return result;
   });
