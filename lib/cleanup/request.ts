@@ -2,7 +2,7 @@ import * as z from 'zod/mini';
 import { InvalidParameterError } from '../core/errors';
 import { isRecord } from '../core/records';
 import { zodIssues } from '../core/zod-issues';
-import { decodeEvent, isTimerEvent } from '../fc/events';
+import { decodeEvent, isTimerEvent, parseJson } from '../fc/events';
 import { idSchema } from '../outboundbot/ids';
 
 /** How the run was started: a timer trigger, or a direct (`s invoke`) invocation with the same object. */
@@ -45,11 +45,7 @@ function parsePayloadText(text: string): unknown {
   if (text.trim() === '') {
     throw new InvalidParameterError([{ Path: 'payload', Message: 'is empty; the timer trigger needs e.g. {"InstanceId":"…","OlderThanMinutes":1440}' }]);
   }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new InvalidParameterError([{ Path: 'payload', Message: 'is not valid JSON' }]);
-  }
+  return parseJson(text, 'payload');
 }
 
 /**

@@ -35,7 +35,11 @@ interface KeyRecord extends OwnedRecord {
   carry?: unknown;
 }
 
-export type OnceResult<T> = { replayed: false; value: T } | { replayed: true; value: T };
+/** The key's outcome, and whether it came from the store rather than from `work`. */
+export interface OnceResult<T> {
+  replayed: boolean;
+  value: T;
+}
 
 /** What the work did: its value, whether that is the key's final outcome, and what to leave for a retry when not. */
 export interface OnceWork<T, C> {

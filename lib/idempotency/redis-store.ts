@@ -4,6 +4,7 @@
  * function pays nothing for it. Each state change is one Lua script: no read-then-write race.
  */
 import Redis from 'ioredis';
+import { within } from '../core/within';
 import type { IdempotencyStore, OwnedRecord } from './store';
 
 export interface RedisStoreOptions {
@@ -60,7 +61,7 @@ export function createRedisStore(options: RedisStoreOptions): IdempotencyStore &
     if (redis.status === 'ready') return command();
     const startedMs = Date.now();
     await ready(redis, options.timeoutMs);
-    return within(command(), options.timeoutMs - (Date.now() - startedMs));
+    return within(command(), options.timeoutMs - (Date.now() - startedMs), () => new Error("no answer within the store's timeout"));
   }
 
   return {
@@ -86,15 +87,6 @@ export function createRedisStore(options: RedisStoreOptions): IdempotencyStore &
       redis.disconnect();
     },
   };
-}
-
-/** Settles as `work` does, or rejects once `ms` have passed. */
-function within<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within the store's timeout`)), Math.max(0, ms));
-  });
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
 /** Connects on first use, and waits (bounded) for a reconnect in progress. */

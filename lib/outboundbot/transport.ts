@@ -20,6 +20,7 @@
 import http, { type ClientRequest, type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import * as httpx from 'httpx';
+import { within } from '../core/within';
 
 /** Names the call's guard on its way through the SDK; never sent. */
 export const CALL_HEADER = 'x-wsr-call';
@@ -134,21 +135,9 @@ export async function guardedCall<T>(timeoutMs: number, call: (headers: Record<s
 
 /** Rejects with {@link HardDeadlineError} at `timeoutMs` (cutting the guard's request), or settles as `work` does. */
 export function withHardDeadline<T>(timeoutMs: number, work: () => Promise<T>, guard?: CallGuard): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      const error = new HardDeadlineError(timeoutMs);
-      guard?.cut(error);
-      reject(error);
-    }, timeoutMs);
-    work().then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
+  return within(work(), timeoutMs, () => {
+    const error = new HardDeadlineError(timeoutMs);
+    guard?.cut(error);
+    return error;
   });
 }

@@ -5,6 +5,7 @@
 import { promises as dnsPromises } from 'node:dns';
 import { isIP } from 'node:net';
 import { MIN_ATTEMPT_MS } from '../core/retry-policy';
+import { within } from '../core/within';
 import { CallbackTimeoutError, errorText } from './errors';
 import type { PinnedTarget } from './pinned-request';
 
@@ -22,20 +23,6 @@ async function defaultLookup(hostname: string): Promise<PinnedTarget[]> {
   return answers.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
 }
 
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new CallbackTimeoutError(`${what} timed out after ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * `hostname` (without IPv6 brackets) as addresses. A lookup is bounded by `timeoutMs` and not
  * started with less than {@link MIN_ATTEMPT_MS} of `timeLeftMs`: no attempt could follow it.
@@ -46,7 +33,8 @@ export async function resolveOnce(hostname: string, timeLeftMs: number, timeoutM
   if (timeLeftMs < MIN_ATTEMPT_MS) return { ok: false, code: 'CallbackTimeout', message: NO_TIME_LEFT };
   let addresses: PinnedTarget[];
   try {
-    addresses = await withTimeout(lookup(hostname), Math.min(timeoutMs, timeLeftMs), 'DNS lookup');
+    const lookupMs = Math.min(timeoutMs, timeLeftMs);
+    addresses = await within(lookup(hostname), lookupMs, () => new CallbackTimeoutError(`DNS lookup timed out after ${lookupMs} ms`));
   } catch (error) {
     const code = error instanceof CallbackTimeoutError ? 'CallbackTimeout' : 'CallbackFailed';
     return { ok: false, code, message: `DNS lookup of ${hostname} failed: ${errorText(error)}` };
