@@ -78,8 +78,11 @@ export function installTransportGuards(module: HttpxModule = httpxExports): void
   installed = true;
   const original = module.request;
   module.request = (url, options) => {
-    const guard = takeGuard(options.headers as Record<string, string> | undefined);
-    const guarded = guard ? { ...options, agent: url.startsWith('https:') ? agents.https : agents.http, beforeRequest: handTo(guard, options.beforeRequest) } : options;
+    const taken = takeGuard(options.headers as Record<string, string> | undefined);
+    const guard = taken?.guard;
+    const guarded = !taken ? options
+      : guard ? { ...options, headers: taken.headers, agent: url.startsWith('https:') ? agents.https : agents.http, beforeRequest: handTo(guard, options.beforeRequest) }
+      : { ...options, headers: taken.headers };
     return original(url, guarded).then((response) => {
       if (guard) guard.statusCode = response.statusCode;
       releaseReadTimerAtEnd(response);
@@ -88,31 +91,45 @@ export function installTransportGuards(module: HttpxModule = httpxExports): void
   };
 }
 
-/** The guard the request names, with the naming header taken off. */
-function takeGuard(headers: Record<string, string> | undefined): CallGuard | undefined {
+/**
+ * The guard the request names, and its headers without the naming one: a copy, since `delete`
+ * would turn the SDK's headers object into a slow dictionary for everything that reads it after.
+ */
+function takeGuard(headers: Record<string, string> | undefined): { guard: CallGuard | undefined; headers: Record<string, string> } | undefined {
   const id = headers?.[CALL_HEADER];
   if (id === undefined) return undefined;
-  delete headers![CALL_HEADER];
-  return guards.get(id);
+  const { [CALL_HEADER]: _named, ...sent } = headers!;
+  return { guard: guards.get(id), headers: sent };
 }
 
 function handTo(guard: CallGuard, before: httpx.Options['beforeRequest']) {
   return (requestOptions: httpx.Options) => Object.assign((before?.(requestOptions) as httpx.Options | undefined) ?? requestOptions, { wsrGuard: guard });
 }
 
-/** Clears this request's read timer once its answer is over, so nothing stale outlives it. */
+type TimedSocket = Record<symbol, NodeJS.Timeout | null>;
+/** httpx's symbol for the timer, found once: listing a socket's symbols on every call costs. */
+let readTimerKey: symbol | undefined;
+
+function readTimerKeyOf(socket: TimedSocket): symbol | undefined {
+  if (readTimerKey !== undefined && readTimerKey in socket) return readTimerKey;
+  const found = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === READ_TIMER_NAME);
+  if (found !== undefined) readTimerKey = found;
+  return found;
+}
+
+/**
+ * Clears this request's read timer once its answer is over, so nothing stale outlives it. An
+ * answer's 'close' follows its 'end', and also comes when it is cut short.
+ */
 function releaseReadTimerAtEnd(response: IncomingMessage): void {
-  const socket = response.socket as unknown as Record<symbol, NodeJS.Timeout | null> | null;
-  if (!socket) return;
-  const key = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === READ_TIMER_NAME);
+  const socket = response.socket as unknown as TimedSocket | null;
+  const key = socket ? readTimerKeyOf(socket) : undefined;
   if (key === undefined) return;
-  const timer = socket[key];
-  const release = () => {
+  const timer = socket![key];
+  response.once('close', () => {
     if (timer) clearTimeout(timer);
-    if (socket[key] === timer) socket[key] = null;
-  };
-  response.once('end', release);
-  response.once('close', release);
+    if (socket![key] === timer) socket![key] = null;
+  });
 }
 
 /**

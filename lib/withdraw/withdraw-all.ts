@@ -46,18 +46,23 @@ export async function withdrawAll(
   return { results: items.map((item) => byKey.get(itemKey(item))!.result), memory: nextMemory(memory, settled) };
 }
 
-/** The client for the invocation's credentials, the retry policy, the script locks, and when the work must end. */
+/**
+ * The client for the invocation's credentials, the retry policy, the script locks, and when the
+ * work must end. Script locks are taken in a shared store only: FC gives each request an instance
+ * of its own, so a lock in one instance's memory would never meet another request.
+ */
 async function withdrawDeps(cfg: WithdrawConfig, scope: InvocationScope, callbackUrl: string | undefined, instance: WithdrawInstance): Promise<WithdrawDeps> {
   const { state, clock } = instance;
   // With a callback to send, the withdrawal stops early enough for it to go out before the deadline.
   const deadlineMs = endOfWorkBeforeCallbackMs(scope.startMs, scope.deadlineMs, callbackUrl ? cfg.CALLBACK_TIMEOUT_MS : undefined);
+  const shared = cfg.IDEMPOTENCY_REDIS_URL !== undefined;
   return {
     client: state.client(state.credentials(scope.context.credentials, cfg), cfg),
     clock,
     policy: state.retryPolicy(cfg),
     readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,
     deadlineMs,
-    exclusive: { store: await state.store(cfg), holdUntilMs: scope.deadlineMs, waitUntilMs: deadlineMs },
+    exclusive: shared ? { store: await state.store(cfg), holdUntilMs: scope.deadlineMs, waitUntilMs: deadlineMs } : undefined,
   };
 }
 

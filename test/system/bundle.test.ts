@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboundBotEmulator } from '../../emulator/outboundbot';
 import { contextFor, script, startTestEmulator, type RoleCredentials } from '../support/stack';
@@ -76,6 +77,28 @@ describe('the withdraw bundle', () => {
     await expect(invoke('script-b')).resolves.toMatchObject({ Success: true, Attempts: 2 });
     emulator.injectFault({ kind: 'non-json' });
     await expect(invoke('script-c')).resolves.toMatchObject({ Success: true, Attempts: 2 });
+  });
+});
+
+describe('lazy builtins', () => {
+  it('loading the withdraw bundle loads neither node:stream/web nor zlib', () => {
+    const probe = `require(${JSON.stringify(path.join(ROOT, 'dist/withdraw/index.js'))}); console.log(JSON.stringify(process.moduleLoadList))`;
+    const loaded = JSON.parse(execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8' })) as string[];
+    expect(loaded).toContain('NativeModule http');
+    expect(loaded.filter((entry) => /^NativeModule (zlib|stream\/web)$/.test(entry))).toEqual([]);
+  });
+
+  it.each(['zlib', 'stream/web'])('%s: every name of the real module, loaded on first read', async (name) => {
+    const build = (await import(pathToFileURL(path.join(ROOT, 'scripts/build.mjs')).href)) as { lazyBuiltinSource(name: string): Promise<string> };
+    const real = createRequire(import.meta.url)(`node:${name}`) as Record<string, unknown>;
+    const required: string[] = [];
+    const exports: Record<string, unknown> = {};
+    new Function('exports', 'require', await build.lazyBuiltinSource(name))(exports, (id: string) => (required.push(id), real));
+    expect(Object.keys(exports).sort()).toEqual(Object.keys(real).filter((key) => key !== 'default').sort());
+    expect(required).toEqual([]);
+    const [first] = Object.keys(exports);
+    expect(exports[first!]).toBe(real[first!]);
+    expect(required).toEqual([`node:${name}`]);
   });
 });
 
