@@ -37,8 +37,8 @@ const int = (name: string, fallback: number, min = 1) => {
   if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}`);
   return value;
 };
-/** Measured cold-start pairs (handler, bare node), after COLD_DISCARD pairs that warm the page cache. */
-const COLD_PAIRS = int('BENCH_COLD_RUNS', 21, 15);
+/** Measured cold-start runs (one process of each variant per run), after COLD_DISCARD runs that warm the page cache. */
+const COLD_RUNS = int('BENCH_COLD_RUNS', 21, 15);
 const COLD_DISCARD = 2;
 const WARM_ROUNDS = int('BENCH_WARM_ROUNDS', 11, 3);
 const WARM_CALLS = int('BENCH_WARM_CALLS', 250, 20);
@@ -153,48 +153,65 @@ interface ColdSample {
   maxRssMb: number;
 }
 
-async function coldStart(bench: Bench): Promise<Row[]> {
-  const target = { role: bench.role, instanceId: INSTANCE_HOT };
-  const handler: ColdSample[] = [];
-  const raw: ColdSample[] = [];
-  const sample = ({ wallMs, result }: ChildRun<ChildUsage>): ColdSample => ({ wallMs, cpuMs: result.cpuUs / 1000, maxRssMb: result.maxRssKb / 1024 });
+type ColdVariant = 'handler' | 'raw' | 'client';
+/** Each fresh process: the deployed bundle, the hand-signed floor, and the official client alone (bundled as the function is). */
+const COLD_CHILDREN: Record<ColdVariant, string> = { handler: 'bench-cold-handler.js', raw: 'bench-cold-raw.js', client: 'bench-cold-client.js' };
+const COLD_VARIANTS = Object.keys(COLD_CHILDREN) as ColdVariant[];
+
+async function coldSamples(bench: Bench): Promise<Record<ColdVariant, ColdSample[]>> {
+  const withdrawEnv = bench.deployed.withdraw.env;
+  const target = {
+    role: bench.role,
+    instanceId: INSTANCE_HOT,
+    bundle: WITHDRAW_BUNDLE,
+    fn: bench.deployed.withdraw.fn,
+    readTimeoutMs: Number(withdrawEnv.OUTBOUNDBOT_READ_TIMEOUT_MS ?? 10_000),
+    connectTimeoutMs: Number(withdrawEnv.OUTBOUNDBOT_CONNECT_TIMEOUT_MS ?? 3_000),
+  };
+  const samples: Record<ColdVariant, ColdSample[]> = { handler: [], raw: [], client: [] };
   const env = bench.env('withdraw');
-  for (let i = 0; i < COLD_DISCARD + COLD_PAIRS; i++) {
-    const runHandler = () => runChild<ChildUsage>(path.join(BUILD, 'bench-cold-handler.js'), { ...target, bundle: WITHDRAW_BUNDLE, scriptId: `cold-h-${i}`, fn: bench.deployed.withdraw.fn }, env, 20_000);
-    const runRaw = () => runChild<ChildUsage>(path.join(BUILD, 'bench-cold-raw.js'), { ...target, scriptId: `cold-r-${i}` }, env, 20_000);
-    // A/B, then B/A: drift and any first-of-pair effect hit both alike.
-    let h: ChildRun<ChildUsage>;
-    let r: ChildRun<ChildUsage>;
-    if (i % 2 === 0) {
-      h = await runHandler();
-      r = await runRaw();
-    } else {
-      r = await runRaw();
-      h = await runHandler();
+  for (let i = 0; i < COLD_DISCARD + COLD_RUNS; i++) {
+    // Each run starts with another variant: drift and any first-of-run effect hit all alike.
+    for (let k = 0; k < COLD_VARIANTS.length; k++) {
+      const variant = COLD_VARIANTS[(i + k) % COLD_VARIANTS.length]!;
+      const { wallMs, result } = await runChild<ChildUsage>(path.join(BUILD, COLD_CHILDREN[variant]), { ...target, scriptId: `cold-${variant}-${i}` }, env, 20_000);
+      if (i >= COLD_DISCARD) samples[variant].push({ wallMs, cpuMs: result.cpuUs / 1000, maxRssMb: result.maxRssKb / 1024 });
     }
-    if (i < COLD_DISCARD) continue;
-    handler.push(sample(h));
-    raw.push(sample(r));
   }
+  return samples;
+}
+
+/** `a` over `b`: the ratio of medians, and the per-run ratios beside it. */
+function coldRatio(samples: Record<ColdVariant, ColdSample[]>, a: ColdVariant, b: ColdVariant, key: 'cpuMs' | 'wallMs') {
+  const x = summarize(samples[a].map((s) => s[key]));
+  const y = summarize(samples[b].map((s) => s[key]));
+  const pairwise = summarize(samples[a].map((s, i) => s[key] / samples[b][i]![key]));
+  const value = x.median / y.median;
+  return { value, x, y, pairwise, measured: `${ratio(value)} = ${spread(x, ms)} / ${spread(y, ms)}, n=${COLD_RUNS} runs; pairwise ${spread(pairwise, ratio)}` };
+}
+
+async function coldStart(bench: Bench): Promise<Row[]> {
+  const samples = await coldSamples(bench);
   const rows: Row[] = [];
   for (const [key, label, limit] of [['cpuMs', 'CPU', 1.25], ['wallMs', 'wall', 1.3]] as const) {
-    const h = summarize(handler.map((s) => s[key]));
-    const r = summarize(raw.map((s) => s[key]));
-    const pairRatios = summarize(handler.map((s, i) => s[key] / raw[i]![key]));
-    const value = h.median / r.median;
+    const r = coldRatio(samples, 'handler', 'raw', key);
     const budget: Budget = { op: '<=', limit, text: `≤ ${limit}×` };
     rows.push({
       id: `cold-${label.toLowerCase()}`,
       name: `cold start ${label} (handler / bare node)`,
-      value,
+      value: r.value,
       unit: '×',
-      measured: `${ratio(value)} = ${spread(h, ms)} / ${spread(r, ms)}, n=${COLD_PAIRS} pairs; pairwise ${spread(pairRatios, ratio)}`,
+      measured: r.measured,
       budget,
-      status: judged(value, budget),
-      data: { handlerMs: h, bareNodeMs: r, pairwiseRatio: pairRatios, samples: { handler: handler.map((s) => s[key]), bareNode: raw.map((s) => s[key]) } },
+      status: judged(r.value, budget),
+      data: { handlerMs: r.x, bareNodeMs: r.y, pairwiseRatio: r.pairwise, samples: { handler: samples.handler.map((s) => s[key]), bareNode: samples.raw.map((s) => s[key]) } },
     });
+    for (const [a, b, what] of [['client', 'raw', 'official client alone / bare node'], ['handler', 'client', 'handler / official client alone']] as const) {
+      const info = coldRatio(samples, a, b, key);
+      rows.push({ id: `cold-${label.toLowerCase()}-${a}-${b}`, name: `  cold start ${label} (${what})`, value: info.value, unit: '×', measured: info.measured, budget: null, status: 'info', data: { medians: [info.x, info.y], pairwiseRatio: info.pairwise } });
+    }
   }
-  const rss = { handler: summarize(handler.map((s) => s.maxRssMb)), bareNode: summarize(raw.map((s) => s.maxRssMb)) };
+  const rss = { handler: summarize(samples.handler.map((s) => s.maxRssMb)), bareNode: summarize(samples.raw.map((s) => s.maxRssMb)) };
   rows.push({
     id: 'cold-rss',
     name: '  cold start peak RSS (information)',
@@ -775,8 +792,7 @@ const review = (prefix: string, count: number): ScriptGroup => ({ prefix, count,
 async function seedReviews(emulator: IpcChild): Promise<void> {
   const warmIds = WARM_WARMUP + WARM_ROUNDS * WARM_CALLS;
   const hot = [
-    review('cold-h-', COLD_DISCARD + COLD_PAIRS),
-    review('cold-r-', COLD_DISCARD + COLD_PAIRS),
+    ...COLD_VARIANTS.map((variant) => review(`cold-${variant}-`, COLD_DISCARD + COLD_RUNS)),
     ...['handler', 'client', 'raw', 'redis'].map((v) => review(`warm-${v}-`, warmIds)),
   ];
   await emulator.ask({ op: 'seed', seed: { instanceId: INSTANCE_HOT, groups: hot } });
@@ -826,13 +842,13 @@ const METHOD = {
   rss: `Peak RSS = the child's process.resourceUsage().maxRSS (getrusage ru_maxrss, KB) when its work is done; the budget applies to the worst run. The budgeted runs execute in a memory cgroup of the function's memorySize from s.yaml where the machine allows one (root, writable cgroup fs): Node then sizes its heap from the constrained memory as on an FC instance, and going over the limit kills the run. One more run beside it, for information: unconstrained (V8 sizing the young generation from this machine's memory), or, without a cgroup, with ${SMALL_YOUNG_GENERATION.join(' ')} to approximate the instance.`,
   ideal:
     "The emulator's real service time per request (from the request's headers being parsed to the answer being handed to the kernel: configured latency, timer lateness, its own work and queueing), taken through node:diagnostics_channel (http.server.request.start / http.server.response.finish) in the emulator process. Ideal = the listing calls' service times one after another + the other calls' service times / the configured concurrency.",
-  statistics: 'Medians with [p25–p75]; ratios are ratios of medians, pairwise (per run pair or per round) ratios are reported beside them. Cold runs alternate A/B and B/A; warm rounds rotate the variants.',
+  statistics: 'Medians with [p25–p75]; ratios are ratios of medians, pairwise (per run pair or per round) ratios are reported beside them. Cold runs and warm rounds rotate the variants.',
 };
 
 function benchConfig(deployed: Deployed, redis: RedisServer | undefined) {
   return {
-    coldPairs: COLD_PAIRS,
-    coldDiscardedPairs: COLD_DISCARD,
+    coldRuns: COLD_RUNS,
+    coldDiscardedRuns: COLD_DISCARD,
     warm: { rounds: WARM_ROUNDS, callsPerRound: WARM_CALLS, warmupCalls: WARM_WARMUP, event: 'direct invocation {InstanceId, ScriptId} as a Buffer, FC 3.0 context', upstreamLatencyMs: 0 },
     batches: { runs: BATCH_RUNS, batches: BATCHES, size: BATCH_SIZE, upstreamLatencyMs: BATCH_LATENCY_MS, concurrency: Number(deployed.withdraw.env.BATCH_CONCURRENCY ?? 8) },
     cleanup: { runs: CLEANUP_RUNS, scripts: CLEANUP_SCRIPTS, stale: CLEANUP_STALE, upstreamLatencyMs: CLEANUP_LATENCY_MS, concurrency: Number(deployed.cleanup.env.CLEANUP_CONCURRENCY ?? 8), mode: 'inline' },

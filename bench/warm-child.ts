@@ -7,17 +7,13 @@
 // Variants:
 // - handler:  the built dist/withdraw bundle, a direct-invocation event (Buffer) and FC context;
 //             with IDEMPOTENCY_REDIS_URL in its environment this is the store-cost variant;
-// - client:   the official client alone, @alicloud/openapi-client callApi with the very Params
-//             of lib/outboundbot/client.ts (its paramsFor), one client reused, given the role's
-//             ready credential and plain runtime/request objects exactly as the function gives them;
+// - client:   the official client alone, as the function uses it (bench/official-client.ts);
 // - raw:      the hand-signed request (bench/raw-request.ts) on one keep-alive socket.
-import OpenApi, { Config, type OpenApiRequest } from '@alicloud/openapi-client';
-import type { RuntimeOptions } from '@alicloud/tea-util';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { paramsFor } from '../lib/outboundbot/client';
 import { fail } from './child-report';
 import { fcContext, invokeEvent, type ChildTarget, type FunctionSpec } from './fc-context';
+import { officialClientWithdrawal } from './official-client';
 import { rawWithdraw } from './raw-request';
 
 export type WarmVariant = 'handler' | 'client' | 'raw';
@@ -65,25 +61,8 @@ function prepare(): (from: number, count: number) => Call[] {
       });
   }
   if (args.variant === 'client') {
-    const model = { accessKeyId: role.accessKeyId, accessKeySecret: role.accessKeySecret, securityToken: role.securityToken, type: 'sts' };
-    const client = new OpenApi(
-      new Config({
-        credential: { getCredential: async () => model } as never,
-        endpoint: role.endpoint,
-        protocol: 'http',
-        connectTimeout: args.connectTimeoutMs,
-      }),
-    );
-    const params = paramsFor('WithdrawScriptReview');
-    return (from, count) =>
-      Array.from({ length: count }, (_, k) => {
-        const query: Record<string, string> = { InstanceId: instanceId, ScriptId: `${args.prefix}${from + k}` };
-        return async () => {
-          const runtime = { autoretry: false, readTimeout: args.readTimeoutMs, connectTimeout: args.connectTimeoutMs } as RuntimeOptions;
-          const response = await client.callApi(params, { query } as OpenApiRequest, runtime);
-          check((response.body as { Success?: boolean }).Success === true, response.body);
-        };
-      });
+    const withdraw = officialClientWithdrawal(role, args);
+    return (from, count) => Array.from({ length: count }, (_, k) => () => withdraw(instanceId, `${args.prefix}${from + k}`));
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   return (from, count) => Array.from({ length: count }, (_, k) => () => rawWithdraw(role, instanceId, `${args.prefix}${from + k}`, agent));

@@ -71,6 +71,9 @@ export const STUBBED_MODULES = {
  */
 export const SIDE_MODULES = { 'redis-store': 'lib/idempotency/redis-store.ts' };
 
+/** esbuild aliases that put a function's stubs in place of the real modules. */
+const stubAliases = (name) => Object.fromEntries(Object.entries(STUBBED_MODULES[name] ?? {}).map(([from, to]) => [from, `./${to}`]));
+
 const sideModulesApart = {
   name: 'side-modules-apart',
   setup(pluginBuild) {
@@ -115,7 +118,7 @@ export async function buildFunctions() {
       metafile: true,
       minify: true,
       legalComments: 'none',
-      alias: Object.fromEntries(Object.entries(STUBBED_MODULES[name] ?? {}).map(([from, to]) => [from, `./${to}`])),
+      alias: stubAliases(name),
       plugins: [sideModulesApart, lazyBuiltins],
       write: false,
     });
@@ -156,6 +159,15 @@ export async function buildTools() {
     },
     outdir: path.join(root, 'build'),
     sourcemap: true,
+  });
+  // The cold baseline of the official client alone, bundled as the withdraw function is.
+  await build({
+    ...common,
+    entryPoints: { 'bench-cold-client': 'bench/cold-client.ts' },
+    outdir: path.join(root, 'build'),
+    minify: true,
+    alias: stubAliases('withdraw'),
+    plugins: [lazyBuiltins],
   });
 }
 
