@@ -1,9 +1,8 @@
-import * as z from 'zod/mini';
-import { InvalidParameterError } from '../core/errors';
+import { InvalidParameterError, type Issue } from '../core/errors';
+import { booleanOr, prefixPaths, requiredInteger, unknownKeys } from '../core/fields';
 import { isRecord } from '../core/records';
-import { zodIssues } from '../core/zod-issues';
 import { decodeEvent, isTimerEvent, parseJson } from '../fc/events';
-import { idSchema } from '../outboundbot/ids';
+import { checkId } from '../outboundbot/ids';
 
 /** How the run was started: a timer trigger, or a direct (`s invoke`) invocation with the same object. */
 type CleanupTrigger = 'timer' | 'invoke';
@@ -23,23 +22,23 @@ const MAX_WITHDRAWALS_PER_RUN = 10_000;
 /** A year: anything longer is a typo (seconds or milliseconds meant as minutes). */
 const MAX_OLDER_THAN_MINUTES = 525_600;
 
-const positiveInt = (max: number) =>
-  z.number({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a number') }).check(
-    z.int({ error: 'must be an integer' }),
-    z.gte(1, 'must be at least 1'),
-    z.lte(max, `must be at most ${max}`),
-  );
+const KNOWN_FIELDS: ReadonlySet<string> = new Set(['InstanceId', 'OlderThanMinutes', 'DryRun', 'MaxWithdrawals']);
+const UNKNOWN_FIELD = `is not a known field (${[...KNOWN_FIELDS].join(', ')})`;
 
 /**
  * Strict: a misspelt optional field (`MaxWithdrawal`) would otherwise be dropped
  * silently and the run would withdraw without the cap the operator asked for.
  */
-const requestSchema = z.strictObject({
-  InstanceId: idSchema,
-  OlderThanMinutes: positiveInt(MAX_OLDER_THAN_MINUTES),
-  DryRun: z._default(z.boolean({ error: 'must be true or false' }), false),
-  MaxWithdrawals: z.optional(positiveInt(MAX_WITHDRAWALS_PER_RUN)),
-});
+function readRequest(value: Record<string, unknown>, issues: Issue[]): CleanupRequest | undefined {
+  const InstanceId = checkId(value.InstanceId, 'InstanceId', issues);
+  const OlderThanMinutes = requiredInteger(value.OlderThanMinutes, 'OlderThanMinutes', issues, 1, MAX_OLDER_THAN_MINUTES);
+  const DryRun = booleanOr(value.DryRun, 'DryRun', issues, false);
+  const MaxWithdrawals =
+    value.MaxWithdrawals === undefined ? undefined : requiredInteger(value.MaxWithdrawals, 'MaxWithdrawals', issues, 1, MAX_WITHDRAWALS_PER_RUN);
+  unknownKeys(value, KNOWN_FIELDS, issues, UNKNOWN_FIELD);
+  if (InstanceId === undefined || OlderThanMinutes === undefined || DryRun === undefined || issues.length > 0) return undefined;
+  return { InstanceId, OlderThanMinutes, DryRun, ...(MaxWithdrawals !== undefined ? { MaxWithdrawals } : {}) };
+}
 
 function parsePayloadText(text: string): unknown {
   if (text.trim() === '') {
@@ -65,11 +64,12 @@ export function parseCleanupRequest(event: unknown): { trigger: CleanupTrigger; 
     prefix = 'payload';
     request = typeof decoded.payload === 'string' ? parsePayloadText(decoded.payload) : decoded.payload;
   }
-  const parsed = requestSchema.safeParse(request);
-  if (!parsed.success) {
-    if (!isRecord(request)) throw new InvalidParameterError([{ Path: prefix || 'event', Message: 'must be a JSON object' }]);
-    throw new InvalidParameterError(zodIssues(parsed.error, prefix, Object.keys(requestSchema.shape)));
+  if (!isRecord(request)) throw new InvalidParameterError([{ Path: prefix || 'event', Message: 'must be a JSON object' }]);
+  const issues: Issue[] = [];
+  const parsed = readRequest(request, issues);
+  if (parsed === undefined) {
+    if (prefix) prefixPaths(issues, 0, prefix);
+    throw new InvalidParameterError(issues);
   }
-  const { InstanceId, OlderThanMinutes, DryRun, MaxWithdrawals } = parsed.data;
-  return { trigger, request: { InstanceId, OlderThanMinutes, DryRun, ...(MaxWithdrawals !== undefined ? { MaxWithdrawals } : {}) } };
+  return { trigger, request: parsed };
 }

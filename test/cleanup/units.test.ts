@@ -64,6 +64,26 @@ describe('parseCleanupRequest', () => {
     ]);
   });
 
+  it('names the declared fields first, then each unknown key, and reads absent optional fields as their defaults', () => {
+    expect(issuesOfRequest({ Zeta: 1, InstanceId: 7, OlderThanMinutes: 1e20, DryRun: null, MaxWithdrawal: 5, MaxWithdrawals: 'x' })).toEqual([
+      { Path: 'InstanceId', Message: 'must be a string' },
+      { Path: 'OlderThanMinutes', Message: 'must be an integer' },
+      { Path: 'OlderThanMinutes', Message: 'must be at most 525600' },
+      { Path: 'DryRun', Message: 'must be true or false' },
+      { Path: 'MaxWithdrawals', Message: 'must be a number' },
+      { Path: 'Zeta', Message: 'is not a known field (InstanceId, OlderThanMinutes, DryRun, MaxWithdrawals)' },
+      { Path: 'MaxWithdrawal', Message: 'is not a known field (InstanceId, OlderThanMinutes, DryRun, MaxWithdrawals)' },
+    ]);
+    expect(issuesOfRequest(timer(`{"InstanceId":"${INSTANCE}","__proto__":{},"OlderThanMinutes":5}`))).toEqual([
+      { Path: 'payload.__proto__', Message: expect.stringContaining('not a known field') },
+    ]);
+    expect(parseCleanupRequest({ InstanceId: INSTANCE, OlderThanMinutes: 5, DryRun: undefined, MaxWithdrawals: undefined }).request).toEqual({
+      InstanceId: INSTANCE,
+      OlderThanMinutes: 5,
+      DryRun: false,
+    });
+  });
+
   it('says what is wrong with a payload that is empty, not JSON, or not an object', () => {
     expect(issuesOfRequest(timer(''))).toEqual([{ Path: 'payload', Message: expect.stringContaining('is empty') }]);
     expect(issuesOfRequest(timer('{"InstanceId":'))).toEqual([{ Path: 'payload', Message: 'is not valid JSON' }]);

@@ -20,6 +20,8 @@ describe('configuration from the environment', () => {
     CALLBACK_TIMEOUT_MS: 5_000,
     CALLBACK_ALLOWED_HOSTS: [],
     LOG_LEVEL: 'info',
+    IDEMPOTENCY_TTL_SECONDS: 86_400,
+    IDEMPOTENCY_TIMEOUT_MS: 1_000,
   };
 
   it('has the documented defaults for the withdraw function', () => {
@@ -89,5 +91,76 @@ describe('configuration from the environment', () => {
   it.each(Object.entries(parsers))('%s: reports every bad variable at once', (_, parse) => {
     const found = issues({ RETRY_MAX_ATTEMPTS: '0', LOG_LEVEL: 'loud' }, parse);
     expect(found.map((i) => i.Path).sort()).toEqual(['LOG_LEVEL', 'RETRY_MAX_ATTEMPTS']);
+  });
+
+  it.each([
+    ['RETRY_MAX_ATTEMPTS', '', 'must be at least 1'],
+    ['RETRY_MAX_ATTEMPTS', 'three', 'must be a number'],
+    ['RETRY_MAX_ATTEMPTS', 'Infinity', 'must be a number'],
+    ['RETRY_MAX_ATTEMPTS', '1.5', 'must be an integer'],
+    ['RETRY_MAX_ATTEMPTS', '11', 'must be at most 10'],
+    ['ALLOW_UNSIGNED_HTTP', 'maybe', 'must be true or false'],
+    ['ALLOW_UNSIGNED_HTTP', 'TRUE', 'must be true or false'],
+    ['LOG_LEVEL', 'verbose', 'must be one of debug, info, warn, error'],
+    ['OUTBOUNDBOT_PROTOCOL', '', 'must be one of https, http'],
+    ['OUTBOUNDBOT_ENDPOINT', ' outboundbot.example.com', 'must be host or host:port'],
+    ['OUTBOUNDBOT_ENDPOINT', 'host:123456', 'must be host or host:port'],
+    ['IDEMPOTENCY_REDIS_URL', 'http://cache.example.com', 'must be redis://[:password@]host[:port][/db] or rediss://…'],
+    ['IDEMPOTENCY_REDIS_URL', 'redis:///0', 'must be redis://[:password@]host[:port][/db] or rediss://…'],
+    ['IDEMPOTENCY_REDIS_URL', 'not a url', 'must be redis://[:password@]host[:port][/db] or rediss://…'],
+    ['WEBHOOK_SECRET', 'nope', 'each secret must start with "whsec_"'],
+  ])('withdraw: %s=%j says %j', (name, value, message) => {
+    expect(issues({ [name]: value })).toEqual([{ Path: name, Message: message }]);
+  });
+
+  it.each([
+    ['CLEANUP_MODE', 'Inline', 'must be one of inline, fanout'],
+    ['WITHDRAW_FUNCTION_NAME', '', 'must be an FC function name'],
+    ['FC_ENDPOINT', 'https://fc.example.com/some/path', 'must be http(s)://host[:port]'],
+    ['FC_ENDPOINT', '/', 'must be http(s)://host[:port]'],
+  ])('cleanup: %s=%j says %j', (name, value, message) => {
+    expect(issues({ [name]: value }, parseCleanupConfig)).toEqual([{ Path: name, Message: message }]);
+  });
+
+  it.each([
+    ['OUTBOUNDBOT_CONNECT_TIMEOUT_MS', 1, 3_600_000],
+    ['OUTBOUNDBOT_READ_TIMEOUT_MS', 1, 3_600_000],
+    ['RETRY_MAX_ATTEMPTS', 1, 10],
+    ['RETRY_BASE_DELAY_MS', 1, 3_600_000],
+    ['RETRY_MAX_DELAY_MS', 1, 3_600_000],
+    ['CALLBACK_TIMEOUT_MS', 1, 3_600_000],
+    ['IDEMPOTENCY_TTL_SECONDS', 60, 2_592_000],
+    ['IDEMPOTENCY_TIMEOUT_MS', 50, 10_000],
+    ['BATCH_CONCURRENCY', 1, 64],
+    ['CLEANUP_CONCURRENCY', 1, 64],
+    ['FANOUT_CHUNK_SIZE', 1, 100],
+  ])('%s holds from %d to %d', (name, min, max) => {
+    const parse = name.startsWith('BATCH') ? parseWithdrawConfig : parseCleanupConfig;
+    expect(parse({ [name]: ` ${min} ` })).toHaveProperty(name, min);
+    expect(parse({ [name]: String(max) })).toHaveProperty(name, max);
+    expect(issues({ [name]: String(min - 1) }, parse)).toEqual([{ Path: name, Message: `must be at least ${min}` }]);
+    expect(issues({ [name]: String(max + 1) }, parse)).toEqual([{ Path: name, Message: `must be at most ${max}` }]);
+  });
+
+  it('reads flags, a trimmed store URL, and an FC endpoint without its trailing slashes', () => {
+    for (const [value, expected] of [['1', true], ['yes', true], ['', false], ['no', false], ['0', false]] as const) {
+      expect(parseWithdrawConfig({ ALLOW_UNSIGNED_HTTP: value }).ALLOW_UNSIGNED_HTTP).toBe(expected);
+    }
+    expect(parseWithdrawConfig({ IDEMPOTENCY_REDIS_URL: ' rediss://:pw@cache.example.com:6380/2 ' }).IDEMPOTENCY_REDIS_URL).toBe('rediss://:pw@cache.example.com:6380/2');
+    expect(parseWithdrawConfig({ IDEMPOTENCY_REDIS_URL: ' ' }).IDEMPOTENCY_REDIS_URL).toBeUndefined();
+    expect(parseCleanupConfig({ FC_ENDPOINT: ' https://fc.example.com/// ' }).FC_ENDPOINT).toBe('https://fc.example.com');
+    expect(parseCleanupConfig({ FC_ACCOUNT_ID: ' 123 ', FC_REGION: '' })).toMatchObject({ FC_ACCOUNT_ID: '123', FC_REGION: undefined });
+  });
+
+  it('keeps only the variables it reads', () => {
+    const config = parseWithdrawConfig({ PATH: '/usr/bin', CLEANUP_MODE: 'fanout', LOG_LEVEL: 'debug' });
+    expect(config).not.toHaveProperty('PATH');
+    expect(config).not.toHaveProperty('CLEANUP_MODE');
+    expect(parseCleanupConfig({ BATCH_CONCURRENCY: 'x' })).not.toHaveProperty('BATCH_CONCURRENCY');
+  });
+
+  it('lists every bad variable in the order it declares them', () => {
+    const env = { FC_ENDPOINT: 'ftp://x', LOG_LEVEL: 'loud', CLEANUP_MODE: 'x', RETRY_MAX_ATTEMPTS: '0', OUTBOUNDBOT_ENDPOINT: 'x/y' };
+    expect(issues(env, parseCleanupConfig).map((i) => i.Path)).toEqual(['OUTBOUNDBOT_ENDPOINT', 'RETRY_MAX_ATTEMPTS', 'LOG_LEVEL', 'CLEANUP_MODE', 'FC_ENDPOINT']);
   });
 });

@@ -68,6 +68,38 @@ describe('withdrawal request validation', () => {
     expect(invalid(() => parseWithdrawalRequest({ InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID, CallbackUrl: 'not a url' }))[0]!.Path).toBe('CallbackUrl');
   });
 
+  it('says what is wrong with Items, and names each bad element by index', () => {
+    const item = { InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID };
+    expect(invalid(() => parseWithdrawalRequest({ Items: 'x' }))).toEqual([{ Path: 'Items', Message: 'must be an array of {InstanceId, ScriptId}' }]);
+    expect(invalid(() => parseWithdrawalRequest({ Items: [] }))).toEqual([{ Path: 'Items', Message: 'must hold at least one item' }]);
+    // Too many: one issue, not one per element.
+    expect(invalid(() => parseWithdrawalRequest({ Items: Array(MAX_BATCH_ITEMS + 1).fill(1) }))).toEqual([
+      { Path: 'Items', Message: `must hold at most ${MAX_BATCH_ITEMS} items` },
+    ]);
+    expect(invalid(() => parseWithdrawalRequest({ Items: [item, 1, [item], { InstanceId: INSTANCE_ID, ScriptId: 7 }, {}], CallbackUrl: 'x' }))).toEqual([
+      { Path: 'Items[1]', Message: 'must be an object with InstanceId and ScriptId' },
+      { Path: 'Items[2]', Message: 'must be an object with InstanceId and ScriptId' },
+      { Path: 'Items[3].ScriptId', Message: 'must be a string' },
+      { Path: 'Items[4].InstanceId', Message: 'is required' },
+      { Path: 'Items[4].ScriptId', Message: 'is required' },
+      { Path: 'CallbackUrl', Message: 'must be an absolute URL' },
+    ]);
+  });
+
+  it('reads CallbackUrl trimmed, and refuses one that is not text or too long', () => {
+    const item = { InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID };
+    expect(parseWithdrawalRequest({ ...item, CallbackUrl: ' https://hooks.example.com/done\n ' }).callbackUrl).toBe('https://hooks.example.com/done');
+    expect(parseWithdrawalRequest({ Items: [item], CallbackUrl: 'https://hooks.example.com/' }).callbackUrl).toBe('https://hooks.example.com/');
+    expect(invalid(() => parseWithdrawalRequest({ ...item, CallbackUrl: 42 }))).toEqual([{ Path: 'CallbackUrl', Message: 'must be an absolute URL' }]);
+    const long = `https://hooks.example.com/${'a'.repeat(2048)}`;
+    expect(invalid(() => parseWithdrawalRequest({ ...item, CallbackUrl: long }))).toEqual([{ Path: 'CallbackUrl', Message: 'must be at most 2048 characters' }]);
+  });
+
+  it('a single event item ignores CallbackUrl and Items', () => {
+    expect(parseWithdrawalItem({ InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID, CallbackUrl: 5, Items: 'x' })).toEqual({ InstanceId: INSTANCE_ID, ScriptId: SCRIPT_ID });
+    expect(invalid(() => parseWithdrawalItem([]))).toEqual([{ Path: '', Message: 'must be a JSON object with InstanceId and ScriptId' }]);
+  });
+
   it('property: accepts exactly the ids the rule describes', () => {
     const rule = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
     fc.assert(
