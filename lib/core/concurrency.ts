@@ -18,7 +18,9 @@ export function createLimiter(limit: number): Limiter {
     else active -= 1;
   };
   return async (task) => {
-    await acquire();
+    // A free slot is taken at once: awaiting nothing would still cost the task a turn of the queue.
+    const wait = acquire();
+    if (wait) await wait;
     try {
       return await task();
     } finally {

@@ -13,26 +13,31 @@ const SENSITIVE_KEY = /secret|token|signature|authorization|password|credential|
 const SENSITIVE_TEXT =
   /whsec_[A-Za-z0-9+/=_-]+|\b(v1a?,)[A-Za-z0-9+/=]{16,}|(Signature=)[0-9A-Fa-f]+|(Credential=)[^,\s"]+|\bSTS\.[A-Za-z0-9]{8,}|\bLTAI[A-Za-z0-9]{8,}/g;
 
-/** Keeps the most recent secrets (STS tokens rotate hourly); bounded so a long-lived instance does not grow. */
+/**
+ * The secrets to mask: the configuration's for the instance's life, and the most recent rotating
+ * ones (STS tokens rotate hourly), bounded so a long-lived instance does not grow. Each is kept
+ * with its JSON-escaped form: inside a JSON line a secret may appear escaped.
+ */
 export class SecretRegistry {
-  /** Each secret with its JSON-escaped form: inside a JSON line a secret may appear escaped. */
-  private readonly values = new Map<string, string>();
+  private readonly pinned = new Map<string, string>();
+  private readonly rotating = new Map<string, string>();
   constructor(private readonly capacity = 64) {}
 
+  /** A rotating secret (the role's keys): the oldest goes when `capacity` newer ones came after it. */
   add(value: string | undefined): void {
-    // Short values would mask ordinary words; real keys and tokens are long.
-    if (!value || value.length < 8) return;
-    this.values.delete(value);
-    this.values.set(value, JSON.stringify(value).slice(1, -1));
-    if (this.values.size > this.capacity) this.values.delete(this.values.keys().next().value as string);
+    if (!isMaskable(value)) return;
+    this.rotating.delete(value);
+    this.rotating.set(value, escapedForm(value));
+    if (this.rotating.size > this.capacity) this.rotating.delete(this.rotating.keys().next().value as string);
+  }
+
+  /** A secret of the configuration: masked as long as the instance lives, whatever rotates after it. */
+  pin(value: string | undefined): void {
+    if (isMaskable(value)) this.pinned.set(value, escapedForm(value));
   }
 
   maskText(text: string): string {
-    let out = text;
-    for (const [secret, escaped] of this.values) {
-      if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-      if (escaped !== secret && out.includes(escaped)) out = out.split(escaped).join(REDACTED);
-    }
+    const out = maskAll(maskAll(text, this.pinned), this.rotating);
     return out.replace(SENSITIVE_TEXT, (_match, v1?: string, signature?: string, credential?: string) => (v1 ?? signature ?? credential ?? '') + REDACTED);
   }
 
@@ -46,6 +51,19 @@ export class SecretRegistry {
     const line = isPlainFlat(record) ? JSON.stringify(record) : JSON.stringify(record, replaceSensitive);
     return this.maskText(line);
   }
+}
+
+// Short values would mask ordinary words; real keys and tokens are long.
+const isMaskable = (value: string | undefined): value is string => value !== undefined && value.length >= 8;
+const escapedForm = (value: string): string => JSON.stringify(value).slice(1, -1);
+
+function maskAll(text: string, secrets: Map<string, string>): string {
+  let out = text;
+  for (const [secret, escaped] of secrets) {
+    if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    if (escaped !== secret && out.includes(escaped)) out = out.split(escaped).join(REDACTED);
+  }
+  return out;
 }
 
 /** Verdicts per key name: log records reuse a few dozen keys, so the regex runs once for each. */

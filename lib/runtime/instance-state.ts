@@ -65,7 +65,7 @@ function createConfigLoader<Config extends BaseConfig>(parse: () => Config, secr
       if (configError) throw configError;
       try {
         const parsed = parse();
-        for (const secret of configSecrets(parsed)) secrets.add(secret);
+        for (const secret of configSecrets(parsed)) secrets.pin(secret);
         config = parsed;
         return parsed;
       } catch (error) {
@@ -106,24 +106,24 @@ function retryPolicy(cfg: BaseConfig): RetryPolicy {
  * keep-alive socket carries warm invocations), a new one as soon as FC rotates them.
  */
 function createClientCache(secrets: SecretRegistry): (credentials: Credentials, cfg: BaseConfig) => OutboundBotClient {
-  let cachedClient: { key: string; client: OutboundBotClient } | undefined;
+  let cachedClient: { credentials: Credentials; client: OutboundBotClient } | undefined;
   return (credentials, cfg) => {
+    if (cachedClient && sameCredentials(cachedClient.credentials, credentials)) return cachedClient.client;
+    // Registered with each new set: the registry keeps the newest, and these are the newest until FC rotates them.
     secrets.add(credentials.accessKeySecret);
     secrets.add(credentials.securityToken);
-    const key = `${credentials.accessKeyId}\0${credentials.accessKeySecret}\0${credentials.securityToken ?? ''}`;
-    if (cachedClient?.key !== key) {
-      cachedClient = {
-        key,
-        client: createOutboundBotClient(credentials, {
-          endpoint: cfg.OUTBOUNDBOT_ENDPOINT,
-          protocol: cfg.OUTBOUNDBOT_PROTOCOL,
-          connectTimeoutMs: cfg.OUTBOUNDBOT_CONNECT_TIMEOUT_MS,
-        }),
-      };
-    }
-    return cachedClient.client;
+    const client = createOutboundBotClient(credentials, {
+      endpoint: cfg.OUTBOUNDBOT_ENDPOINT,
+      protocol: cfg.OUTBOUNDBOT_PROTOCOL,
+      connectTimeoutMs: cfg.OUTBOUNDBOT_CONNECT_TIMEOUT_MS,
+    });
+    cachedClient = { credentials, client };
+    return client;
   };
 }
+
+const sameCredentials = (a: Credentials, b: Credentials): boolean =>
+  a.accessKeyId === b.accessKeyId && a.accessKeySecret === b.accessKeySecret && a.securityToken === b.securityToken;
 
 // The callback sender (DNS, TLS, the address policy) loads on first use: most deployments never call back.
 let callbackModule: Promise<typeof import('../webhooks/callback')> | undefined;

@@ -41,8 +41,8 @@ export async function withdrawDelivery(work: DeliveryWork, scope: InvocationScop
     },
     async (carried) => {
       const { results, memory } = await withdrawAll(work.items, scope, work.callbackUrl, instance, carried);
-      const final = results.every((result) => !result.Retryable);
-      return { value: results, keep: final, carry: final ? undefined : memory };
+      // Memory comes back only when a result is retryable: the outcome is not final yet.
+      return { value: results, keep: memory === undefined, carry: memory };
     },
   );
   if (once.replayed) for (const result of once.value) logItemResult(scope, result, 0, true);

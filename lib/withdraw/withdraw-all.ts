@@ -29,7 +29,8 @@ const itemKey = (item: WithdrawalItem): string => `${item.InstanceId}/${item.Scr
  * Withdraws each distinct item once (a script named twice in a batch is one withdrawal, and
  * every entry reports it), at most BATCH_CONCURRENCY in flight across the instance, each under
  * the script's lock; calls each result back when there is a target and logs one line per item.
- * Results are in input order; the memory says what a retry of this delivery may skip.
+ * Results are in input order. When one is retryable, the memory says what a retry of this
+ * delivery may skip; when none is, there is nothing left to carry.
  */
 export async function withdrawAll(
   items: WithdrawalItem[],
@@ -37,13 +38,19 @@ export async function withdrawAll(
   callbackUrl: string | undefined,
   instance: WithdrawInstance,
   memory: DeliveryMemory = { done: {}, unanswered: {} },
-): Promise<{ results: ItemResult[]; memory: DeliveryMemory }> {
+): Promise<{ results: ItemResult[]; memory?: DeliveryMemory }> {
   const cfg = instance.state.loadConfig();
   const run: WithdrawalRun = { scope, cfg, deps: await withdrawDeps(cfg, scope, callbackUrl, instance), callbackUrl, memory };
-  const distinct = [...new Map(items.map((item) => [itemKey(item), item])).values()];
+  const distinct = items.length === 1 ? items : [...new Map(items.map((item) => [itemKey(item), item])).values()];
   const settled = await mapWithConcurrency(distinct, instance.upstreamLimiter(cfg), (item) => withdrawOnce(item, run, instance));
+  const results = inInputOrder(items, distinct, settled);
+  return results.some((result) => result.Retryable) ? { results, memory: nextMemory(memory, settled) } : { results };
+}
+
+function inInputOrder(items: WithdrawalItem[], distinct: WithdrawalItem[], settled: TrackedWithdrawal[]): ItemResult[] {
+  if (distinct === items) return settled.map((tracked) => tracked.result);
   const byKey = new Map(settled.map((tracked) => [itemKey(tracked.result), tracked]));
-  return { results: items.map((item) => byKey.get(itemKey(item))!.result), memory: nextMemory(memory, settled) };
+  return items.map((item) => byKey.get(itemKey(item))!.result);
 }
 
 /**
@@ -71,8 +78,10 @@ async function withdrawOnce(item: WithdrawalItem, run: WithdrawalRun, instance: 
   const { clock, state } = instance;
   const { scope, callbackUrl, memory } = run;
   const startedMs = clock.nowMs();
-  const remembered = memory.done[itemKey(item)];
-  const tracked = remembered ? { result: remembered } : await withdrawTracked(item, { ...run.deps, unanswered: memory.unanswered[itemKey(item)] });
+  const key = itemKey(item);
+  const remembered = memory.done[key];
+  const unanswered = memory.unanswered[key];
+  const tracked = remembered ? { result: remembered } : await withdrawTracked(item, unanswered ? { ...run.deps, unanswered } : run.deps);
   const result: ItemResult = tracked.result;
   if (callbackUrl && !remembered) {
     result.Callback = await state.callBack(run.cfg, callbackUrl, { ...result, InvocationRequestId: scope.requestId }, scope.deadlineMs);

@@ -65,6 +65,13 @@ describe('logger and redaction', () => {
     expect(secrets.maskText('first-secret-1 third-secret-3')).toBe(`first-secret-1 ${REDACTED}`);
   });
 
+  it('keeps a pinned secret (the configuration\'s) however many rotating ones come after it', () => {
+    const secrets = new SecretRegistry(2);
+    secrets.pin('config-secret-0');
+    for (let i = 1; i <= 5; i++) secrets.add(`rotating-secret-${i}`);
+    expect(secrets.maskText('config-secret-0 rotating-secret-1 rotating-secret-5')).toBe(`${REDACTED} rotating-secret-1 ${REDACTED}`);
+  });
+
   it('ignores values too short to be secrets', () => {
     const secrets = new SecretRegistry();
     secrets.add('abc');

@@ -91,15 +91,25 @@ describe('withdrawAll', () => {
   });
 
   it('calls each result back once with the invocation\'s requestId, and logs the delivery', async () => {
-    const { instance, scope, logs } = instanceFor(emulator, role, { ...withCallbacks, CALLBACK_URL: `${receiver.origin}/hooks` });
+    const { instance, scope, logs } = instanceFor(emulator, role, { ...withCallbacks, CALLBACK_URL: `${receiver.origin}/hooks`, BATCH_CONCURRENCY: '1' });
     const url = `${receiver.origin}/hooks`;
-    const first = await withdrawAll(items(ids[0]!), scope('req-called-back'), url, instance);
-    const [result] = first.results;
+    // The other item fails retryably, so the delivery is retried with what the first run settled.
+    emulator.injectFault({ kind: 'status', status: 500, code: 'InternalError' }, { times: 4, action: 'WithdrawScriptReview' });
+    const first = await withdrawAll(items('missing-script', ids[0]!), scope('req-called-back'), url, instance);
+    const result = first.results[1];
     expect(result!.Callback).toMatchObject({ Delivered: true, Attempts: 1 });
     expect(receiver.for(ids[0]!).map((d) => [d.path, d.body.InvocationRequestId, d.body.Success])).toEqual([['/hooks', 'req-called-back', true]]);
-    expect(logs()[0]).toMatchObject({ callbackDelivered: true, ScriptId: ids[0] });
-    await withdrawAll(items(ids[0]!), scope('req-called-back'), url, instance, first.memory);
+    expect(logs().find((l) => l.ScriptId === ids[0])).toMatchObject({ callbackDelivered: true });
+    expect(first.memory).toBeDefined();
+    await withdrawAll(items('missing-script', ids[0]!), scope('req-called-back'), url, instance, first.memory);
     expect(receiver.for(ids[0]!)).toHaveLength(1);
+  });
+
+  it('leaves no memory when every result is final: nothing is left for a retry', async () => {
+    const { instance, scope } = instanceFor(emulator, role);
+    const { results, memory } = await withdrawAll(items(ids[0]!, 'missing-script'), scope(), undefined, instance);
+    expect(results.map((r) => r.Retryable)).toEqual([false, false]);
+    expect(memory).toBeUndefined();
   });
 
   it('with a callback to send, ends the work early enough for a 504 to be called back before the deadline', async () => {
