@@ -241,6 +241,7 @@ const REDIS_VARIANT = 'handler+redis';
 const WARM_SETUPS: readonly WarmSetup[] = [
   { name: 'handler', variant: 'handler', prefix: 'warm-handler-' },
   { name: 'client', variant: 'client', prefix: 'warm-client-' },
+  { name: 'guarded', variant: 'guarded', prefix: 'warm-guarded-' },
   { name: 'raw', variant: 'raw', prefix: 'warm-raw-' },
 ];
 
@@ -329,7 +330,7 @@ async function warm(bench: Bench, redis: RedisServer | undefined): Promise<Row[]
     for (const c of children) c.child.kill();
   }
   const stats = warmStats(samples);
-  return [warmCpuRow(stats), ...RAW_RATIOS.map(([a, b]) => rawRatioRow(stats, a, b)), storeCostRow(stats, redis)];
+  return [warmCpuRow(stats), ...INFO_RATIOS.map(([a, b, label]) => infoRatioRow(stats, a, b, label)), storeCostRow(stats, redis)];
 }
 
 interface Drift {
@@ -409,18 +410,19 @@ function warmCpuRow(stats: WarmStats): Row {
   };
 }
 
-/** Information rows: each variant against the hand-signed request. */
-const RAW_RATIOS = [
-  ['handler', 'raw'],
-  ['client', 'raw'],
+/** Information rows: what the function's own OutboundBot client adds to the official one, and each against the hand-signed request. */
+const INFO_RATIOS = [
+  ['guarded', 'client', 'function\'s client (transport guard) / client alone'],
+  ['handler', 'raw', 'handler / hand-signed request'],
+  ['client', 'raw', 'client / hand-signed request'],
 ] as const;
 
-function rawRatioRow(stats: WarmStats, a: string, b: string): Row {
+function infoRatioRow(stats: WarmStats, a: string, b: string, label: string): Row {
   const { cpu } = stats;
   const value = cpu[a]!.median / cpu[b]!.median;
   return {
-    id: `warm-cpu-${a}-raw`,
-    name: `  ${a} / hand-signed request (information)`,
+    id: `warm-cpu-${a}-${b}`,
+    name: `  ${label} (information)`,
     value,
     unit: '×',
     measured: `${ratio(value)} = ${spread(cpu[a]!, us)} / ${spread(cpu[b]!, us)}; per round ${spread(pairwise(stats, a, b), ratio)}`,
@@ -793,7 +795,7 @@ async function seedReviews(emulator: IpcChild): Promise<void> {
   const warmIds = WARM_WARMUP + WARM_ROUNDS * WARM_CALLS;
   const hot = [
     ...COLD_VARIANTS.map((variant) => review(`cold-${variant}-`, COLD_DISCARD + COLD_RUNS)),
-    ...['handler', 'client', 'raw', 'redis'].map((v) => review(`warm-${v}-`, warmIds)),
+    ...['handler', 'client', 'guarded', 'raw', 'redis'].map((v) => review(`warm-${v}-`, warmIds)),
   ];
   await emulator.ask({ op: 'seed', seed: { instanceId: INSTANCE_HOT, groups: hot } });
   await emulator.ask({ op: 'seed', seed: { instanceId: INSTANCE_BATCH, groups: [review('batch-', (BATCH_RUNS + 1) * BATCHES * BATCH_SIZE)] } });

@@ -8,15 +8,18 @@
 // - handler:  the built dist/withdraw bundle, a direct-invocation event (Buffer) and FC context;
 //             with IDEMPOTENCY_REDIS_URL in its environment this is the store-cost variant;
 // - client:   the official client alone, as the function uses it (bench/official-client.ts);
+// - guarded:  the function's own OutboundBot client (lib/outboundbot/client.ts): the official one
+//             behind the transport guard (hard deadline, read-timer release) and the text scrub;
 // - raw:      the hand-signed request (bench/raw-request.ts) on one keep-alive socket.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { createOutboundBotClient } from '../lib/outboundbot/client';
 import { fail } from './child-report';
 import { fcContext, invokeEvent, type ChildTarget, type FunctionSpec } from './fc-context';
 import { officialClientWithdrawal } from './official-client';
 import { rawWithdraw } from './raw-request';
 
-export type WarmVariant = 'handler' | 'client' | 'raw';
+export type WarmVariant = 'handler' | 'client' | 'guarded' | 'raw';
 
 export interface WarmArgs extends ChildTarget {
   variant: WarmVariant;
@@ -58,6 +61,14 @@ function prepare(): (from: number, count: number) => Call[] {
           const result = await handler(event, context);
           check(result.Success === true, result);
         };
+      });
+  }
+  if (args.variant === 'guarded') {
+    const client = createOutboundBotClient(role, { endpoint: role.endpoint, protocol: 'http', connectTimeoutMs: args.connectTimeoutMs });
+    return (from, count) =>
+      Array.from({ length: count }, (_, k) => async () => {
+        const body = await client.call('WithdrawScriptReview', { InstanceId: instanceId, ScriptId: `${args.prefix}${from + k}` }, args.readTimeoutMs);
+        check(body.Success === true, body);
       });
   }
   if (args.variant === 'client') {
