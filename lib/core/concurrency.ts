@@ -30,7 +30,17 @@ export function createLimiter(limit: number): Limiter {
 }
 
 /** Maps with at most `limit` calls in flight (or through a shared limiter), keeping input order. */
-export function mapWithConcurrency<T, R>(items: readonly T[], limit: number | Limiter, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const run = typeof limit === 'number' ? createLimiter(limit) : limit;
-  return Promise.all(items.map((item, index) => run(() => fn(item, index))));
+export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number | Limiter, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  if (typeof limit !== 'number') return Promise.all(items.map((item, index) => limit(() => fn(item, index))));
+  // `limit` workers each take the next item: thousands of items never wait as thousands of promises.
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
 }
