@@ -15,10 +15,9 @@ export interface FcHttpEvent {
 
 /** FC hands Node handlers a Buffer; local tools and tests may pass a string or an object. */
 export function decodeEvent(event: unknown): unknown {
-  if (Buffer.isBuffer(event) || event instanceof Uint8Array || typeof event === 'string') {
-    const text = Buffer.from(event as Uint8Array | string).toString('utf8');
-    return parseJson(text, 'event');
-  }
+  // A Buffer (what FC hands over) is decoded in place, not copied first.
+  if (Buffer.isBuffer(event)) return parseJson(event.toString('utf8'), 'event');
+  if (event instanceof Uint8Array || typeof event === 'string') return parseJson(Buffer.from(event).toString('utf8'), 'event');
   return event;
 }
 

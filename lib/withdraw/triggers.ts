@@ -27,8 +27,7 @@ function isMnsTopicJson(value: Record<string, unknown>): boolean {
 }
 
 function isMnsTopicStream(value: Record<string, unknown>): boolean {
-  const keys = Object.keys(value);
-  return typeof value.body === 'string' && keys.every((k) => k === 'body' || k === 'attrs');
+  return typeof value.body === 'string' && Object.keys(value).every((k) => k === 'body' || k === 'attrs');
 }
 
 /** A CloudEvent's item: `data` itself, JSON text in `data`, or JSON in `data.messageBody` (MNS queue source). */
