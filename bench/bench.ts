@@ -158,9 +158,10 @@ type ColdVariant = 'handler' | 'raw' | 'client';
 const COLD_CHILDREN: Record<ColdVariant, string> = { handler: 'bench-cold-handler.js', raw: 'bench-cold-raw.js', client: 'bench-cold-client.js' };
 const COLD_VARIANTS = Object.keys(COLD_CHILDREN) as ColdVariant[];
 
-async function coldSamples(bench: Bench): Promise<Record<ColdVariant, ColdSample[]>> {
+/** What every withdraw-side child gets: the role, the hot instance, the bundle, and the deployed function's limits and timeouts. */
+function withdrawTarget(bench: Bench) {
   const withdrawEnv = bench.deployed.withdraw.env;
-  const target = {
+  return {
     role: bench.role,
     instanceId: INSTANCE_HOT,
     bundle: WITHDRAW_BUNDLE,
@@ -168,6 +169,10 @@ async function coldSamples(bench: Bench): Promise<Record<ColdVariant, ColdSample
     readTimeoutMs: Number(withdrawEnv.OUTBOUNDBOT_READ_TIMEOUT_MS ?? 10_000),
     connectTimeoutMs: Number(withdrawEnv.OUTBOUNDBOT_CONNECT_TIMEOUT_MS ?? 3_000),
   };
+}
+
+async function coldSamples(bench: Bench): Promise<Record<ColdVariant, ColdSample[]>> {
+  const target = withdrawTarget(bench);
   const samples: Record<ColdVariant, ColdSample[]> = { handler: [], raw: [], client: [] };
   const env = bench.env('withdraw');
   for (let i = 0; i < COLD_DISCARD + COLD_RUNS; i++) {
@@ -256,17 +261,7 @@ interface WarmChild {
 }
 
 function startWarmChild(bench: Bench, setup: WarmSetup): WarmChild {
-  const withdrawEnv = bench.deployed.withdraw.env;
-  const args: WarmArgs = {
-    variant: setup.variant,
-    prefix: setup.prefix,
-    role: bench.role,
-    instanceId: INSTANCE_HOT,
-    bundle: WITHDRAW_BUNDLE,
-    fn: bench.deployed.withdraw.fn,
-    readTimeoutMs: Number(withdrawEnv.OUTBOUNDBOT_READ_TIMEOUT_MS ?? 10_000),
-    connectTimeoutMs: Number(withdrawEnv.OUTBOUNDBOT_CONNECT_TIMEOUT_MS ?? 3_000),
-  };
+  const args: WarmArgs = { variant: setup.variant, prefix: setup.prefix, ...withdrawTarget(bench) };
   return { setup, child: new IpcChild(`warm ${setup.name}`, path.join(BUILD, 'bench-warm.js'), [JSON.stringify(args)], bench.env('withdraw', setup.extraEnv)) };
 }
 
