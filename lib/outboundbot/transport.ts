@@ -80,10 +80,7 @@ export function installTransportGuards(module: HttpxModule = httpxExports): void
   module.request = (url, options) => {
     const taken = takeGuard(options.headers as Record<string, string> | undefined);
     const guard = taken?.guard;
-    const guarded = !taken ? options
-      : guard ? { ...options, headers: taken.headers, agent: url.startsWith('https:') ? agents.https : agents.http, beforeRequest: handTo(guard, options.beforeRequest) }
-      : { ...options, headers: taken.headers };
-    return original(url, guarded).then((response) => {
+    return original(url, taken ? guardedOptions(url, options, taken) : options).then((response) => {
       if (guard) guard.statusCode = response.statusCode;
       releaseReadTimerAtEnd(response);
       return response;
@@ -100,6 +97,12 @@ function takeGuard(headers: Record<string, string> | undefined): { guard: CallGu
   if (id === undefined) return undefined;
   const { [CALL_HEADER]: _named, ...sent } = headers!;
   return { guard: guards.get(id), headers: sent };
+}
+
+/** The request's options with the naming header off and, while its call runs, our agent handing the request to its guard. */
+function guardedOptions(url: string, options: httpx.Options, { guard, headers }: NonNullable<ReturnType<typeof takeGuard>>): httpx.Options {
+  if (!guard) return { ...options, headers };
+  return { ...options, headers, agent: url.startsWith('https:') ? agents.https : agents.http, beforeRequest: handTo(guard, options.beforeRequest) };
 }
 
 function handTo(guard: CallGuard, before: httpx.Options['beforeRequest']) {
