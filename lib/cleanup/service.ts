@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock';
 import { errorBody, ServiceError } from '../core/errors';
 import type { Logger } from '../core/logger';
 import { invocationDeadlineMs, type FcContext } from '../fc/context';
+import { assertInstancesAllowed } from '../outboundbot/instance-allow-list';
 import { parseCleanupConfig, type CleanupConfig } from '../runtime/config';
 import { createInstanceState, type InstanceStateOptions } from '../runtime/instance-state';
 import { planBudget } from './budget';
@@ -25,10 +26,12 @@ interface Invocation {
 
 /**
  * Reads the payload and plans the run's time.
- * @throws InvalidParameterError naming each bad field of the payload.
+ * @throws InvalidParameterError naming each bad field of the payload; InstanceNotAllowedError for
+ * an instance outside ALLOWED_INSTANCE_IDS.
  */
 function startRun(instance: CleanupInstance, event: unknown, { context, cfg, startMs, deadlineMs, coldStart }: Invocation, clock: Clock): Run {
   const { trigger, request } = parseCleanupRequest(event);
+  assertInstancesAllowed([request], cfg.ALLOWED_INSTANCE_IDS);
   const log = instance.logger().child({ requestId: context.requestId }).child({ trigger, InstanceId: request.InstanceId });
   const budget = planBudget(startMs, deadlineMs, {
     readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,

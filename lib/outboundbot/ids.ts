@@ -2,7 +2,7 @@ import type { Issue } from '../core/errors';
 import { requiredMatch } from '../core/fields';
 
 /** Real ids are UUIDs; the rule is loose enough for any id the console shows, and strict enough to refuse anything else. */
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** An OutboundBot `InstanceId` or `ScriptId`, wherever a request names one; a refusal is recorded in `issues`. */
 export function checkId(value: unknown, path: string, issues: Issue[]): string | undefined {

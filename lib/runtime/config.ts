@@ -4,8 +4,9 @@
 import { InvalidConfigurationError, type Issue } from '../core/errors';
 import { flagText, integerText, matchText, oneOfText, optionalText, parsedBy, refuse } from '../core/fields';
 import { FUNCTION_NAME_PATTERN } from '../fc/function-name';
+import { parseInstanceAllowList } from '../outboundbot/instance-allow-list';
 import { parseAllowedHosts } from '../webhooks/allowed-hosts';
-import { parseWebhookSecrets } from '../webhooks/verify';
+import { DEFAULT_TOLERANCE_SECONDS, parseWebhookSecrets } from '../webhooks/verify';
 
 export interface BaseConfig {
   OUTBOUNDBOT_ENDPOINT: string;
@@ -20,6 +21,8 @@ export interface BaseConfig {
   CALLBACK_ALLOWED_HOSTS: string[];
   CALLBACK_TIMEOUT_MS: number;
   LOG_LEVEL: 'debug' | 'info' | 'warn' | 'error';
+  /** The OutboundBot instances this deployment may touch; empty: any. */
+  ALLOWED_INSTANCE_IDS: string[];
   ALIBABA_CLOUD_ACCESS_KEY_ID: string | undefined;
   ALIBABA_CLOUD_ACCESS_KEY_SECRET: string | undefined;
   ALIBABA_CLOUD_SECURITY_TOKEN: string | undefined;
@@ -69,6 +72,9 @@ const parsedWith =
   (value, name, issues) =>
     parsedBy(value, name, issues, parse);
 
+/** Twice the signature's ±300 s tolerance: a replay verifies until 10 minutes after the first use at worst. */
+export const MIN_IDEMPOTENCY_TTL_SECONDS = 2 * DEFAULT_TOLERANCE_SECONDS;
+
 const FC_ENDPOINT_PATTERN = /^https?:\/\/[^/?#\s]+$/;
 
 /** `http(s)://host[:port]`; trailing slashes are dropped. */
@@ -105,11 +111,12 @@ const base: Readers<BaseConfig> = {
   CALLBACK_ALLOWED_HOSTS: parsedWith(parseAllowedHosts),
   CALLBACK_TIMEOUT_MS: durationMs(5_000),
   LOG_LEVEL: oneOf(['debug', 'info', 'warn', 'error'], 'info'),
+  ALLOWED_INSTANCE_IDS: parsedWith(parseInstanceAllowList),
   ALIBABA_CLOUD_ACCESS_KEY_ID: optionalText,
   ALIBABA_CLOUD_ACCESS_KEY_SECRET: optionalText,
   ALIBABA_CLOUD_SECURITY_TOKEN: optionalText,
   IDEMPOTENCY_REDIS_URL: redisUrl,
-  IDEMPOTENCY_TTL_SECONDS: integer(60, 2_592_000, 86_400),
+  IDEMPOTENCY_TTL_SECONDS: integer(MIN_IDEMPOTENCY_TTL_SECONDS, 2_592_000, 86_400),
   IDEMPOTENCY_TIMEOUT_MS: integer(50, 10_000, 1_000),
 };
 

@@ -29,7 +29,7 @@ export type InstanceState<Config extends BaseConfig> = ReturnType<typeof createI
  */
 export function createInstanceState<Config extends BaseConfig>(options: InstanceStateOptions, parseConfig: (env: NodeJS.ProcessEnv) => Config) {
   const secrets = new SecretRegistry();
-  const config = createConfigLoader(() => parseConfig(options.env), secrets);
+  const config = createConfigLoader(() => parseConfig(options.env), secrets, (cfg) => warnAtStart(cfg, options.env, logger()));
   const logger = createLoggerCache(config.loaded, secrets, options);
   const client = createClientCache(secrets);
   let store: Promise<IdempotencyStore> | undefined;
@@ -56,7 +56,7 @@ export function createInstanceState<Config extends BaseConfig>(options: Instance
 }
 
 /** Parsed on first use; a bad configuration fails every invocation the same way, without re-parsing. */
-function createConfigLoader<Config extends BaseConfig>(parse: () => Config, secrets: SecretRegistry) {
+function createConfigLoader<Config extends BaseConfig>(parse: () => Config, secrets: SecretRegistry, onLoaded: (config: Config) => void) {
   let config: Config | undefined;
   let configError: ServiceError | undefined;
   return {
@@ -67,6 +67,7 @@ function createConfigLoader<Config extends BaseConfig>(parse: () => Config, secr
         const parsed = parse();
         for (const secret of configSecrets(parsed)) secrets.pin(secret);
         config = parsed;
+        onLoaded(parsed);
         return parsed;
       } catch (error) {
         if (error instanceof ServiceError) configError = error;
@@ -75,6 +76,15 @@ function createConfigLoader<Config extends BaseConfig>(parse: () => Config, secr
     },
     loaded: (): Config | undefined => config,
   };
+}
+
+/**
+ * Said once per instance, when the configuration is first read. `FC_FUNCTION_NAME` is set by FC
+ * in every deployed instance: a local run without an allow-list is not worth a warning.
+ */
+function warnAtStart(cfg: BaseConfig, env: NodeJS.ProcessEnv, log: Logger): void {
+  if (env.FC_FUNCTION_NAME === undefined || cfg.ALLOWED_INSTANCE_IDS.length > 0) return;
+  log.warn('ALLOWED_INSTANCE_IDS is not set: any OutboundBot instance the role can see may be withdrawn from', { variable: 'ALLOWED_INSTANCE_IDS' });
 }
 
 /** Until the configuration has been read (or if it cannot be), lines are logged at info. */

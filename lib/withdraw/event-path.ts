@@ -1,6 +1,7 @@
-import type { InvalidParameterError } from '../core/errors';
+import { ServiceError } from '../core/errors';
 import { logRefusal } from '../fc/error-mapping';
 import { AsyncRetryError } from '../fc/errors';
+import { assertInstancesAllowed } from '../outboundbot/instance-allow-list';
 import { callbackTarget } from './callback-target';
 import type { WithdrawalRequest } from './items';
 import { batchResult, type BatchResult, type ItemResult } from './results';
@@ -22,7 +23,9 @@ export class RetryableFailureError extends AsyncRetryError {
  * CallbackUrl. Its key is the invocation's requestId, which FC keeps across its async retries.
  */
 export async function answerInvoke(request: WithdrawalRequest, scope: InvocationScope, instance: WithdrawInstance): Promise<ItemResult | BatchResult> {
-  const callbackUrl = callbackTarget(instance.state.loadConfig(), request.callbackUrl);
+  const cfg = instance.state.loadConfig();
+  assertInstancesAllowed(request.items, cfg.ALLOWED_INSTANCE_IDS);
+  const callbackUrl = callbackTarget(cfg, request.callbackUrl);
   const work = { key: `req:${scope.requestId}`, payload: request, items: request.items, callbackUrl };
   const { results } = await withdrawDelivery(work, scope, instance);
   return eventOutcome(results, request.batch);
@@ -30,32 +33,40 @@ export async function answerInvoke(request: WithdrawalRequest, scope: Invocation
 
 /**
  * EventBridge and MNS entries: each stands alone, under its message's own key (or the
- * invocation's, by position). A refused one gets its 400 result in its place, and is logged,
- * never retried. When the store fails for one entry the invocation throws after the others
- * settled, so FC retries it and the settled ones are answered from the store.
+ * invocation's, by position). A refused one (bad input, an instance outside the allow-list, a
+ * final refusal of its delivery such as a reused key) gets its result in its place, logged,
+ * never retried. When any entry may succeed later the invocation throws after all settled, so
+ * FC retries the event and the settled ones are answered from the store.
  */
 export async function answerEntries(entries: EventEntry[], batch: boolean, scope: InvocationScope, instance: WithdrawInstance): Promise<ItemResult | BatchResult> {
-  const callbackUrl = instance.state.loadConfig().CALLBACK_URL;
+  const cfg = instance.state.loadConfig();
   const settled = await Promise.allSettled(
     entries.map(async (entry, index) => {
-      if (!entry.item) return refusedEntry(entry.error, scope, instance.clock.nowMs());
-      const work = { key: entry.key ?? `req:${scope.requestId}#${index}`, payload: entry.item, items: [entry.item], callbackUrl };
+      if (!entry.item) throw entry.error;
+      assertInstancesAllowed([entry.item], cfg.ALLOWED_INSTANCE_IDS);
+      const work = { key: entry.key ?? `req:${scope.requestId}#${index}`, payload: entry.item, items: [entry.item], callbackUrl: cfg.CALLBACK_URL };
       return (await withdrawDelivery(work, scope, instance)).results[0]!;
     }),
   );
-  const failed = settled.find((outcome) => outcome.status === 'rejected');
-  if (failed) throw failed.reason;
-  return eventOutcome(settled.map((outcome) => (outcome as PromiseFulfilledResult<ItemResult>).value), batch);
+  // A failure that may pass later wins over every final one: thrown, FC retries the event.
+  const pending = settled.find((outcome) => outcome.status === 'rejected' && !isFinalRefusal(outcome.reason));
+  if (pending) throw (pending as PromiseRejectedResult).reason;
+  const results = settled.map((outcome, index) =>
+    outcome.status === 'fulfilled' ? outcome.value : refusedEntry(outcome.reason as ServiceError, entries[index]!, scope, instance.clock.nowMs()),
+  );
+  return eventOutcome(results, batch);
 }
 
-/** A refused entry's result (no ids: they could not be read), after its `request refused` line. */
-export function refusedEntry(error: InvalidParameterError, scope: InvocationScope, nowMs: number): ItemResult {
+const isFinalRefusal = (error: unknown): error is ServiceError => error instanceof ServiceError && !error.retryable;
+
+/** A refused entry's result, after its `request refused` line; the ids are blank when they could not be read. */
+export function refusedEntry(error: ServiceError, entry: EventEntry, scope: InvocationScope, nowMs: number): ItemResult {
   logRefusal(scope, error, nowMs);
   return {
-    InstanceId: '',
-    ScriptId: '',
+    InstanceId: entry.item?.InstanceId ?? '',
+    ScriptId: entry.item?.ScriptId ?? '',
     Success: false,
-    HttpStatusCode: 400,
+    HttpStatusCode: error.statusCode,
     Code: error.code,
     Message: error.message,
     Attempts: 0,

@@ -1,5 +1,6 @@
 import type { FcHttpEvent } from '../fc/events';
 import { jsonResponse, readHttpRequest, type FcHttpResponse, type HttpRequest } from '../fc/http-trigger';
+import { assertInstancesAllowed } from '../outboundbot/instance-allow-list';
 import type { WithdrawConfig } from '../runtime/config';
 import { InvalidSignatureError } from '../webhooks/errors';
 import { verifyWebhook } from '../webhooks/verify';
@@ -11,7 +12,7 @@ import { withdrawDelivery } from './delivery-once';
 
 /**
  * An HTTP request, checked in the documented order: method and size, signature, then
- * content type and ids. A signed request is done once per `webhook-id` across instances; a
+ * content type and ids (a signed request's only from its signed body), then the instance allow-list. A signed request is done once per `webhook-id` across instances; a
  * replay gets the stored answer, marked `webhook-replayed: true`. Refusals are thrown as
  * ServiceErrors (lib/fc/error-mapping.ts answers them) and leave no record, so a corrected
  * request may reuse the id.
@@ -20,7 +21,8 @@ export async function answerHttp(event: FcHttpEvent, scope: InvocationScope, ins
   const request = readHttpRequest(event);
   const cfg = instance.state.loadConfig();
   const webhookId = authenticate(request, cfg, instance.clock.nowMs);
-  const parsed = parseHttpWithdrawal(request);
+  const parsed = parseHttpWithdrawal(request, webhookId !== undefined);
+  assertInstancesAllowed(parsed.items, cfg.ALLOWED_INSTANCE_IDS);
   const callbackUrl = callbackTarget(cfg, parsed.callbackUrl);
   const work = { key: webhookId === undefined ? undefined : `http:${webhookId}`, payload: parsed, items: parsed.items, callbackUrl };
   const { results, replayed } = await withdrawDelivery(work, scope, instance);

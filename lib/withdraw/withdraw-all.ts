@@ -28,9 +28,10 @@ const itemKey = (item: WithdrawalItem): string => `${item.InstanceId}/${item.Scr
 /**
  * Withdraws each distinct item once (a script named twice in a batch is one withdrawal, and
  * every entry reports it), at most BATCH_CONCURRENCY in flight across the instance, each under
- * the script's lock; calls each result back when there is a target and logs one line per item.
- * Results are in input order. When one is retryable, the memory says what a retry of this
- * delivery may skip; when none is, there is nothing left to carry.
+ * the script's lock; then calls the new results back when there is a target, and logs one line
+ * per item. Callbacks never hold a withdrawal's slot: a receiver that never answers costs the
+ * time left after the last withdrawal, never a withdrawal. Results are in input order. When one
+ * is retryable, the memory says what a retry of this delivery may skip; else there is nothing to carry.
  */
 export async function withdrawAll(
   items: WithdrawalItem[],
@@ -43,11 +44,12 @@ export async function withdrawAll(
   const run: WithdrawalRun = { scope, cfg, deps: await withdrawDeps(cfg, scope, callbackUrl, instance), callbackUrl, memory };
   const distinct = items.length === 1 ? items : [...new Map(items.map((item) => [itemKey(item), item])).values()];
   const settled = await mapWithConcurrency(distinct, instance.upstreamLimiter(cfg), (item) => withdrawOnce(item, run, instance));
+  if (callbackUrl) await callBackAll(settled, run, instance);
   const results = inInputOrder(items, distinct, settled);
   return results.some((result) => result.Retryable) ? { results, memory: nextMemory(memory, settled) } : { results };
 }
 
-function inInputOrder(items: WithdrawalItem[], distinct: WithdrawalItem[], settled: TrackedWithdrawal[]): ItemResult[] {
+function inInputOrder(items: WithdrawalItem[], distinct: WithdrawalItem[], settled: readonly TrackedWithdrawal[]): ItemResult[] {
   if (distinct === items) return settled.map((tracked) => tracked.result);
   const byKey = new Map(settled.map((tracked) => [itemKey(tracked.result), tracked]));
   return items.map((item) => byKey.get(itemKey(item))!.result);
@@ -73,21 +75,42 @@ async function withdrawDeps(cfg: WithdrawConfig, scope: InvocationScope, callbac
   };
 }
 
-/** One item: its remembered outcome when an earlier run of this delivery settled it, else withdrawn now and called back. */
-async function withdrawOnce(item: WithdrawalItem, run: WithdrawalRun, instance: WithdrawInstance): Promise<TrackedWithdrawal> {
-  const { clock, state } = instance;
-  const { scope, callbackUrl, memory } = run;
-  const startedMs = clock.nowMs();
+/** A withdrawal of this run, and what its log line needs once it is called back. */
+interface SettledWithdrawal extends TrackedWithdrawal {
+  result: ItemResult;
+  startedMs: number;
+  /** Settled by an earlier run of this delivery: neither withdrawn nor called back again. */
+  remembered: boolean;
+}
+
+/** One item: its remembered outcome when an earlier run of this delivery settled it, else withdrawn now. */
+async function withdrawOnce(item: WithdrawalItem, run: WithdrawalRun, instance: WithdrawInstance): Promise<SettledWithdrawal> {
+  const startedMs = instance.clock.nowMs();
   const key = itemKey(item);
-  const remembered = memory.done[key];
-  const unanswered = memory.unanswered[key];
+  const remembered = run.memory.done[key];
+  const unanswered = run.memory.unanswered[key];
   const tracked = remembered ? { result: remembered } : await withdrawTracked(item, unanswered ? { ...run.deps, unanswered } : run.deps);
-  const result: ItemResult = tracked.result;
-  if (callbackUrl && !remembered) {
-    result.Callback = await state.callBack(run.cfg, callbackUrl, { ...result, InvocationRequestId: scope.requestId }, scope.deadlineMs);
-  }
-  logItemResult(scope, result, clock.nowMs() - startedMs, remembered !== undefined);
-  return tracked;
+  const settled = { ...tracked, startedMs, remembered: remembered !== undefined };
+  // Without a callback to wait for, the line is written as soon as the item is settled.
+  if (!run.callbackUrl || settled.remembered) logSettled(settled, run.scope, instance);
+  return settled;
+}
+
+/** Every new result called back at once, each until the invocation's deadline; then its line. */
+async function callBackAll(settled: SettledWithdrawal[], run: WithdrawalRun, instance: WithdrawInstance): Promise<void> {
+  const { scope, cfg, callbackUrl } = run;
+  const fresh = settled.filter((withdrawal) => !withdrawal.remembered);
+  await Promise.all(
+    fresh.map(async (withdrawal) => {
+      const payload = { ...withdrawal.result, InvocationRequestId: scope.requestId };
+      withdrawal.result.Callback = await instance.state.callBack(cfg, callbackUrl!, payload, scope.deadlineMs);
+      logSettled(withdrawal, scope, instance);
+    }),
+  );
+}
+
+function logSettled(withdrawal: SettledWithdrawal, scope: InvocationScope, instance: WithdrawInstance): void {
+  logItemResult(scope, withdrawal.result, instance.clock.nowMs() - withdrawal.startedMs, withdrawal.remembered);
 }
 
 function nextMemory(previous: DeliveryMemory, settled: TrackedWithdrawal[]): DeliveryMemory {

@@ -19,6 +19,7 @@ describe('configuration from the environment', () => {
     RETRY_MAX_DELAY_MS: 5_000,
     CALLBACK_TIMEOUT_MS: 5_000,
     CALLBACK_ALLOWED_HOSTS: [],
+    ALLOWED_INSTANCE_IDS: [],
     LOG_LEVEL: 'info',
     IDEMPOTENCY_TTL_SECONDS: 86_400,
     IDEMPOTENCY_TIMEOUT_MS: 1_000,
@@ -129,7 +130,8 @@ describe('configuration from the environment', () => {
     ['RETRY_BASE_DELAY_MS', 1, 3_600_000],
     ['RETRY_MAX_DELAY_MS', 1, 3_600_000],
     ['CALLBACK_TIMEOUT_MS', 1, 3_600_000],
-    ['IDEMPOTENCY_TTL_SECONDS', 60, 2_592_000],
+    // At least the 2 × 300 s in which a signed request verifies, or a replay inside that window runs again.
+    ['IDEMPOTENCY_TTL_SECONDS', 600, 2_592_000],
     ['IDEMPOTENCY_TIMEOUT_MS', 50, 10_000],
     ['BATCH_CONCURRENCY', 1, 64],
     ['CLEANUP_CONCURRENCY', 1, 64],
@@ -140,6 +142,14 @@ describe('configuration from the environment', () => {
     expect(parse({ [name]: String(max) })).toHaveProperty(name, max);
     expect(issues({ [name]: String(min - 1) }, parse)).toEqual([{ Path: name, Message: `must be at least ${min}` }]);
     expect(issues({ [name]: String(max + 1) }, parse)).toEqual([{ Path: name, Message: `must be at most ${max}` }]);
+  });
+
+  it.each(Object.entries(parsers))('%s: ALLOWED_INSTANCE_IDS is a space- or comma-separated list of instance ids', (_, parse) => {
+    expect(parse({ ALLOWED_INSTANCE_IDS: ' inst-a, inst-b\tinst-c,,inst-a ' })).toHaveProperty('ALLOWED_INSTANCE_IDS', ['inst-a', 'inst-b', 'inst-c']);
+    expect(parse({ ALLOWED_INSTANCE_IDS: ' ' })).toHaveProperty('ALLOWED_INSTANCE_IDS', []);
+    expect(issues({ ALLOWED_INSTANCE_IDS: 'inst-a;inst-b' }, parse)).toEqual([
+      { Path: 'ALLOWED_INSTANCE_IDS', Message: 'entries must be OutboundBot instance ids, not "inst-a;inst-b"' },
+    ]);
   });
 
   it('reads flags, a trimmed store URL, and an FC endpoint without its trailing slashes', () => {

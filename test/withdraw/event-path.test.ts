@@ -55,7 +55,7 @@ describe('refusedEntry', () => {
   it('is a 400 result without env.ids, never retried, after one `request refused` line', () => {
     const { scope, logs } = instanceFor(env.emulator, env.role);
     const invocation = scope('req-refused');
-    expect(refusedEntry(bad('data.messageBody'), invocation, invocation.startMs + 12)).toEqual({
+    expect(refusedEntry(bad('data.messageBody'), { error: bad('data.messageBody') }, invocation, invocation.startMs + 12)).toEqual({
       InstanceId: '',
       ScriptId: '',
       Success: false,
@@ -85,6 +85,53 @@ describe('answerEntries against the env.emulator', () => {
     const { instance, scope } = instanceFor(env.emulator, env.role);
     const outcome = await answerEntries([{ error: bad('Message') }], false, scope(undefined, 30, {}), instance);
     expect(outcome).toMatchObject({ Success: false, HttpStatusCode: 400, Code: 'InvalidParameter' });
+    expect(env.emulator.requests).toHaveLength(0);
+  });
+});
+
+describe('answerEntries: a final refusal never hides an entry that may pass later', () => {
+  const reused = (ScriptId: string): EventEntry => ({ item: { InstanceId: INSTANCE, ScriptId }, key: 'mns:reused-key' });
+
+  it('a 422 key reuse beside a retryable failure: thrown for FC to retry, the 422 kept in its place', async () => {
+    const { instance, scope } = instanceFor(env.emulator, env.role, { RETRY_MAX_ATTEMPTS: '1' });
+    await answerEntries([reused(env.ids[0]!)], false, scope(), instance);
+    env.emulator.injectFault({ kind: 'status', status: 500, code: 'InternalError' }, { times: 1 });
+    const thrown = await answerEntries([reused(env.ids[1]!), entryFor(env.ids[1]!)], true, scope(), instance).catch((error: unknown) => error);
+    expect(thrown).toBeInstanceOf(RetryableFailureError);
+    const results = ((thrown as RetryableFailureError).result as BatchResult).Results;
+    expect(results.map((r) => [r.HttpStatusCode, r.Code, r.Retryable])).toEqual([
+      [422, 'IdempotencyKeyMismatch', false],
+      [502, 'InternalError', true],
+    ]);
+  });
+
+  it('final refusals alone are returned, not thrown', async () => {
+    const { instance, scope } = instanceFor(env.emulator, env.role);
+    await answerEntries([reused(env.ids[0]!)], false, scope(), instance);
+    const outcome = (await answerEntries([reused(env.ids[1]!), { error: bad('[1]') }], true, scope(), instance)) as BatchResult;
+    expect(outcome.Results.map((r) => [r.ScriptId, r.Code])).toEqual([
+      [env.ids[1], 'IdempotencyKeyMismatch'],
+      ['', 'InvalidParameter'],
+    ]);
+  });
+});
+
+describe('ALLOWED_INSTANCE_IDS on events', () => {
+  it('an entry for another instance is a 403 InstanceNotAllowed in its place; the allowed one is withdrawn', async () => {
+    const { instance, scope } = instanceFor(env.emulator, env.role, { ALLOWED_INSTANCE_IDS: `other-instance, ${INSTANCE}` });
+    const foreign: EventEntry = { item: { InstanceId: 'foreign-instance', ScriptId: env.ids[1]! } };
+    const outcome = (await answerEntries([foreign, entryFor(env.ids[0]!)], true, scope(), instance)) as BatchResult;
+    expect(outcome.Results.map((r) => [r.InstanceId, r.HttpStatusCode, r.Code])).toEqual([
+      ['foreign-instance', 403, 'InstanceNotAllowed'],
+      [INSTANCE, 200, 'OK'],
+    ]);
+    expect(env.emulator.requests.map((r) => r.query.InstanceId)).toEqual([INSTANCE]);
+  });
+
+  it('an invocation naming one foreign instance in a batch is refused whole, before any call', async () => {
+    const { instance, scope } = instanceFor(env.emulator, env.role, { ALLOWED_INSTANCE_IDS: INSTANCE });
+    const request = { items: [{ InstanceId: INSTANCE, ScriptId: env.ids[0]! }, { InstanceId: 'foreign-instance', ScriptId: env.ids[1]! }], batch: true };
+    await expect(answerInvoke(request, scope(), instance)).rejects.toMatchObject({ code: 'InstanceNotAllowed', statusCode: 403, retryable: false });
     expect(env.emulator.requests).toHaveLength(0);
   });
 });

@@ -1,4 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OutboundBotEmulator } from '../../emulator/outboundbot';
 import { MissingCredentialsError } from '../../lib/core/errors';
@@ -122,6 +124,27 @@ describe('withdrawAll', () => {
     expect(result).toMatchObject({ HttpStatusCode: 504, Code: 'DeadlineExceeded', Retryable: true, Callback: { Delivered: true } });
     expect(Date.now()).toBeLessThan(invocation.deadlineMs);
     expect(receiver.for(ids[0]!).map((d) => d.body.Code)).toEqual(['DeadlineExceeded']);
+  });
+
+  it('a receiver that never answers costs no withdrawal: every item of a 20-item batch is withdrawn, then called back', async () => {
+    // Accepts each connection and never answers: every callback attempt runs to its timeout.
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/hooks`;
+    try {
+      const scriptIds = Array.from({ length: 20 }, () => randomUUID());
+      emulator.addInstance(INSTANCE, scriptIds.map((id) => script(id)));
+      const { instance, scope } = instanceFor(emulator, role, { ...withCallbacks, CALLBACK_URL: url, CALLBACK_TIMEOUT_MS: '300', BATCH_CONCURRENCY: '8' });
+      const invocation = scope('req-silent-receiver', 3);
+      const { results } = await withdrawAll(items(...scriptIds), invocation, url, instance);
+      expect(results.filter((r) => !r.Success).map((r) => r.Code)).toEqual([]);
+      expect(new Set(withdrawCalls())).toEqual(new Set(scriptIds));
+      expect(new Set(results.map((r) => r.Callback?.Code))).toEqual(new Set(['CallbackTimeout']));
+      expect(Date.now()).toBeLessThanOrEqual(invocation.deadlineMs + 50);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('shares one upstream limit across the instance\'s concurrent invocations', async () => {
