@@ -12,8 +12,8 @@ export class MethodNotAllowedError extends ServiceError {
 export class PayloadTooLargeError extends ServiceError {
   readonly code = 'PayloadTooLarge';
   readonly statusCode = 413;
-  constructor(readonly sizeBytes: number, readonly limitBytes: number) {
-    super(`Body of ${sizeBytes} bytes exceeds the limit of ${limitBytes} bytes`);
+  constructor(readonly sizeBytes: number, readonly limitBytes: number, what: 'Body' | 'Event' = 'Body') {
+    super(`${what} of ${sizeBytes} bytes exceeds the limit of ${limitBytes} bytes`);
   }
 }
 

@@ -13,6 +13,24 @@ export interface FcHttpEvent {
   requestContext: { requestId?: string; http: { method: string; path?: string; sourceIp?: string } };
 }
 
+/**
+ * The most an event may weigh before it is parsed. The largest legitimate one is an HTTP event
+ * with a 64 KiB body (MAX_BODY_BYTES), base64 or JSON-escaped, and its headers; parsing is what
+ * costs memory (a 30 MB event grew a fresh instance by ~61 MB), so size is judged on the bytes.
+ */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+
+/** An event too large to parse: its size, and whether its bytes name an HTTP trigger's fields, so the 413 is an HTTP answer. */
+export function oversizedEvent(event: unknown): { bytes: number; http: boolean } | undefined {
+  if (!(event instanceof Uint8Array) && typeof event !== 'string') return undefined;
+  // A string's UTF-8 length is at least its length in UTF-16 units: no walk over a huge one.
+  const bytes = typeof event === 'string' ? event.length : event.byteLength;
+  if (bytes <= MAX_EVENT_BYTES) return undefined;
+  // Searched in place: a copy of the event is what this check exists to avoid.
+  const text = typeof event === 'string' ? event : Buffer.from(event.buffer, event.byteOffset, event.byteLength);
+  return { bytes, http: text.includes('"requestContext"') && text.includes('"rawPath"') };
+}
+
 /** FC hands Node handlers a Buffer; local tools and tests may pass a string or an object. */
 export function decodeEvent(event: unknown): unknown {
   // A Buffer (what FC hands over) is decoded in place, not copied first.

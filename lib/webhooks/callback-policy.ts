@@ -18,9 +18,9 @@ export function parseCallbackUrl(text: string): URL | undefined {
   }
 }
 
-/** The URL as reports and logs show it: no query string, fragment or userinfo (they may carry tokens). */
+/** The URL as answers and logs show it: scheme and host only. Many receivers take a token in the path or query. */
 export function reportUrl(url: URL): string {
-  return `${url.protocol}//${url.host}${url.pathname}`;
+  return `${url.protocol}//${url.host}`;
 }
 
 /** `url.hostname` without the brackets of an IPv6 literal: what DNS and the socket take. */

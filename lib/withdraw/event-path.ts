@@ -40,6 +40,9 @@ export async function answerInvoke(request: WithdrawalRequest, scope: Invocation
  */
 export async function answerEntries(entries: EventEntry[], batch: boolean, scope: InvocationScope, instance: WithdrawInstance): Promise<ItemResult | BatchResult> {
   const cfg = instance.state.loadConfig();
+  if (entries.some((entry) => entry.base64) && instance.firstNotice('base64-bodies')) {
+    scope.log.warn('message bodies arrive Base64-encoded and are decoded here; IsBase64Decode: true on the EventBridge trigger decodes them before delivery');
+  }
   const settled = await Promise.allSettled(
     entries.map(async (entry, index) => {
       if (!entry.item) throw entry.error;

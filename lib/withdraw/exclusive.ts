@@ -61,5 +61,6 @@ function notAttempted(item: WithdrawalItem, error: ServiceError): WithdrawResult
     Message: error.message,
     Attempts: 0,
     Retryable: error.retryable,
+    ...(error.retryAfterSeconds !== undefined ? { RetryAfterSeconds: error.retryAfterSeconds } : {}),
   };
 }

@@ -43,12 +43,24 @@ export function authenticate(request: HttpRequest, cfg: WithdrawConfig, nowMs: (
   throw new InvalidSignatureError('HTTP requests must be signed: WEBHOOK_SECRET is not set and ALLOW_UNSIGNED_HTTP is not true');
 }
 
-/** A single item answers with its own status; a batch with 200 when every item succeeded, else 207. */
+/**
+ * A single item answers with its own status; a batch with 200 when every item succeeded, else
+ * 207. When an item was refused for now (409, 503), `retry-after` says when to come back.
+ */
 export function httpAnswer(results: ItemResult[], batch: boolean, requestId: string): FcHttpResponse {
+  const retryAfter = retryAfterOf(results);
+  const headers: Record<string, string> = retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) };
   if (!batch) {
     const [only] = results as [ItemResult];
-    return jsonResponse(only.HttpStatusCode, only, requestId);
+    return jsonResponse(only.HttpStatusCode, only, requestId, headers);
   }
   const answer = batchResult(results);
-  return jsonResponse(answer.Success ? 200 : 207, answer, requestId);
+  return jsonResponse(answer.Success ? 200 : 207, answer, requestId, headers);
+}
+
+/** The longest wait any item asks for. */
+function retryAfterOf(results: ItemResult[]): number | undefined {
+  let seconds: number | undefined;
+  for (const { RetryAfterSeconds } of results) if (RetryAfterSeconds !== undefined) seconds = Math.max(seconds ?? 0, RetryAfterSeconds);
+  return seconds;
 }

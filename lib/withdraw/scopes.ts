@@ -17,6 +17,8 @@ export interface WithdrawInstance {
    * invocations share it, so OutboundBot never sees more than BATCH_CONCURRENCY calls from us.
    */
   upstreamLimiter(cfg: WithdrawConfig): Limiter;
+  /** True the first time `notice` is named in this instance: what is worth saying once, not per event. */
+  firstNotice(notice: string): boolean;
 }
 
 /** One invocation, as each path sees it; opened before the handler runs, passed down, never kept. */

@@ -1,7 +1,8 @@
 import middy from '@middy/core';
 import { createLimiter, type Limiter } from '../core/concurrency';
 import type { FcContext } from '../fc/context';
-import { decodeEvent } from '../fc/events';
+import { decodeEvent, MAX_EVENT_BYTES, oversizedEvent } from '../fc/events';
+import { PayloadTooLargeError } from '../fc/errors';
 import type { FcHttpResponse } from '../fc/http-trigger';
 import { invocationErrorMapper, invocationScopeOpener, type ScopedContext } from '../fc/middleware';
 import { parseWithdrawConfig } from '../runtime/config';
@@ -20,10 +21,12 @@ import { classifyEvent } from './triggers';
 export function createWithdrawService(options: InstanceStateOptions) {
   const { clock } = options;
   let upstreamLimiter: Limiter | undefined;
+  const notices = new Set<string>();
   const instance: WithdrawInstance = {
     state: createInstanceState(options, parseWithdrawConfig),
     clock,
     upstreamLimiter: (cfg) => (upstreamLimiter ??= createLimiter(cfg.BATCH_CONCURRENCY)),
+    firstNotice: (notice) => notices.size !== notices.add(notice).size,
   };
   return {
     instance,
@@ -37,6 +40,11 @@ export function createWithdrawService(options: InstanceStateOptions) {
  * thrown: `createWithdrawHandler`'s middleware maps them (lib/fc/error-mapping.ts).
  */
 async function answerDelivery(event: unknown, scope: InvocationScope, instance: WithdrawInstance): Promise<FcHttpResponse | ItemResult | BatchResult> {
+  const oversized = oversizedEvent(event);
+  if (oversized) {
+    scope.http = oversized.http;
+    throw new PayloadTooLargeError(oversized.bytes, MAX_EVENT_BYTES, 'Event');
+  }
   const delivery = classifyEvent(decodeEvent(event));
   scope.http = delivery.kind === 'http';
   // Read before the trigger's logger is made, so LOG_LEVEL applies to it; a bad config is refused here.

@@ -10,8 +10,15 @@ import type { WithdrawalItem } from './withdraw-item';
  * hold back its neighbours, and a refused one is reported, never retried.
  */
 export type EventEntry =
-  | { item: WithdrawalItem; /** The message's own idempotency key, when the source gives one. */ key?: string; error?: undefined }
-  | { item?: undefined; key?: undefined; error: InvalidParameterError };
+  | {
+      item: WithdrawalItem;
+      /** The message's own idempotency key, when the source gives one. */
+      key?: string;
+      /** Its body came Base64-encoded (an MNS SDK's default) and was decoded. */
+      base64?: true;
+      error?: undefined;
+    }
+  | { item?: undefined; key?: undefined; base64?: undefined; error: InvalidParameterError };
 
 export type Delivery =
   | { kind: 'http'; event: FcHttpEvent }
@@ -30,14 +37,31 @@ function isMnsTopicStream(value: Record<string, unknown>): boolean {
   return typeof value.body === 'string' && Object.keys(value).every((k) => k === 'body' || k === 'attrs');
 }
 
-/** A CloudEvent's item: `data` itself, JSON text in `data`, or JSON in `data.messageBody` (MNS queue source). */
-function cloudEventItem(event: Record<string, unknown>): WithdrawalItem {
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * A message body's item: JSON text, or Base64 of JSON text. MNS SDKs Base64-encode bodies by
+ * default, and an EventBridge MNS source with IsBase64Decode false passes them on as sent. JSON
+ * text is never valid Base64 of anything (an object starts with `{`), so the two cannot be confused.
+ */
+function messageItem(text: string, path: string): { item: WithdrawalItem; base64?: true } {
+  try {
+    return { item: parseWithdrawalItem(JSON.parse(text)) };
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+  }
+  const trimmed = text.trim();
+  if (trimmed === '' || !BASE64.test(trimmed)) return { item: parseWithdrawalItem(parseJson(text, path)) };
+  const decoded = Buffer.from(trimmed, 'base64').toString('utf8');
+  return { item: parseWithdrawalItem(parseJson(decoded, path)), base64: true };
+}
+
+/** A CloudEvent's item: `data` itself, JSON text in `data`, or a message body in `data.messageBody` (MNS queue source). */
+function cloudEventItem(event: Record<string, unknown>): { item: WithdrawalItem; base64?: true } {
   let data = event.data;
   if (typeof data === 'string') data = parseJson(data, 'data');
-  if (isRecord(data) && typeof data.messageBody === 'string') {
-    return parseWithdrawalItem(parseJson(data.messageBody, 'data.messageBody'));
-  }
-  return parseWithdrawalItem(data);
+  if (isRecord(data) && typeof data.messageBody === 'string') return messageItem(data.messageBody, 'data.messageBody');
+  return { item: parseWithdrawalItem(data) };
 }
 
 /**
@@ -52,9 +76,9 @@ function cloudEventKey(event: Record<string, unknown>): string | undefined {
   return typeof event.id === 'string' && event.id !== '' && typeof event.source === 'string' ? `ce:${event.source}:${event.id}` : undefined;
 }
 
-function entry(parse: () => WithdrawalItem, key: string | undefined): EventEntry {
+function entry(parse: () => { item: WithdrawalItem; base64?: true }, key: string | undefined): EventEntry {
   try {
-    return { item: parse(), key };
+    return { ...parse(), key };
   } catch (error) {
     if (error instanceof InvalidParameterError) return { error };
     throw error;
@@ -96,10 +120,10 @@ export function classifyEvent(decoded: unknown): Delivery {
   if (isHttpShaped(decoded)) return { kind: 'http', event: parseHttpEvent(decoded) };
   if (isCloudEvent(decoded)) return { kind: 'eventbridge', batch: false, entries: [entry(() => cloudEventItem(decoded), cloudEventKey(decoded))] };
   if (isMnsTopicJson(decoded)) {
-    return { kind: 'mns-topic', batch: false, entries: [entry(() => parseWithdrawalItem(parseJson(decoded.Message as string, 'Message')), mnsTopicKey(decoded))] };
+    return { kind: 'mns-topic', batch: false, entries: [entry(() => messageItem(decoded.Message as string, 'Message'), mnsTopicKey(decoded))] };
   }
   if (isMnsTopicStream(decoded)) {
-    return { kind: 'mns-topic', batch: false, entries: [entry(() => parseWithdrawalItem(parseJson(decoded.body as string, 'body')), undefined)] };
+    return { kind: 'mns-topic', batch: false, entries: [entry(() => messageItem(decoded.body as string, 'body'), undefined)] };
   }
   if (isTimerEvent(decoded)) {
     throw new InvalidParameterError([

@@ -29,6 +29,8 @@ export interface WithdrawResult {
   Retryable: boolean;
   /** A refusal turned out to follow our own earlier, unanswered attempt: that attempt withdrew the script. */
   Reconciled?: boolean;
+  /** For a retryable refusal of our own (409 RequestInProgress, 503 store unavailable): when to come back, as HTTP's `retry-after`. */
+  RetryAfterSeconds?: number;
 }
 
 export interface WithdrawDeps {

@@ -1,8 +1,8 @@
-// One FC instance: the built withdraw bundle in a process of its own, serving one invocation
+// One FC instance: a built bundle (argv[2], `withdraw` by default) in a process of its own, serving one invocation
 // at a time as FC's nodejs20 runtime does. The parent sends {id, event (base64), context} and
 // gets {id, value} or {id, error}; the bundle's log lines go to stdout.
 const path = require('node:path');
-const { handler } = require(path.resolve(__dirname, '../../dist/withdraw/index.js'));
+const { handler } = require(path.resolve(__dirname, '../../dist', process.argv[2] || 'withdraw', 'index.js'));
 
 process.on('message', async ({ id, event, context }) => {
   try {

@@ -1,4 +1,4 @@
-// FC instances for the tests: the built withdraw bundle, each in a process of its own, so a
+// FC instances for the tests: a built bundle (the withdraw function unless told), each in a process of its own, so a
 // guarantee that only holds inside one process's memory fails here as it would in production.
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -16,8 +16,8 @@ export interface Instance {
   kill(): void;
 }
 
-export async function startInstance(env: Record<string, string>): Promise<Instance> {
-  const child: ChildProcess = fork(path.join(__dirname, 'instance-child.cjs'), [], {
+export async function startInstance(env: Record<string, string>, bundle: 'withdraw' | 'cleanup' = 'withdraw'): Promise<Instance> {
+  const child: ChildProcess = fork(path.join(__dirname, 'instance-child.cjs'), [bundle], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

@@ -147,18 +147,18 @@ function verifyReceived(received: Received, nowMs: number) {
 }
 
 describe('sendCallback delivery', () => {
-  it('POSTs the signed JSON payload and reports the URL without query or userinfo', async () => {
+  it('POSTs the signed JSON payload and reports the URL as scheme and host only (a path or query may be a token)', async () => {
     const server = await startServer((_req, res) => reply(res, 204));
     const { clock, deps } = fakeDeps();
-    const report = await sendCallback(config(`http://127.0.0.1:${server.port}/hook?token=abc#frag`), PAYLOAD, START_MS + 30_000, deps);
+    const report = await sendCallback(config(`http://127.0.0.1:${server.port}/hook/cap-7f3a9?token=abc#frag`), PAYLOAD, START_MS + 30_000, deps);
 
-    expect(report).toMatchObject({ Delivered: true, StatusCode: 204, Attempts: 1, Url: `http://127.0.0.1:${server.port}/hook` });
+    expect(report).toMatchObject({ Delivered: true, StatusCode: 204, Attempts: 1, Url: `http://127.0.0.1:${server.port}` });
     expect(report.Code).toBeUndefined();
     expect(report.WebhookId).toMatch(/^msg_[A-Za-z0-9_-]{16,}$/);
     expect(server.received).toHaveLength(1);
     const got = server.received[0]!;
     expect(got.method).toBe('POST');
-    expect(got.url).toBe('/hook?token=abc');
+    expect(got.url).toBe('/hook/cap-7f3a9?token=abc');
     expect(got.headers['content-type']).toBe('application/json');
     expect(got.body.toString()).toBe(JSON.stringify(PAYLOAD));
     expect(got.headers['webhook-id']).toBe(report.WebhookId);
@@ -168,6 +168,7 @@ describe('sendCallback delivery', () => {
     expect(reportText).not.toContain(SECRET.slice(6));
     expect(reportText).not.toContain(got.headers['webhook-signature']!.slice(3));
     expect(reportText).not.toContain('token=abc');
+    expect(reportText).not.toContain('cap-7f3a9');
   });
 
   it('sends no webhook-signature without a secret, and a fresh webhook-id per call', async () => {
@@ -472,7 +473,7 @@ describe('sendCallback SSRF policy', () => {
     const server = await startServer((_req, res) => reply(res, 200));
     const { deps } = fakeDeps();
     const report = await sendCallback(config(`http://user:hunter2@127.0.0.1:${server.port}/hook`), PAYLOAD, START_MS + 30_000, deps);
-    expect(report).toMatchObject({ Delivered: false, Attempts: 0, Code: 'CallbackRefused', Url: `http://127.0.0.1:${server.port}/hook` });
+    expect(report).toMatchObject({ Delivered: false, Attempts: 0, Code: 'CallbackRefused', Url: `http://127.0.0.1:${server.port}` });
     expect(JSON.stringify(report)).not.toContain('hunter2');
     expect(server.connections).toBe(0);
   });
@@ -505,7 +506,7 @@ describe('sendCallback SSRF policy', () => {
     const server = await startServer((_req, res) => reply(res, 200), false, '::1');
     const { deps } = fakeDeps(scriptedLookup([{ address: '::1', family: 6 }]).lookup);
     const byLiteral = await sendCallback(config(`http://[::1]:${server.port}/`, { allowedHosts: ['[::1]'] }), PAYLOAD, START_MS + 30_000, deps);
-    expect(byLiteral).toMatchObject({ Delivered: true, Url: `http://[::1]:${server.port}/` });
+    expect(byLiteral).toMatchObject({ Delivered: true, Url: `http://[::1]:${server.port}` });
     const byName = await sendCallback(
       config(`http://hooks.example.test:${server.port}/`, { allowedHosts: ['hooks.example.test'] }),
       PAYLOAD,

@@ -116,6 +116,19 @@ describe('answerEntries: a final refusal never hides an entry that may pass late
   });
 });
 
+describe('Base64 message bodies', () => {
+  it('are withdrawn, and said once per instance, not once per message', async () => {
+    const { instance, scope, logs } = instanceFor(env.emulator, env.role);
+    const decoded = (ScriptId: string): EventEntry => ({ item: { InstanceId: INSTANCE, ScriptId }, base64: true });
+    await answerEntries([decoded(env.ids[0]!)], false, scope(), instance);
+    await answerEntries([decoded(env.ids[1]!)], false, scope(), instance);
+    expect(env.emulator.requests.map((r) => r.query.ScriptId)).toEqual([env.ids[0], env.ids[1]]);
+    expect(logs().filter((l) => String(l.message).includes('Base64'))).toEqual([
+      expect.objectContaining({ level: 'warn', message: expect.stringContaining('IsBase64Decode: true') }),
+    ]);
+  });
+});
+
 describe('ALLOWED_INSTANCE_IDS on events', () => {
   it('an entry for another instance is a 403 InstanceNotAllowed in its place; the allowed one is withdrawn', async () => {
     const { instance, scope } = instanceFor(env.emulator, env.role, { ALLOWED_INSTANCE_IDS: `other-instance, ${INSTANCE}` });

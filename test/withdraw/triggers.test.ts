@@ -35,6 +35,23 @@ describe('trigger classification', () => {
     expect(classify(mnsQueueEvent(JSON.stringify(item)))).toEqual({ kind: 'eventbridge', batch: false, entries: [{ item, key: 'mns:E3C0C6****' }] });
   });
 
+  it('an MNS body Base64-encoded by the sending SDK is decoded, marked, and keyed as before', () => {
+    const encoded = Buffer.from(JSON.stringify(item)).toString('base64');
+    expect(classify(mnsQueueEvent(encoded))).toEqual({ kind: 'eventbridge', batch: false, entries: [{ item, key: 'mns:E3C0C6****', base64: true }] });
+    const topic = { ...referenceEvent('fc3-template-mns-with-MessageAttributes.json'), Message: encoded };
+    expect(classify(topic)).toMatchObject({ kind: 'mns-topic', entries: [{ item, base64: true }] });
+    expect(classify({ body: encoded })).toMatchObject({ kind: 'mns-topic', entries: [{ item, base64: true }] });
+  });
+
+  it('Base64 of anything but an item is refused as the body that is not JSON', () => {
+    for (const text of [Buffer.from('not json').toString('base64'), Buffer.from('{"InstanceId":').toString('base64'), 'abc', 'YWJj=']) {
+      const delivery = classify(mnsQueueEvent(text));
+      expect(delivery.kind === 'eventbridge' && delivery.entries[0]!.error?.issues).toEqual([{ Path: 'data.messageBody', Message: 'is not valid JSON' }]);
+    }
+    const wrongItem = classify(mnsQueueEvent(Buffer.from(JSON.stringify({ InstanceId: INSTANCE_ID })).toString('base64')));
+    expect(wrongItem.kind === 'eventbridge' && wrongItem.entries[0]!.error?.issues).toEqual([{ Path: 'ScriptId', Message: 'is required' }]);
+  });
+
   it('an EventBridge redelivery of one MNS message (new event id) keeps its key', () => {
     const first = classify(mnsQueueEvent(JSON.stringify(item)));
     const again = classify({ ...mnsQueueEvent(JSON.stringify(item)), id: 'another-event-id' });
