@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidParameterError } from '../../lib/core/errors';
-import { decodeEvent, httpEventIssues, isHttpShaped, parseHttpEvent } from '../../lib/fc/events';
+import { decodeEvent, httpEventIssues, isHttpShaped, MAX_EVENT_BYTES, oversizedEvent, parseHttpEvent } from '../../lib/fc/events';
 import { anyField, anyJson, MISSING, withField } from '../support/json-shapes';
 import { httpEvent, referenceEvent } from '../support/events';
 import { issuesOf } from '../support/issues';
@@ -28,6 +28,31 @@ describe('decoding what FC hands the handler', () => {
     expect(decodeEvent(new TextEncoder().encode('[1]'))).toEqual([1]);
     const event = { a: 1 };
     expect(decodeEvent(event)).toBe(event);
+  });
+});
+
+describe('an event too large to parse', () => {
+  const padded = (event: Record<string, unknown>, bytes: number): Buffer => {
+    const text = JSON.stringify({ ...event, pad: '' });
+    return Buffer.from(text.replace('"pad":""', `"pad":"${'x'.repeat(Math.max(0, bytes - text.length))}"`));
+  };
+
+  it('is judged on its bytes: 1 MiB passes, one byte more does not', () => {
+    const event = { InstanceId: 'i', ScriptId: 's' };
+    expect(oversizedEvent(padded(event, MAX_EVENT_BYTES))).toBeUndefined();
+    expect(oversizedEvent(padded(event, MAX_EVENT_BYTES + 1))).toEqual({ bytes: MAX_EVENT_BYTES + 1, http: false });
+    expect(oversizedEvent(padded(event, MAX_EVENT_BYTES + 1).toString())).toEqual({ bytes: MAX_EVENT_BYTES + 1, http: false });
+    expect(oversizedEvent({ big: 'x'.repeat(MAX_EVENT_BYTES + 1) })).toBeUndefined();
+  });
+
+  it('is answered as HTTP when its bytes name both fields of an HTTP trigger event', () => {
+    expect(oversizedEvent(padded(httpEvent({ body: '' }), MAX_EVENT_BYTES + 10))).toMatchObject({ http: true });
+    expect(oversizedEvent(padded({ requestContext: {} }, MAX_EVENT_BYTES + 10))).toMatchObject({ http: false });
+  });
+
+  it('a view into a larger buffer is measured and searched within its own bytes', () => {
+    const whole = Buffer.concat([Buffer.from('"rawPath""requestContext"'), Buffer.alloc(MAX_EVENT_BYTES + 1, 0x20)]);
+    expect(oversizedEvent(whole.subarray(25))).toEqual({ bytes: MAX_EVENT_BYTES + 1, http: false });
   });
 });
 

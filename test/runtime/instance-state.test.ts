@@ -25,4 +25,18 @@ describe('the instance state', () => {
     expect(state.client({ ...keys }, cfg)).toBe(first);
     expect(state.client({ ...keys, securityToken: 'second-token-abcdef' }, cfg)).not.toBe(first);
   });
+
+  it.each([
+    ['deployed, no allow-list', { FC_FUNCTION_NAME: 'withdraw-script-review-withdraw' }, 1],
+    ['deployed, with an allow-list', { FC_FUNCTION_NAME: 'withdraw-script-review-withdraw', ALLOWED_INSTANCE_IDS: 'inst-a' }, 0],
+    ['a local run', {}, 0],
+  ])('%s: the unscoped-instances warning is said %d time(s), however often the config is read', (_, env, times) => {
+    const lines: string[] = [];
+    const state = createInstanceState({ env, clock: systemClock, write: (line) => lines.push(line) }, parseWithdrawConfig);
+    state.loadConfig();
+    state.loadConfig();
+    const warnings = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.variable === 'ALLOWED_INSTANCE_IDS');
+    expect(warnings).toHaveLength(times);
+    for (const warning of warnings) expect(warning).toMatchObject({ level: 'warn', message: expect.stringContaining('any OutboundBot instance') });
+  });
 });
