@@ -1,7 +1,7 @@
 // Checks the deployment artefacts (s.yaml, deploy/ram/*.json, the deploy docs) against the fc3
 // component's props schema and the project's contract, has the installed Serverless Devs render
 // and "deploy" s.yaml offline, and checks that the bundles s.yaml points at exist.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,6 +30,7 @@ const SHARED_ENV = [
   'CALLBACK_ALLOWED_HOSTS',
   'CALLBACK_TIMEOUT_MS',
   'LOG_LEVEL',
+  'ALLOWED_INSTANCE_IDS',
   'ALIBABA_CLOUD_ACCESS_KEY_ID',
   'ALIBABA_CLOUD_ACCESS_KEY_SECRET',
   'ALIBABA_CLOUD_SECURITY_TOKEN',
@@ -59,19 +60,20 @@ const SHELL_VALUES: Record<string, string> = {
   '<env:WEBHOOK_SECRET>': SAMPLE_SECRET,
   '<env:CALLBACK_SECRET>': SAMPLE_SECRET,
   '<env:IDEMPOTENCY_REDIS_URL>': 'rediss://:p%40ss@r-bp1example.redis.rds.aliyuncs.com:6379/0',
+  '<env:ALLOWED_INSTANCE_IDS>': '38d2e8ed-04e9-4dac-83b5-a8e57642ef13, 5f7a2d18-3c9b-4e6a-8d1f-7b2e4c6a9d03',
 };
 
-// Per policy file: exactly these actions, nothing broader.
+// Per policy file: exactly these actions, nothing broader. test/system/ram-policies.test.ts checks
+// which role gets which file and how far each grant reaches.
 const POLICY_ACTIONS: Record<string, string[]> = {
   'function-role-policy.json': [
     'outboundbot:WithdrawScriptReview',
     'outboundbot:WithdrawScript',
-    'outboundbot:ListScripts',
-    'outboundbot:QueryScriptsByStatus',
     'outboundbot:DescribeScript',
     'log:PostLogStoreLogs',
     'mns:SendMessage',
   ],
+  'cleanup-listing-policy.json': ['outboundbot:QueryScriptsByStatus', 'outboundbot:ListScripts'],
   'cleanup-fanout-policy.json': ['fc:InvokeFunction'],
   'fc-trust-policy.json': ['sts:AssumeRole'],
 };
@@ -282,6 +284,9 @@ describe('s.yaml', () => {
     expect(parseConfig(fromShell)).toMatchObject({ IDEMPOTENCY_REDIS_URL: SHELL_VALUES['<env:IDEMPOTENCY_REDIS_URL>'], IDEMPOTENCY_TTL_SECONDS: 86_400, IDEMPOTENCY_TIMEOUT_MS: 1_000 });
     // Unset in the deploying shell, the store is per instance: an optional variable, not a broken deploy.
     expect(parseConfig(unset).IDEMPOTENCY_REDIS_URL).toBeUndefined();
+    // The allow-list from the shell, comma- or space-separated; unset, any instance (with a warning at start).
+    expect(parseConfig(fromShell).ALLOWED_INSTANCE_IDS).toEqual(['38d2e8ed-04e9-4dac-83b5-a8e57642ef13', '5f7a2d18-3c9b-4e6a-8d1f-7b2e4c6a9d03']);
+    expect(parseConfig(unset).ALLOWED_INSTANCE_IDS).toEqual([]);
   });
 
   it.each(names)('%s leaves credentials to the role and account, region and endpoint to FC', (name) => {
@@ -308,6 +313,11 @@ describe('s.yaml', () => {
     for (const name of names) expect(props[name]?.environmentVariables.IDEMPOTENCY_REDIS_URL, name).toBe('<env:IDEMPOTENCY_REDIS_URL>');
     expect(sYaml.match(/\$\{env\('IDEMPOTENCY_REDIS_URL', ''\)\}/g)).toHaveLength(names.length);
     expect(sYaml).not.toMatch(/rediss?:\/\/[^\s'"]*@/);
+  });
+
+  it('takes the instance allow-list from the deploying shell, optional, the same for both functions', () => {
+    for (const name of names) expect(props[name]?.environmentVariables.ALLOWED_INSTANCE_IDS, name).toBe('<env:ALLOWED_INSTANCE_IDS>');
+    expect(spec.vars.allowedInstanceIds).toBe("${env('ALLOWED_INSTANCE_IDS', '')}");
   });
 
   it('runs the withdraw function in async task mode, so FC refuses a fan-out chunk whose task id it holds', () => {
@@ -430,7 +440,7 @@ describe('RAM policies', () => {
   });
 
   it('keeps Resource "*" to OutboundBot, whose RAM support is action-level only', () => {
-    for (const file of ['function-role-policy.json', 'cleanup-fanout-policy.json']) {
+    for (const file of ['function-role-policy.json', 'cleanup-listing-policy.json', 'cleanup-fanout-policy.json']) {
       for (const statement of readPolicy(file).Statement) {
         if (asList(statement.Resource).includes('*')) {
           for (const action of asList(statement.Action)) expect(action, file).toMatch(/^outboundbot:/);
@@ -534,6 +544,7 @@ describe('Serverless Devs (the installed `s`, offline, in a temporary HOME)', ()
     WEBHOOK_SECRET: '<env:WEBHOOK_SECRET>',
     CALLBACK_SECRET: '<env:CALLBACK_SECRET>',
     IDEMPOTENCY_REDIS_URL: '<env:IDEMPOTENCY_REDIS_URL>',
+    ALLOWED_INSTANCE_IDS: '<env:ALLOWED_INSTANCE_IDS>',
   };
 
   beforeAll(async () => {
@@ -571,13 +582,14 @@ describe('Serverless Devs (the installed `s`, offline, in a temporary HOME)', ()
     expect(preview.stdout).toContain(`acs:ram::${ACCOUNT_ID}:role/`);
   });
 
-  it('`s preview` renders without the optional variables: no shared store, no VPC', async () => {
-    const { IDEMPOTENCY_REDIS_URL: _, CALLBACK_SECRET: __, ...required } = deployEnv;
+  it('`s preview` renders without the optional variables: no shared store, no VPC, any instance', async () => {
+    const { IDEMPOTENCY_REDIS_URL: _, CALLBACK_SECRET: __, ALLOWED_INSTANCE_IDS: ___, ...required } = deployEnv;
     const preview = await shell(`${s} preview -o json --silent`, { ...env, ...required });
     expect(preview.code, preview.stderr).toBe(0);
     const rendered = JSON.parse(preview.stdout) as { resources: Record<string, { props: Props }> };
     for (const name of names) {
       expect(rendered.resources[name]?.props.environmentVariables.IDEMPOTENCY_REDIS_URL, name).toBe('');
+      expect(rendered.resources[name]?.props.environmentVariables.ALLOWED_INSTANCE_IDS, name).toBe('');
       expect(rendered.resources[name]?.props.vpcConfig, name).toBeUndefined();
     }
   });
@@ -645,11 +657,13 @@ describe('deployer RAM policy (deploy/ram/deployer-policy.json)', () => {
     expect(resources.sort()).toEqual(functionNames.flatMap((fn) => [`acs:fc:${String(vars.region)}:*:functions/${fn}`, `acs:fc:${String(vars.region)}:*:functions/${fn}/*`]).sort());
   });
 
-  it('reads exactly the two queues s.yaml names, and manages only the log project logConfig: auto creates', () => {
+  it('reads exactly the two queues s.yaml names, and touches only the log project logConfig: auto creates', () => {
     const queues = [vars.requestQueueName, vars.failureQueueName].map((q) => `acs:mns:${String(vars.region)}:*:/queues/${String(q)}`);
     expect(statementsWith('mns:GetQueueAttributes').flatMap((st) => asList(st.Resource)).sort()).toEqual(queues.sort());
-    for (const resource of statementsWith('log:*').flatMap((st) => asList(st.Resource))) {
-      expect(resource).toMatch(new RegExp(`^acs:log:${String(vars.region)}:\\*:project/serverless-${String(vars.region)}-\\*`));
+    const logStatements = policy.Statement.filter((st) => asList(st.Action).some((action) => action.startsWith('log:')));
+    expect(logStatements.length).toBeGreaterThan(0);
+    for (const resource of logStatements.flatMap((st) => asList(st.Resource))) {
+      expect(resource).toMatch(new RegExp(`^acs:log:${String(vars.region)}:\\*:project/serverless-${String(vars.region)}-\\*(/logstore/default-logs)?$`));
     }
   });
 
@@ -699,9 +713,9 @@ describe('the deploy docs', () => {
     for (const queue of [vars.requestQueueName, vars.failureQueueName]) {
       expect(doc).toMatch(new RegExp(`aliyun mns-open CreateQueue --region ${String(vars.region)} --QueueName ${String(queue)}`));
     }
-    for (const file of ['function-role-policy.json', 'cleanup-fanout-policy.json', 'fc-trust-policy.json', 'deployer-policy.json']) {
-      expect(doc).toContain(`deploy/ram/${file}`);
-    }
+    const files = readdirSync(path.join(root, 'deploy/ram')).filter((file) => file.endsWith('.json'));
+    expect(files).toEqual(expect.arrayContaining(['function-role-policy.json', 'cleanup-listing-policy.json', 'cleanup-fanout-policy.json', 'fc-trust-policy.json', 'deployer-policy.json']));
+    for (const file of files) expect(doc, file).toContain(`deploy/ram/${file}`);
   });
 
   it('the README configures s with the AccountID s.yaml needs', () => {
