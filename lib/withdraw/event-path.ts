@@ -20,13 +20,14 @@ export class RetryableFailureError extends AsyncRetryError {
 
 /**
  * A direct or async invocation: one item or a batch, called back to CALLBACK_URL or an allowed
- * CallbackUrl. Its key is the invocation's requestId, which FC keeps across its async retries.
+ * CallbackUrl. Its key is the invocation's requestId, which FC keeps across its async retries;
+ * an FC destination's envelope brings the original invocation's.
  */
-export async function answerInvoke(request: WithdrawalRequest, scope: InvocationScope, instance: WithdrawInstance): Promise<ItemResult | BatchResult> {
+export async function answerInvoke(request: WithdrawalRequest, scope: InvocationScope, instance: WithdrawInstance, key = `req:${scope.requestId}`): Promise<ItemResult | BatchResult> {
   const cfg = instance.state.loadConfig();
   assertInstancesAllowed(request.items, cfg.ALLOWED_INSTANCE_IDS);
   const callbackUrl = callbackTarget(cfg, request.callbackUrl);
-  const work = { key: `req:${scope.requestId}`, payload: request, items: request.items, callbackUrl };
+  const work = { key, payload: request, items: request.items, callbackUrl };
   const { results } = await withdrawDelivery(work, scope, instance);
   return eventOutcome(results, request.batch);
 }

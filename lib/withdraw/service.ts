@@ -52,6 +52,7 @@ async function answerDelivery(event: unknown, scope: InvocationScope, instance: 
   scope.log = instance.state.logger().child({ requestId: scope.requestId, trigger: delivery.kind });
   if (delivery.kind === 'http') return answerHttp(delivery.event, scope, instance);
   if (delivery.kind === 'invoke') return answerInvoke(delivery.request, scope, instance);
+  if (delivery.kind === 'destination') return answerInvoke(delivery.request, scope, instance, delivery.key);
   return answerEntries(delivery.entries, delivery.batch, scope, instance);
 }
 

@@ -23,10 +23,41 @@ export type EventEntry =
 export type Delivery =
   | { kind: 'http'; event: FcHttpEvent }
   | { kind: 'invoke'; request: WithdrawalRequest }
+  /** An FC async destination's envelope: the original request, under the original invocation's key. */
+  | { kind: 'destination'; request: WithdrawalRequest; key: string }
   | { kind: 'eventbridge' | 'mns-topic'; entries: EventEntry[]; /** Delivered as an array: answered as a batch. */ batch: boolean };
 
 function isCloudEvent(value: unknown): boolean {
   return isRecord(value) && typeof value.specversion === 'string' && 'data' in value;
+}
+
+/**
+ * What FC sends an async invocation's destination: `{timestamp, requestContext: {requestId,
+ * functionArn, condition, approximateInvokeCount}, requestPayload, responseContext,
+ * responsePayload}`. It has a `requestContext` but no `rawPath`, unlike an HTTP event.
+ */
+function isDestinationEnvelope(value: Record<string, unknown>): boolean {
+  const context = value.requestContext;
+  return value.rawPath === undefined && 'requestPayload' in value && isRecord(context) && typeof context.functionArn === 'string';
+}
+
+/**
+ * The withdrawal an envelope's `requestPayload` asked for (JSON text, or the object), keyed by the
+ * original invocation's requestId: the key that invocation ran under, so what it settled is
+ * answered from the store and only the rest is withdrawn.
+ */
+function destinationDelivery(envelope: Record<string, unknown>): Delivery {
+  const requestId = (envelope.requestContext as Record<string, unknown>).requestId;
+  if (typeof requestId !== 'string' || requestId === '') {
+    throw new InvalidParameterError([{ Path: 'requestContext.requestId', Message: 'must be the original invocation\'s requestId' }]);
+  }
+  const payload = typeof envelope.requestPayload === 'string' ? parseJson(envelope.requestPayload, 'requestPayload') : envelope.requestPayload;
+  try {
+    return { kind: 'destination', request: parseWithdrawalRequest(payload), key: `req:${requestId}` };
+  } catch (error) {
+    if (!(error instanceof InvalidParameterError)) throw error;
+    throw new InvalidParameterError(error.issues.map((issue) => ({ Path: issue.Path ? `requestPayload.${issue.Path}` : 'requestPayload', Message: issue.Message })));
+  }
 }
 
 function isMnsTopicJson(value: Record<string, unknown>): boolean {
@@ -117,6 +148,7 @@ export function classifyEvent(decoded: unknown): Delivery {
   if (!isRecord(decoded)) {
     throw new InvalidParameterError([{ Path: 'event', Message: 'must be a JSON object or an array of CloudEvents' }]);
   }
+  if (isDestinationEnvelope(decoded)) return destinationDelivery(decoded);
   if (isHttpShaped(decoded)) return { kind: 'http', event: parseHttpEvent(decoded) };
   if (isCloudEvent(decoded)) return { kind: 'eventbridge', batch: false, entries: [entry(() => cloudEventItem(decoded), cloudEventKey(decoded))] };
   if (isMnsTopicJson(decoded)) {

@@ -201,6 +201,26 @@ describe('7. the smaller promises', () => {
     expect(withdrawCalls([id!])).toBe(0);
   });
 
+  it('an FC destination envelope is recognised: the parked request is withdrawn under its original key, once', async () => {
+    const withdraw = await instance({ RETRY_MAX_ATTEMPTS: '1' });
+    const [id] = freshScripts(1);
+    const requestId = randomUUID();
+    const item = { InstanceId: ALLOWED, ScriptId: id };
+    emulator.injectFault({ kind: 'status', status: 500, code: 'InternalError' }, { times: 1, action: 'WithdrawScriptReview' });
+    expect((await withdraw.invoke(item, context(10, requestId))).error).toMatchObject({ name: 'RetryableFailureError' });
+    const envelope = {
+      timestamp: Date.now(),
+      requestContext: { requestId, functionArn: 'acs:fc:cn-shanghai:123:functions/withdraw-script-review-withdraw', condition: 'UnhandledInvocationError', approximateInvokeCount: 3 },
+      requestPayload: JSON.stringify(item),
+      responseContext: { statusCode: 200, functionError: 'RetryableFailureError' },
+      responsePayload: '',
+    };
+    expect((await withdraw.invoke(envelope, context())).value).toMatchObject({ Success: true, ScriptId: id });
+    expect((await withdraw.invoke(envelope, context())).value).toMatchObject({ Success: true, ScriptId: id });
+    expect(emulator.withdrawals(ALLOWED, id!)).toBe(1);
+    expect(withdraw.logs().filter((line) => line.ScriptId === id && line.trigger === 'destination').map((line) => line.fromMemory ?? false)).toEqual([false, true]);
+  });
+
   describe.runIf(redisAvailable)('with a shared store', () => {
     let redis: RedisServer;
     beforeAll(async () => {

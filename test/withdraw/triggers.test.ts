@@ -96,6 +96,33 @@ describe('trigger classification', () => {
     expect(classify(item).kind).toBe('invoke');
   });
 
+  describe('an FC async destination envelope', () => {
+    const envelope = (requestPayload: unknown, requestId = 'original-request-id') => ({
+      timestamp: 1660120276975,
+      requestContext: { requestId, functionArn: 'acs:fc:cn-shanghai:123:functions/withdraw-script-review-withdraw', condition: 'UnhandledInvocationError', approximateInvokeCount: 3 },
+      requestPayload,
+      responseContext: { statusCode: 200, functionError: 'RetryableFailureError' },
+      responsePayload: '',
+    });
+
+    it('is the original request under the original invocation\'s key, whether the payload is JSON text or an object', () => {
+      const expected = { kind: 'destination', request: { items: [item], batch: false, callbackUrl: undefined }, key: 'req:original-request-id' };
+      expect(classify(envelope(JSON.stringify(item)))).toEqual(expected);
+      expect(classify(envelope(item))).toEqual(expected);
+      expect(classify(envelope({ Items: [item] }))).toMatchObject({ kind: 'destination', request: { batch: true } });
+    });
+
+    it('a bad payload is a 400 naming where in the envelope', () => {
+      expect(issuesOf(() => classify(envelope('not json')), InvalidParameterError)).toEqual([{ Path: 'requestPayload', Message: 'is not valid JSON' }]);
+      expect(issuesOf(() => classify(envelope({ InstanceId: INSTANCE_ID })), InvalidParameterError)).toEqual([{ Path: 'requestPayload.ScriptId', Message: 'is required' }]);
+      expect(issuesOf(() => classify(envelope(item, '')), InvalidParameterError)).toEqual([{ Path: 'requestContext.requestId', Message: expect.any(String) }]);
+    });
+
+    it('an HTTP trigger event is never taken for one', () => {
+      expect(classify({ ...referenceEvent('fc3-template-http.json'), requestPayload: item }).kind).toBe('http');
+    });
+  });
+
   it('a timer event is refused: it belongs to the cleanup function', () => {
     expect(() => classify({ triggerTime: '2026-11-24T03:00:00Z', triggerName: 'nightly', payload: '{}' })).toThrow(/cleanup function/);
   });
