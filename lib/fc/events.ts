@@ -1,6 +1,8 @@
 /** FC 3.0 event envelopes: what FC hands a Node.js handler, before any trigger reads its items. */
 import { InvalidParameterError, type Issue } from '../core/errors';
 import { isRecord } from '../core/records';
+import { issuesOf, onFirstUse, typeMessage } from '../core/schema';
+import * as z from 'zod/mini';
 
 /** FC 3.0 HTTP trigger event (`version: "v1"`). */
 export interface FcHttpEvent {
@@ -57,53 +59,38 @@ export function isHttpShaped(value: Record<string, unknown>): boolean {
   return value.rawPath !== undefined || value.requestContext !== undefined;
 }
 
-const wrongType = (value: unknown, expected: string): string => (value === undefined ? 'is required' : `must be ${expected}`);
-
-/** Keys are the sender's text: a path quotes at most this much of one. */
-const MAX_KEY_CHARS = 64;
-
-/** An optional map of strings (`headers`, `queryParameters`); its first bad entry is named. */
-function stringMapIssue(map: unknown, field: string): Issue | undefined {
-  if (map === undefined) return undefined;
-  if (!isRecord(map)) return { Path: field, Message: 'must be an object of strings' };
-  // for…in: no key array on the hot path; a JSON object has no inherited keys.
-  for (const key in map) {
-    if (typeof map[key] === 'string') continue;
-    const shown = key.length > MAX_KEY_CHARS ? `${key.slice(0, MAX_KEY_CHARS)}…` : key;
-    return { Path: `${field}.${shown}`, Message: 'must be a string' };
-  }
-  return undefined;
-}
-
-function requestContextIssue(context: unknown): Issue | undefined {
-  if (!isRecord(context)) return { Path: 'requestContext', Message: wrongType(context, 'an object') };
-  const http = context.http;
-  if (!isRecord(http)) return { Path: 'requestContext.http', Message: wrongType(http, 'an object') };
-  const method = http.method;
-  if (typeof method !== 'string') return { Path: 'requestContext.http.method', Message: wrongType(method, 'a string') };
-  return method === '' ? { Path: 'requestContext.http.method', Message: 'must not be empty' } : undefined;
-}
+const wrongType = (expected: string) => typeMessage(`must be ${expected}`);
+const stringMap = () =>
+  z.optional(z.record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of strings' }));
 
 /**
- * What keeps an HTTP-shaped event from being a well-formed FC 3.0 HTTP trigger event, one
- * issue per bad field (empty when it is one): only the fields the function reads, plus the
- * version. Hand-written rather than a schema: it runs on every warm HTTP request.
+ * The FC 3.0 HTTP trigger event, as far as the function reads it: only those fields, plus the
+ * version; anything else FC adds passes untouched.
  */
+const httpEventSchema = onFirstUse(() =>
+  z.object({
+    version: z.literal('v1', { error: wrongType('"v1"') }),
+    rawPath: z.string({ error: wrongType('a string') }),
+    headers: stringMap(),
+    queryParameters: stringMap(),
+    body: z.optional(z.string({ error: 'must be a string' })),
+    isBase64Encoded: z.optional(z.boolean({ error: 'must be a boolean' })),
+    requestContext: z.object(
+      {
+        http: z.object(
+          { method: z.string({ error: wrongType('a string') }).check(z.minLength(1, 'must not be empty')) },
+          { error: wrongType('an object') },
+        ),
+      },
+      { error: wrongType('an object') },
+    ),
+  }),
+);
+
+/** What keeps an HTTP-shaped event from being a well-formed FC 3.0 HTTP trigger event, one issue per bad field (empty when it is one). */
 export function httpEventIssues(event: Record<string, unknown>): Issue[] {
-  const issues: Issue[] = [];
-  if (event.version !== 'v1') issues.push({ Path: 'version', Message: wrongType(event.version, '"v1"') });
-  if (typeof event.rawPath !== 'string') issues.push({ Path: 'rawPath', Message: wrongType(event.rawPath, 'a string') });
-  const headers = stringMapIssue(event.headers, 'headers');
-  if (headers) issues.push(headers);
-  const query = stringMapIssue(event.queryParameters, 'queryParameters');
-  if (query) issues.push(query);
-  if (event.body !== undefined && typeof event.body !== 'string') issues.push({ Path: 'body', Message: 'must be a string' });
-  if (event.isBase64Encoded !== undefined && typeof event.isBase64Encoded !== 'boolean') {
-    issues.push({ Path: 'isBase64Encoded', Message: 'must be a boolean' });
-  }
-  const context = requestContextIssue(event.requestContext);
-  if (context) issues.push(context);
-  return issues;
+  const result = httpEventSchema().safeParse(event);
+  return result.success ? [] : issuesOf(result.error);
 }
 
 /** An HTTP-shaped event as the HTTP trigger's, or InvalidParameterError naming each bad field. */

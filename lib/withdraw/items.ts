@@ -1,8 +1,50 @@
-import { InvalidParameterError, type Issue } from '../core/errors';
-import { absoluteUrl, prefixPaths, refuse } from '../core/fields';
+import * as z from 'zod/mini';
+import { InvalidParameterError } from '../core/errors';
 import { isRecord } from '../core/records';
-import { checkId } from '../outboundbot/ids';
-import type { WithdrawalItem } from './withdraw-item';
+import { issuesOf, onFirstUse } from '../core/schema';
+import { idSchema } from '../outboundbot/ids';
+
+export const MAX_BATCH_ITEMS = 100;
+const MAX_CALLBACK_URL_CHARS = 2048;
+const NOT_AN_ITEM = 'must be an object with InstanceId and ScriptId';
+const NOT_A_URL = 'must be an absolute URL';
+const TAB_OR_NEWLINE = /[\t\n\r]/g;
+
+/** The two ids, and nothing else the object carries. */
+export const itemSchema = onFirstUse(() => z.object({ InstanceId: idSchema(), ScriptId: idSchema() }, { error: NOT_AN_ITEM }));
+
+/**
+ * An optional absolute URL of at most 2048 characters (code points), trimmed. The URL parser
+ * drops tabs and newlines before it parses; so does the value kept, so the host it names is the
+ * host a later parse sees.
+ */
+const callbackUrlSchema = onFirstUse(() =>
+  z.optional(
+    z.string({ error: NOT_A_URL }).check(
+      z.overwrite((value) => (URL.canParse(value.trim()) ? value.trim().replace(TAB_OR_NEWLINE, '') : value)),
+      z.refine((value) => URL.canParse(value.trim()), NOT_A_URL),
+      z.refine((value) => value.length <= MAX_CALLBACK_URL_CHARS || [...value].length <= MAX_CALLBACK_URL_CHARS, `must be at most ${MAX_CALLBACK_URL_CHARS} characters`),
+    ),
+  ),
+);
+
+/** `Items`: too many, or none, is refused before any element is read (the answer would list them all). */
+const itemsSchema = onFirstUse(() =>
+  z.pipe(
+    z.pipe(
+      z.array(z.unknown(), { error: 'must be an array of {InstanceId, ScriptId}' }),
+      // Its own stage: zod runs length checks even on a value that is not an array ('' has a length).
+      z.array(z.unknown()).check(z.maxLength(MAX_BATCH_ITEMS, `must hold at most ${MAX_BATCH_ITEMS} items`), z.minLength(1, 'must hold at least one item')),
+    ),
+    z.array(itemSchema()),
+  ),
+);
+
+const singleRequestSchema = onFirstUse(() => z.object({ InstanceId: idSchema(), ScriptId: idSchema(), CallbackUrl: callbackUrlSchema() }));
+const batchRequestSchema = onFirstUse(() => z.object({ Items: itemsSchema(), CallbackUrl: callbackUrlSchema() }));
+
+/** What a withdrawal request asks for: `{InstanceId, ScriptId}` or `{Items: [...]}`, each with an optional CallbackUrl. */
+export type WithdrawalItem = z.output<ReturnType<typeof itemSchema>>;
 
 export interface WithdrawalRequest {
   items: WithdrawalItem[];
@@ -12,22 +54,23 @@ export interface WithdrawalRequest {
   callbackUrl?: string;
 }
 
-export const MAX_BATCH_ITEMS = 100;
-const MAX_CALLBACK_URL_CHARS = 2048;
-/** For an `Items` element that is not an object (zod's words were a bare 'Invalid input'). */
-const NOT_AN_ITEM = 'must be an object with InstanceId and ScriptId';
+function parsed<T>(schema: z.ZodMiniType<T>, payload: unknown): T {
+  const result = schema.safeParse(payload);
+  if (!result.success) throw new InvalidParameterError(issuesOf(result.error));
+  return result.data;
+}
 
 /** One item or `{"Items": [...]}`; throws InvalidParameterError naming each bad field. */
 export function parseWithdrawalRequest(payload: unknown): WithdrawalRequest {
   if (!isRecord(payload)) {
     throw new InvalidParameterError([{ Path: '', Message: 'must be a JSON object with InstanceId and ScriptId, or Items' }]);
   }
-  const issues: Issue[] = [];
-  const batch = 'Items' in payload;
-  const items = batch ? readItems(payload.Items, issues) : readItem(payload, issues);
-  const callbackUrl = absoluteUrl(payload.CallbackUrl, 'CallbackUrl', issues, MAX_CALLBACK_URL_CHARS);
-  if (items === undefined || issues.length > 0) throw new InvalidParameterError(issues);
-  return { items: Array.isArray(items) ? items : [items], batch, callbackUrl };
+  if ('Items' in payload) {
+    const { Items, CallbackUrl } = parsed(batchRequestSchema(), payload);
+    return { items: Items, batch: true, callbackUrl: CallbackUrl };
+  }
+  const { InstanceId, ScriptId, CallbackUrl } = parsed(singleRequestSchema(), payload);
+  return { items: [{ InstanceId, ScriptId }], batch: false, callbackUrl: CallbackUrl };
 }
 
 /** A single item only (one event = one withdrawal). */
@@ -35,37 +78,5 @@ export function parseWithdrawalItem(payload: unknown): WithdrawalItem {
   if (!isRecord(payload)) {
     throw new InvalidParameterError([{ Path: '', Message: 'must be a JSON object with InstanceId and ScriptId' }]);
   }
-  const issues: Issue[] = [];
-  const item = readItem(payload, issues);
-  if (item === undefined) throw new InvalidParameterError(issues);
-  return item;
-}
-
-/** The two ids, and nothing else the object carries. */
-function readItem(value: Record<string, unknown>, issues: Issue[]): WithdrawalItem | undefined {
-  const InstanceId = checkId(value.InstanceId, 'InstanceId', issues);
-  const ScriptId = checkId(value.ScriptId, 'ScriptId', issues);
-  return InstanceId !== undefined && ScriptId !== undefined ? { InstanceId, ScriptId } : undefined;
-}
-
-function readItems(value: unknown, issues: Issue[]): WithdrawalItem[] | undefined {
-  if (!Array.isArray(value)) return refuse(issues, 'Items', 'must be an array of {InstanceId, ScriptId}');
-  // Too many is refused before any element is read: the answer would list them all.
-  if (value.length > MAX_BATCH_ITEMS) return refuse(issues, 'Items', `must hold at most ${MAX_BATCH_ITEMS} items`);
-  if (value.length === 0) return refuse(issues, 'Items', 'must hold at least one item');
-  const elements: readonly unknown[] = value;
-  const before = issues.length;
-  const items: WithdrawalItem[] = [];
-  for (let i = 0; i < elements.length; i++) {
-    const element = elements[i];
-    if (!isRecord(element)) {
-      refuse(issues, `Items[${i}]`, NOT_AN_ITEM);
-      continue;
-    }
-    const from = issues.length;
-    const item = readItem(element, issues);
-    if (item === undefined) prefixPaths(issues, from, `Items[${i}]`);
-    else items.push(item);
-  }
-  return issues.length === before ? items : undefined;
+  return parsed(itemSchema(), payload);
 }

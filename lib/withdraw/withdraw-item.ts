@@ -6,12 +6,10 @@ import { endedByDeadline, isRetryable, runWithRetry, type AttemptOutcome, type R
 import { exclusively, type ExclusiveSettings } from './exclusive';
 import { RECONCILE_SLACK_MS, reconcileRefusal, type Reconciliation, type UnansweredWindow } from './reconcile';
 import { deadlineExceeded } from '../core/deadline-exceeded';
+import type { WithdrawalItem } from './items';
 
-/** One script to withdraw, in the API's own names; the id rule is lib/outboundbot/ids.ts. */
-export interface WithdrawalItem {
-  InstanceId: string;
-  ScriptId: string;
-}
+/** One script to withdraw, in the API's own names: the output of `itemSchema` (lib/withdraw/items.ts). */
+export type { WithdrawalItem } from './items';
 
 /** A result per item: the API's shape, plus the ids it was for and how many attempts it took. */
 export interface WithdrawResult {

@@ -1,17 +1,18 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Issue } from '../../lib/core/errors';
-import { checkId } from '../../lib/outboundbot/ids';
+import { issuesOf } from '../../lib/core/schema';
+import { idSchema } from '../../lib/outboundbot/ids';
 
 const RULE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const PATTERN_MESSAGE = 'must be 1-64 characters of A-Z a-z 0-9 _ -, starting with a letter or digit';
 
 function check(value: unknown): { id: string | undefined; issues: Issue[] } {
-  const issues: Issue[] = [];
-  return { id: checkId(value, 'Items[2].ScriptId', issues), issues };
+  const result = idSchema().safeParse(value);
+  return result.success ? { id: result.data, issues: [] } : { id: undefined, issues: issuesOf(result.error, 'Items[2].ScriptId') };
 }
 
-describe('checkId', () => {
+describe('idSchema', () => {
   it.each([
     [undefined, 'is required'],
     [null, 'must be a string'],
