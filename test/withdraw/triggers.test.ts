@@ -119,7 +119,7 @@ describe('trigger classification', () => {
     });
 
     it('an HTTP trigger event is never taken for one', () => {
-      expect(classify({ ...referenceEvent('fc3-template-http.json'), requestPayload: item }).kind).toBe('http');
+      expect(classify({ ...referenceEvent<Record<string, unknown>>('fc3-template-http.json'), requestPayload: item }).kind).toBe('http');
     });
   });
 
