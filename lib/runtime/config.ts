@@ -86,12 +86,14 @@ function fcEndpoint(value: string | undefined, name: string, issues: Issue[]): s
 /** `redis://` or `rediss://` with host; the password and db travel in the URL. */
 function redisUrl(value: string | undefined, name: string, issues: Issue[]): string | undefined {
   const text = optionalText(value);
-  return text === undefined || isRedisUrl(text) ? text : refuse(issues, name, 'must be redis://[:password@]host[:port][/db] or rediss://…');
+  return text === undefined || isRedisUrl(text) ? text : refuse(issues, name, 'must be redis://[:password@]host[:port][/db] or rediss://…, the password percent-encoded');
 }
 
 function isRedisUrl(text: string): boolean {
   try {
     const url = new URL(text);
+    // The client decodes the password: a malformed escape would crash it on first use.
+    decodeURIComponent(url.password);
     return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
   } catch {
     return false;
