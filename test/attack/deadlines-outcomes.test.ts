@@ -3,7 +3,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cloudEvent, mnsQueueEvent } from '../support/events';
+import { cloudEvent } from '../support/events';
 import { buildScript } from '../support/local-stack';
 import { script, startTestEmulator } from '../support/stack';
 import { ALLOWED, calls, ctx, fresh, httpAnswer, instance, signed, type World } from './helpers';
@@ -37,8 +37,6 @@ describe('the deadline', () => {
       const a = httpAnswer(await w.invoke(signed(JSON.stringify({ Items: ids.map((ScriptId) => ({ InstanceId: ALLOWED, ScriptId })) })), ctx(world, 2)));
       const elapsed = Date.now() - started;
       world.emulator.reset();
-      const codes = a.body.Results.map((r: { Code: string; Success: boolean }) => `${r.Success}:${r.Code}`);
-      console.log(`[attack] ${fault.kind} →`, elapsed, 'ms', a.status, [...new Set(codes)]);
       expect(elapsed).toBeLessThan(2_000);
       // An item whose withdrawal was performed (drip/stall perform it) may be reported 504 or reconciled, never a plain refusal.
       for (const r of a.body.Results) expect(r.Success || r.Retryable).toBe(true);
@@ -55,7 +53,6 @@ describe('the deadline', () => {
     const elapsed = Date.now() - started;
     world.emulator.setLatency(0);
     const v = a.value as Record<string, unknown>;
-    console.log('[attack] slow cleanup →', elapsed, 'ms', JSON.stringify({ Success: v?.Success, Withdrawn: v?.Withdrawn, Truncated: v?.Truncated, Remaining: v?.Remaining, Failed: v?.Failed }));
     expect(elapsed).toBeLessThan(2_000);
     expect(v.Success === false || v.Truncated === true || v.Withdrawn === 30).toBe(true);
   }, 20_000);
@@ -67,7 +64,6 @@ describe('outcome shapes', () => {
     // A custom-bus CloudEvent whose data object carries keys of those names (e.g. a forwarded request log).
     const ev = cloudEvent({ InstanceId: ALLOWED, ScriptId: 'x', meta: { rawPath: '/', requestContext: {} }, pad: 'a'.repeat(1024 * 1024) }, { id: randomUUID(), source: 'custom' });
     const a = await w.invoke(Buffer.from(JSON.stringify(ev)), ctx(world));
-    console.log('[attack] oversized CloudEvent mentioning HTTP fields →', JSON.stringify(a.value ?? a.error).slice(0, 200));
     expect(a.value).not.toHaveProperty('statusCode');
     expect(a.value).toMatchObject({ Code: 'PayloadTooLarge' });
   });

@@ -61,9 +61,6 @@ describe('secrets echoed by the upstream', () => {
     world.emulator.injectFault({ kind: 'status', status: 400, code: 'SignatureDoesNotMatch', message }, { action: 'WithdrawScriptReview' });
     const a = httpAnswer(await w.invoke(signed(JSON.stringify({ InstanceId: ALLOWED, ScriptId: id })), ctx(world)));
     const everything = JSON.stringify(a.body) + w.output() + receiver.bodies.join('');
-    console.log('[attack] answer Message →', String(a.body.Message).slice(0, 220));
-    const sinks = { answer: JSON.stringify(a.body), log: w.output(), callback: receiver.bodies.join('') };
-    console.log('[attack] %-encoded token present in →', Object.entries(sinks).filter(([, t]) => t.includes(enc(securityToken))).map(([k]) => k));
     for (const [name, form] of [
       ['token %-encoded', enc(securityToken)],
       ['secret double-%-encoded', enc(enc(accessKeySecret))],
@@ -179,7 +176,6 @@ describe('slow and hostile receivers', () => {
       const started = Date.now();
       const a = httpAnswer(await w.invoke(signed(JSON.stringify({ Items: ids.map((ScriptId) => ({ InstanceId: ALLOWED, ScriptId })) })), ctx(world, 3)));
       const elapsed = Date.now() - started;
-      console.log('[attack] receiver', url, '→', elapsed, 'ms', a.status, [...new Set(a.body.Results.map((r: any) => `${r.Callback?.Code ?? 'delivered'}:${r.Callback?.Delivered}`))]);
       expect(elapsed).toBeLessThan(3_000);
       expect(a.body.Results.filter((r: { Success: boolean }) => !r.Success)).toEqual([]);
       w.kill();

@@ -72,7 +72,6 @@ describe.runIf(redisAvailable)('two instances, one Redis', () => {
         b.invoke(signed(JSON.stringify({ InstanceId: ALLOWED, ScriptId: s2 }), { webhookId }), ctx(world)),
       ]);
       const statuses = [httpAnswer(ra).status, httpAnswer(rb).status].sort();
-      console.log('[attack] same id, two bodies →', statuses);
       expect(calls(world, [s1!, s2!])).toBe(1);
       expect(statuses[0]).toBe(200);
       expect([409, 422]).toContain(statuses[1]);
@@ -90,8 +89,7 @@ describe.runIf(redisAvailable)('two instances, one Redis', () => {
     const e2 = { ...structuredClone(e1), id: randomUUID() };
     world.emulator.setLatency(200);
     try {
-      const answers = await Promise.all([a.invoke([e1], ctx(world)), b.invoke(e2, ctx(world))]);
-      console.log('[attack] MNS redelivery →', JSON.stringify(answers.map((x) => x.error?.name ?? 'value')));
+      await Promise.all([a.invoke([e1], ctx(world)), b.invoke(e2, ctx(world))]);
       expect(calls(world, [id!])).toBe(1);
     } finally {
       world.emulator.setLatency(0);
@@ -149,7 +147,6 @@ describe.runIf(redisAvailable)('two instances, one Redis', () => {
     const [id] = fresh(world, 1);
     const h = httpAnswer(await w.invoke(signed(JSON.stringify({ InstanceId: ALLOWED, ScriptId: id })), ctx(world)));
     const e = await w.invoke({ InstanceId: ALLOWED, ScriptId: id }, ctx(world));
-    console.log('[attack] wrong password →', h.status, h.body.Message, JSON.stringify(e.error));
     expect(h.status).toBe(503);
     const everything = JSON.stringify([h, e]) + w.output();
     expect(everything).not.toContain(wrong);
@@ -161,7 +158,6 @@ describe.runIf(redisAvailable)('two instances, one Redis', () => {
     const w = await instance(world, env(url));
     const [id] = fresh(world, 1);
     const h = await w.invoke(signed(JSON.stringify({ InstanceId: ALLOWED, ScriptId: id })), ctx(world));
-    console.log('[attack] bad %-escape →', JSON.stringify(h.value ?? h.error).slice(0, 300));
     expect(calls(world, [id!])).toBe(0);
     expect(w.output()).not.toContain('bad%zzpassword');
     expect(h.error).toBeUndefined();
@@ -182,12 +178,8 @@ describe.runIf(redisAvailable)('two instances, one Redis', () => {
       proxy.freeze();
       const answer = await pending;
       const elapsed = Date.now() - started;
-      console.log('[attack] stalled store after withdrawal →', elapsed, 'ms for a 3 s function;', JSON.stringify(answer.value ?? answer.error).slice(0, 160));
-      // What FC does at 3 s: the invocation is killed, the caller never sees the 200, and retries the same delivery.
-      const b = await instance(world, env());
-      await sleep(Math.max(0, 3_100 - (Date.now() - started)));
-      const retry = httpAnswer(await b.invoke(event, ctx(world, 3)));
-      console.log('[attack] the sender\'s retry of the same webhook-id →', retry.status, retry.body.Code, 'WithdrawScriptReview calls:', calls(world, [id!]));
+      // Answered before FC ends the invocation at 3 s: the caller sees the withdrawal, and has nothing to retry.
+      expect(httpAnswer(answer).status).toBe(200);
       expect(world.emulator.withdrawals(ALLOWED, id!)).toBe(1);
       expect(elapsed).toBeLessThan(3_000);
     } finally {
@@ -206,7 +198,7 @@ describe.runIf(redisAvailable)('two instances, one Redis', () => {
       const answer = await w.invoke(signed(JSON.stringify({ InstanceId: ALLOWED, ScriptId: id })), ctx(world, 2));
       const elapsed = Date.now() - started;
       proxy.thaw();
-      console.log('[attack] stalled store at start →', elapsed, 'ms for a 2 s function;', JSON.stringify(answer.value ?? answer.error).slice(0, 200));
+      expect(httpAnswer(answer)).toMatchObject({ status: 503, body: { Code: 'IdempotencyStoreUnavailable' } });
       expect(calls(world, [id!])).toBe(0);
       expect(elapsed).toBeLessThan(2_000);
     } finally {
