@@ -16,24 +16,25 @@ const SENSITIVE_TEXT =
 /**
  * The secrets to mask: the configuration's for the instance's life, and the most recent rotating
  * ones (STS tokens rotate hourly), bounded so a long-lived instance does not grow. Each is kept
- * with its JSON-escaped form: inside a JSON line a secret may appear escaped.
+ * with the other forms it may appear in: JSON-escaped inside a JSON line, percent-encoded where an
+ * upstream echoes a signed query string ("server string to sign is: …SecurityToken%3D…").
  */
 export class SecretRegistry {
-  private readonly pinned = new Map<string, string>();
-  private readonly rotating = new Map<string, string>();
+  private readonly pinned = new Map<string, string[]>();
+  private readonly rotating = new Map<string, string[]>();
   constructor(private readonly capacity = 64) {}
 
   /** A rotating secret (the role's keys): the oldest goes when `capacity` newer ones came after it. */
   add(value: string | undefined): void {
     if (!isMaskable(value)) return;
     this.rotating.delete(value);
-    this.rotating.set(value, escapedForm(value));
+    this.rotating.set(value, otherForms(value));
     if (this.rotating.size > this.capacity) this.rotating.delete(this.rotating.keys().next().value as string);
   }
 
   /** A secret of the configuration: masked as long as the instance lives, whatever rotates after it. */
   pin(value: string | undefined): void {
-    if (isMaskable(value)) this.pinned.set(value, escapedForm(value));
+    if (isMaskable(value)) this.pinned.set(value, otherForms(value));
   }
 
   maskText(text: string): string {
@@ -55,13 +56,24 @@ export class SecretRegistry {
 
 // Short values would mask ordinary words; real keys and tokens are long.
 const isMaskable = (value: string | undefined): value is string => value !== undefined && value.length >= 8;
-const escapedForm = (value: string): string => JSON.stringify(value).slice(1, -1);
+/**
+ * JSON-escaped, and percent-encoded as encodeURIComponent and RFC 3986 (which also encodes !'()*)
+ * write it, once or twice (an RPC string to sign encodes the encoded query again); those that differ.
+ */
+function otherForms(value: string): string[] {
+  const percent = encodeURIComponent(value);
+  const rfc3986 = percent.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const forms = new Set([JSON.stringify(value).slice(1, -1), percent, rfc3986, rfc3986.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())]);
+  for (const once of [percent, rfc3986]) forms.add(encodeURIComponent(once));
+  forms.delete(value);
+  return [...forms];
+}
 
-function maskAll(text: string, secrets: Map<string, string>): string {
+function maskAll(text: string, secrets: Map<string, string[]>): string {
   let out = text;
-  for (const [secret, escaped] of secrets) {
+  for (const [secret, forms] of secrets) {
     if (out.includes(secret)) out = out.split(secret).join(REDACTED);
-    if (escaped !== secret && out.includes(escaped)) out = out.split(escaped).join(REDACTED);
+    for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
   }
   return out;
 }

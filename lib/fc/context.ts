@@ -27,6 +27,15 @@ export function invocationEndMs(startMs: number, context: FcContext): number {
   return startMs + (context.function?.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
 }
 
+/**
+ * The last instant a store call may still be waited on: after the work the outcome is written in
+ * the margin before FC ends the invocation, and the answer must still leave before that end.
+ */
+export function lastStoreCallMs(startMs: number, context: FcContext): number {
+  const endMs = invocationEndMs(startMs, context);
+  return endMs - Math.min(200, (endMs - startMs) * 0.05);
+}
+
 /** No reserve (for the callback, for a last read) takes more than this share of the invocation's time. */
 export const MAX_RESERVE_FRACTION = 0.1;
 

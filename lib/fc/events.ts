@@ -22,15 +22,67 @@ export interface FcHttpEvent {
  */
 export const MAX_EVENT_BYTES = 1024 * 1024;
 
+/**
+ * The UTF-8 length of `text`, or a lower bound of it once that is past `limit`: it lies between
+ * the text's length in UTF-16 units and three times that, so only a text that could be either
+ * side of the limit is measured.
+ */
+function utf8LengthPast(text: string, limit: number): number {
+  return text.length > limit || text.length * 3 <= limit ? text.length : Buffer.byteLength(text);
+}
+
 /** An event too large to parse: its size, and whether its bytes name an HTTP trigger's fields, so the 413 is an HTTP answer. */
 export function oversizedEvent(event: unknown): { bytes: number; http: boolean } | undefined {
   if (!(event instanceof Uint8Array) && typeof event !== 'string') return undefined;
-  // A string's UTF-8 length is at least its length in UTF-16 units: no walk over a huge one.
-  const bytes = typeof event === 'string' ? event.length : event.byteLength;
+  const bytes = typeof event === 'string' ? utf8LengthPast(event, MAX_EVENT_BYTES) : event.byteLength;
   if (bytes <= MAX_EVENT_BYTES) return undefined;
-  // Searched in place: a copy of the event is what this check exists to avoid.
-  const text = typeof event === 'string' ? event : Buffer.from(event.buffer, event.byteOffset, event.byteLength);
-  return { bytes, http: text.includes('"requestContext"') && text.includes('"rawPath"') };
+  // Read in place: a copy of the event is what this check exists to avoid.
+  const text: JsonText = typeof event === 'string' ? stringText(event) : bufferText(Buffer.from(event.buffer, event.byteOffset, event.byteLength));
+  const keys = topLevelKeys(text);
+  return { bytes, http: keys.has('rawPath') && keys.has('requestContext') };
+}
+
+/** JSON text as the key scan reads it: a character code at a position, and the next `"` from one. */
+interface JsonText {
+  length: number;
+  code(at: number): number;
+  nextQuote(from: number): number;
+  slice(from: number, to: number): string;
+}
+const stringText = (text: string): JsonText => ({ length: text.length, code: (at) => text.charCodeAt(at), nextQuote: (from) => text.indexOf('"', from), slice: (from, to) => text.slice(from, to) });
+const bufferText = (bytes: Buffer): JsonText => ({ length: bytes.length, code: (at) => bytes[at]!, nextQuote: (from) => bytes.indexOf(0x22, from), slice: (from, to) => bytes.toString('latin1', from, to) });
+
+const QUOTE = 0x22, BACKSLASH = 0x5c, COLON = 0x3a;
+const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+
+/**
+ * The keys of the outermost object of JSON text, short ones only, without parsing it: strings
+ * are skipped with a native search for their closing quote, so a huge body costs little.
+ */
+function topLevelKeys(text: JsonText): Set<string> {
+  const keys = new Set<string>();
+  let depth = 0;
+  for (let at = 0; at < text.length; at++) {
+    const code = text.code(at);
+    if (code === 0x7b || code === 0x5b) depth++;
+    else if (code === 0x7d || code === 0x5d) depth--;
+    if (code !== QUOTE) continue;
+    let end = text.nextQuote(at + 1);
+    while (end > 0 && isEscaped(text, end)) end = text.nextQuote(end + 1);
+    if (end < 0) break;
+    let next = end + 1;
+    while (next < text.length && isSpace(text.code(next))) next++;
+    if (depth === 1 && end - at <= 32 && text.code(next) === COLON) keys.add(text.slice(at + 1, end));
+    at = end;
+  }
+  return keys;
+}
+
+/** A quote preceded by an odd run of backslashes is inside its string. */
+function isEscaped(text: JsonText, quoteAt: number): boolean {
+  let run = 0;
+  while (text.code(quoteAt - 1 - run) === BACKSLASH) run++;
+  return run % 2 === 1;
 }
 
 /** FC hands Node handlers a Buffer; local tools and tests may pass a string or an object. */

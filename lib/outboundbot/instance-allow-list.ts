@@ -11,6 +11,10 @@ const VARIABLE = 'ALLOWED_INSTANCE_IDS';
 /** Space- or comma-separated ids; an entry that no instance id could be is refused, naming the variable. */
 export function parseInstanceAllowList(value: string | undefined): string[] {
   const entries = (value ?? '').split(/[\s,]+/).filter((entry) => entry !== '');
+  // Set but naming nothing (" , "): refused rather than read as "any instance".
+  if (entries.length === 0 && value !== undefined && value.trim() !== '') {
+    throw new InvalidConfigurationError([{ Path: VARIABLE, Message: 'names no instance id; leave it unset to allow any' }]);
+  }
   const bad = entries.filter((entry) => !ID_PATTERN.test(entry));
   if (bad.length > 0) {
     const shown = bad.slice(0, 3).map((entry) => JSON.stringify(entry.slice(0, 64)));

@@ -54,11 +54,13 @@ const fcEndpoint = () =>
 
 /** `redis://` or `rediss://` with host; the password and db travel in the URL. */
 const redisUrl = () =>
-  z.pipe(optionalText(), z.optional(z.string().check(z.refine(isRedisUrl, 'must be redis://[:password@]host[:port][/db] or rediss://…'))));
+  z.pipe(optionalText(), z.optional(z.string().check(z.refine(isRedisUrl, 'must be redis://[:password@]host[:port][/db] or rediss://…, the password percent-encoded'))));
 
 function isRedisUrl(text: string): boolean {
   try {
     const url = new URL(text);
+    // The client decodes the password: a malformed escape would crash it on first use.
+    decodeURIComponent(url.password);
     return (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== '';
   } catch {
     return false;

@@ -77,4 +77,18 @@ describe('logger and redaction', () => {
     secrets.add('abc');
     expect(secrets.maskText('abc')).toBe('abc');
   });
+
+  it('masks a known secret percent-encoded, as an upstream echoing a signed query string writes it', () => {
+    const registry = new SecretRegistry();
+    const token = 'CAIS+token/with=padding==';
+    registry.add(token);
+    for (const form of [encodeURIComponent(token), encodeURIComponent(token).toLowerCase().replace(/caiS/i, 'CAIS')]) {
+      expect(registry.maskText(`server string to sign is: SecurityToken%3D${form}&x`)).toBe(`server string to sign is: SecurityToken%3D${REDACTED}&x`);
+    }
+    expect(registry.maskText(`StringToSign=POST&%2F&SecurityToken%253D${encodeURIComponent(encodeURIComponent(token))}`)).toContain(REDACTED);
+    expect(registry.maskText(encodeURIComponent(encodeURIComponent(token)))).toBe(REDACTED);
+    const quoted = "it's(secret)*!";
+    registry.pin(quoted);
+    expect(registry.maskText(`a=${encodeURIComponent(quoted).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`)).toBe(`a=${REDACTED}`);
+  });
 });

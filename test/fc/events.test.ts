@@ -50,6 +50,22 @@ describe('an event too large to parse', () => {
     expect(oversizedEvent(padded({ requestContext: {} }, MAX_EVENT_BYTES + 10))).toMatchObject({ http: false });
   });
 
+  it('only the outermost object\'s keys count: the same names inside data, or inside a string, do not', () => {
+    const pad = 'x'.repeat(MAX_EVENT_BYTES);
+    const nested = { specversion: '1.0', data: { rawPath: '/', requestContext: {} }, pad };
+    expect(oversizedEvent(Buffer.from(JSON.stringify(nested)))).toMatchObject({ http: false });
+    const inString = { body: `"rawPath": "requestContext": ${pad}` };
+    expect(oversizedEvent(Buffer.from(JSON.stringify(inString)))).toMatchObject({ http: false });
+    const escapedQuotes = { body: `\\"\" ${pad} \\`, rawPath: '/', requestContext: { http: { method: 'POST' } } };
+    expect(oversizedEvent(Buffer.from(JSON.stringify(escapedQuotes, null, 1)))).toMatchObject({ http: true });
+    expect(oversizedEvent(JSON.stringify(escapedQuotes))).toMatchObject({ http: true });
+  });
+
+  it('a string event is measured in UTF-8 bytes: 700,000 CJK characters are 2.1 MB', () => {
+    expect(oversizedEvent(JSON.stringify({ text: '漢'.repeat(700_000) }))).toMatchObject({ bytes: 2_100_011 });
+    expect(oversizedEvent(JSON.stringify({ text: '漢'.repeat(300_000) }))).toBeUndefined();
+  });
+
   it('a view into a larger buffer is measured and searched within its own bytes', () => {
     const whole = Buffer.concat([Buffer.from('"rawPath""requestContext"'), Buffer.alloc(MAX_EVENT_BYTES + 1, 0x20)]);
     expect(oversizedEvent(whole.subarray(25))).toEqual({ bytes: MAX_EVENT_BYTES + 1, http: false });

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../../lib/core/clock';
 import { IdempotencyStoreUnavailableError } from '../../lib/idempotency/errors';
+import { boundedBy } from '../../lib/idempotency/bounded-store';
 import { createMemoryStore } from '../../lib/idempotency/memory-store';
 import { openStore } from '../../lib/idempotency/open-store';
 import { createRedisStore } from '../../lib/idempotency/redis-store';
@@ -135,5 +136,31 @@ describe.runIf(redisAvailable)('redis store failures', () => {
     } finally {
       await own.stop();
     }
+  });
+});
+
+describe('a store bounded by the invocation', () => {
+  const stalled: IdempotencyStore = {
+    claim: () => new Promise(() => undefined),
+    replace: () => new Promise(() => undefined),
+    release: () => new Promise(() => undefined),
+    read: () => new Promise(() => undefined),
+    put: () => new Promise(() => undefined),
+  };
+
+  it('a store that stalls fails as unavailable at the bound, whatever its own timeout', async () => {
+    const bounded = boundedBy(stalled, Date.now() + 80, systemClock);
+    const startMs = Date.now();
+    await expect(bounded.put('k', { owner: 'o' }, 1_000)).rejects.toBeInstanceOf(IdempotencyStoreUnavailableError);
+    expect(Date.now() - startMs).toBeGreaterThanOrEqual(70);
+    expect(Date.now() - startMs).toBeLessThan(500);
+    // Past the bound, a call fails at once.
+    await expect(bounded.read('k')).rejects.toBeInstanceOf(IdempotencyStoreUnavailableError);
+  });
+
+  it('answers as the store does inside the bound', async () => {
+    const bounded = boundedBy(createMemoryStore(systemClock), Date.now() + 5_000, systemClock);
+    expect(await bounded.claim('k', { owner: 'o' }, 1_000)).toEqual({ claimed: true });
+    expect(await bounded.read('k')).toEqual({ owner: 'o' });
   });
 });

@@ -106,9 +106,9 @@ describe('configuration from the environment', () => {
     ['OUTBOUNDBOT_PROTOCOL', '', 'must be one of https, http'],
     ['OUTBOUNDBOT_ENDPOINT', ' outboundbot.example.com', 'must be host or host:port'],
     ['OUTBOUNDBOT_ENDPOINT', 'host:123456', 'must be host or host:port'],
-    ['IDEMPOTENCY_REDIS_URL', 'http://cache.example.com', 'must be redis://[:password@]host[:port][/db] or rediss://…'],
-    ['IDEMPOTENCY_REDIS_URL', 'redis:///0', 'must be redis://[:password@]host[:port][/db] or rediss://…'],
-    ['IDEMPOTENCY_REDIS_URL', 'not a url', 'must be redis://[:password@]host[:port][/db] or rediss://…'],
+    ['IDEMPOTENCY_REDIS_URL', 'http://cache.example.com', 'must be redis://[:password@]host[:port][/db] or rediss://…, the password percent-encoded'],
+    ['IDEMPOTENCY_REDIS_URL', 'redis:///0', 'must be redis://[:password@]host[:port][/db] or rediss://…, the password percent-encoded'],
+    ['IDEMPOTENCY_REDIS_URL', 'not a url', 'must be redis://[:password@]host[:port][/db] or rediss://…, the password percent-encoded'],
     ['WEBHOOK_SECRET', 'nope', 'each secret must start with "whsec_"'],
   ])('withdraw: %s=%j says %j', (name, value, message) => {
     expect(issues({ [name]: value })).toEqual([{ Path: name, Message: message }]);
@@ -149,6 +149,16 @@ describe('configuration from the environment', () => {
     expect(parse({ ALLOWED_INSTANCE_IDS: ' ' })).toHaveProperty('ALLOWED_INSTANCE_IDS', []);
     expect(issues({ ALLOWED_INSTANCE_IDS: 'inst-a;inst-b' }, parse)).toEqual([
       { Path: 'ALLOWED_INSTANCE_IDS', Message: 'entries must be OutboundBot instance ids, not "inst-a;inst-b"' },
+    ]);
+  });
+
+  it.each(Object.entries(parsers))('%s: ALLOWED_INSTANCE_IDS set to separators only names nothing: refused, not read as any', (_, parse) => {
+    expect(issues({ ALLOWED_INSTANCE_IDS: ' , ' }, parse)).toEqual([{ Path: 'ALLOWED_INSTANCE_IDS', Message: 'names no instance id; leave it unset to allow any' }]);
+  });
+
+  it('a store URL whose password is not valid percent-encoding is refused at start, not a crash on first use', () => {
+    expect(issues({ IDEMPOTENCY_REDIS_URL: 'redis://:bad%zzpassword@127.0.0.1:6379/0' })).toEqual([
+      { Path: 'IDEMPOTENCY_REDIS_URL', Message: 'must be redis://[:password@]host[:port][/db] or rediss://…, the password percent-encoded' },
     ]);
   });
 
