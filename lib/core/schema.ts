@@ -26,7 +26,7 @@ export function pathText(path: readonly PropertyKey[], prefix = ''): string {
 }
 
 /** One Issue per zod issue; an unknown-keys issue becomes one per key, named by the key. */
-export function issuesOf(error: z.core.$ZodError, prefix = ''): Issue[] {
+export function issuesOf(error: Pick<z.core.$ZodError, 'issues'>, prefix = ''): Issue[] {
   const issues: Issue[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {

@@ -112,8 +112,14 @@ export function isHttpShaped(value: Record<string, unknown>): boolean {
 }
 
 const wrongType = (expected: string) => typeMessage(`must be ${expected}`);
+/** A map of strings. zod's record skips an own `__proto__` key (JSON.parse makes one): the raw value is checked for it first. */
 const stringMap = () =>
-  z.optional(z.record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of strings' }));
+  z.optional(
+    z.pipe(
+      z.custom((map) => !isRecord(map) || !Object.hasOwn(map, '__proto__') || typeof map.__proto__ === 'string', { message: 'must be a string', path: ['__proto__'] }),
+      z.record(z.string(), z.string({ error: 'must be a string' }), { error: 'must be an object of strings' }),
+    ),
+  );
 
 /**
  * The FC 3.0 HTTP trigger event, as far as the function reads it: only those fields, plus the
@@ -139,10 +145,18 @@ const httpEventSchema = onFirstUse(() =>
   }),
 );
 
-/** What keeps an HTTP-shaped event from being a well-formed FC 3.0 HTTP trigger event, one issue per bad field (empty when it is one). */
+/**
+ * What keeps an HTTP-shaped event from being a well-formed FC 3.0 HTTP trigger event, one issue
+ * per bad field (empty when it is one); a map by its first bad entry only, so a sender's
+ * thousand bad headers make one line of the answer, not a thousand.
+ */
 export function httpEventIssues(event: Record<string, unknown>): Issue[] {
   const result = httpEventSchema().safeParse(event);
-  return result.success ? [] : issuesOf(result.error);
+  if (result.success) return [];
+  const named = new Set<PropertyKey>();
+  const isMapEntry = (path: readonly PropertyKey[]) => path.length === 2 && (path[0] === 'headers' || path[0] === 'queryParameters');
+  const firstPerMap = result.error.issues.filter(({ path }) => !isMapEntry(path) || (!named.has(path[0]!) && !!named.add(path[0]!)));
+  return issuesOf({ issues: firstPerMap });
 }
 
 /** An HTTP-shaped event as the HTTP trigger's, or InvalidParameterError naming each bad field. */

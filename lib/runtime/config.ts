@@ -125,6 +125,9 @@ function readEnv<T>(schema: z.ZodMiniType<T>, env: NodeJS.ProcessEnv): T {
   return result.data;
 }
 
+/** The variables each function reads: the keys of its schema. */
+export const configVariables = { withdraw: () => Object.keys(withdrawSchema().shape), cleanup: () => Object.keys(cleanupSchema().shape) };
+
 export const parseWithdrawConfig = (env: NodeJS.ProcessEnv): WithdrawConfig => readEnv(withdrawSchema(), env);
 export const parseCleanupConfig = (env: NodeJS.ProcessEnv): CleanupConfig => readEnv(cleanupSchema(), env);
 

@@ -15,6 +15,7 @@ import { runWithRetry, type RetryPolicy, type RetryRun } from '../core/retry-pol
 import { attemptDelivery, type DeliveryFailure, type DeliveryRequest } from './callback-attempt';
 import { addressRefusal, bareHostname, checkCallbackUrl, parseCallbackUrl, reportUrl } from './callback-policy';
 import { errorText } from './errors';
+import type { CallbackReport } from './callback-report';
 import type { PinnedTarget } from './pinned-request';
 import { NO_TIME_LEFT, resolveOnce, type Lookup } from './resolve-once';
 
@@ -38,18 +39,7 @@ export interface CallbackDeps extends Clock {
   lookup?: Lookup;
 }
 
-export interface CallbackReport {
-  Delivered: boolean;
-  /** The target without query string, fragment or userinfo (they may carry tokens). */
-  Url: string;
-  StatusCode?: number;
-  /** HTTP attempts made (0 when refused before sending). */
-  Attempts: number;
-  /** `CallbackRefused` (policy), `CallbackFailed` (network, DNS, non-2xx), `CallbackTimeout`. */
-  Code?: string;
-  Message?: string;
-  WebhookId: string;
-}
+export type { CallbackReport } from './callback-report';
 
 type NotSent = { ok: false; code: 'CallbackRefused' | 'CallbackFailed' | 'CallbackTimeout'; message: string };
 type Prepared = { ok: true; request: DeliveryRequest; addresses: PinnedTarget[] };

@@ -7,29 +7,13 @@ import { exclusively, type ExclusiveSettings } from './exclusive';
 import { RECONCILE_SLACK_MS, reconcileRefusal, type Reconciliation, type UnansweredWindow } from './reconcile';
 import { deadlineExceeded } from '../core/deadline-exceeded';
 import type { WithdrawalItem } from './items';
+import type { WithdrawResult } from './result-schema';
 
 /** One script to withdraw, in the API's own names: the output of `itemSchema` (lib/withdraw/items.ts). */
 export type { WithdrawalItem } from './items';
 
-/** A result per item: the API's shape, plus the ids it was for and how many attempts it took. */
-export interface WithdrawResult {
-  InstanceId: string;
-  ScriptId: string;
-  Success: boolean;
-  HttpStatusCode: number;
-  Code: string;
-  Message: string;
-  /** The upstream RequestId when OutboundBot answered. */
-  RequestId?: string;
-  Script?: Record<string, unknown>;
-  Attempts: number;
-  /** True when trying again later may succeed: FC's async retry and on-failure destination take over. */
-  Retryable: boolean;
-  /** A refusal turned out to follow our own earlier, unanswered attempt: that attempt withdrew the script. */
-  Reconciled?: boolean;
-  /** For a retryable refusal of our own (409 RequestInProgress, 503 store unavailable): when to come back, as HTTP's `retry-after`. */
-  RetryAfterSeconds?: number;
-}
+/** A result per item: the API's shape, plus the ids it was for and how many attempts it took (lib/withdraw/result-schema.ts). */
+export type { WithdrawResult } from './result-schema';
 
 export interface WithdrawDeps {
   client: OutboundBotClient;

@@ -39,23 +39,22 @@ function answer(parse: (input: unknown) => unknown, input: unknown): Entry['answ
   }
 }
 
-/**
- * The deliberate differences, as a map from today's answer to the one the corpus holds:
- * - an HTTP event's `headers` and `queryParameters`: every entry that is not a string is named,
- *   where the hand-written check named the first only.
- */
-const DELIBERATE: Record<string, (answer: Entry['answer']) => Entry['answer']> = {
-  httpEvent: (answer) => {
-    if (!Array.isArray(answer.value)) return answer;
-    const seen = new Set<string>();
-    const firstPerMap = (answer.value as Array<{ Path: string }>).filter(({ Path }) => {
-      const map = /^(headers|queryParameters)\./.exec(Path)?.[1];
-      return map === undefined || (!seen.has(map) && !!seen.add(map));
-    });
-    return { value: firstPerMap };
-  },
+type Answer = Entry['answer'];
+type Issue = { Path: string; Message: string };
+
+/** Changed after the corpus was drawn (issue #18's review), not by the schemas: the store URL's message names the password's encoding. */
+function storeUrlMessageAsBefore(answer: Answer): Answer {
+  if (!answer.issues) return answer;
+  const before = 'must be redis://[:password@]host[:port][/db] or rediss://…';
+  return { ...answer, issues: (answer.issues as Issue[]).map((issue) => (issue.Path === 'IDEMPOTENCY_REDIS_URL' ? { ...issue, Message: before } : issue)) };
+}
+
+/** The deliberate differences, each as a map from today's answer to the one the corpus holds. */
+const DELIBERATE: Record<string, (answer: Answer) => Answer> = {
+  withdrawConfig: storeUrlMessageAsBefore,
+  cleanupConfig: storeUrlMessageAsBefore,
 };
-const asBefore = (parser: string, answer: Entry['answer']) => (DELIBERATE[parser] ?? ((same) => same))(answer);
+const asBefore = (parser: string, answer: Answer) => (DELIBERATE[parser] ?? ((same) => same))(answer);
 
 describe('the schemas answer the corpus as the hand-written checks did', () => {
   it('holds every parser', () => {

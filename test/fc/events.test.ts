@@ -120,6 +120,12 @@ describe('the HTTP trigger event shape', () => {
     ]);
   });
 
+  it('an own __proto__ header that is not a string is named, though zod\'s record skips that key', () => {
+    const event = { ...TEMPLATE, headers: JSON.parse('{"__proto__":{"webhook-signature":"v1,x"},"Accept":"*/*"}') as unknown };
+    expect(issuesOf(() => parseHttpEvent(event), InvalidParameterError)).toEqual([{ Path: 'headers.__proto__', Message: 'must be a string' }]);
+    expect(httpEventIssues({ ...TEMPLATE, headers: JSON.parse('{"__proto__":"text"}') as unknown })).toEqual([]);
+  });
+
   it('a well-formed event is returned as it is, not copied', () => {
     expect(parseHttpEvent(TEMPLATE)).toBe(TEMPLATE);
   });

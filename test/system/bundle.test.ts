@@ -12,7 +12,7 @@ import { contextFor, script, startTestEmulator, type RoleCredentials } from '../
  * heavy modules, and any path that reaches the stubs of scripts/stubs/.
  */
 const ROOT = path.resolve(__dirname, '../..');
-type Metafile = { inputs: Record<string, unknown>; outputs: Record<string, { bytes: number }> };
+type Metafile = { inputs: Record<string, unknown>; outputs: Record<string, { bytes: number; inputs: Record<string, { bytesInOutput: number }> }> };
 let metafiles: Record<string, Metafile>;
 let stubbed: Record<string, Record<string, string>>;
 let emulator: OutboundBotEmulator;
@@ -36,6 +36,11 @@ beforeAll(async () => {
 afterAll(() => emulator.close());
 
 const inputs = (name: string) => Object.keys(metafiles[name]!.inputs);
+/** The inputs of a function's index.js that left code in it (tree-shaken modules are inputs of 0 bytes). */
+const bundled = (name: string) =>
+  Object.entries(metafiles[name]!.outputs)
+    .filter(([output]) => output.endsWith(`${name}/index.js`))
+    .flatMap(([, output]) => Object.entries(output.inputs).filter(([, input]) => input.bytesInOutput > 0).map(([file]) => file));
 
 describe('the withdraw bundle', () => {
   it('stays small: under 256 KB before zipping (the budget is 1 MB zipped)', () => {
@@ -48,11 +53,16 @@ describe('the withdraw bundle', () => {
     ['lodash, moment, ws and the proxy agents', /node_modules\/(lodash|moment|ws|socks|https?-proxy-agent|@darabonba)\//],
     ['the XML parser', /node_modules\/(xml2js|xmlbuilder|sax|@alicloud\/tea-xml)\//],
     ['the credential provider chain', /node_modules\/@alicloud\/credentials\//],
-    ['zod (lib/core/fields.ts does its checks)', /node_modules\/zod\//],
     ['debug (4.7 ms of every cold start, to print nothing)', /node_modules\/(.*\/)?debug\//],
     ['the cleanup code', /^lib\/cleanup|^lib\/fanout/],
   ])('leaves out %s', (_what, pattern) => {
     expect(inputs('withdraw').filter((file) => pattern.test(file))).toEqual([]);
+  });
+
+  it.each(['withdraw', 'cleanup'])('%s parses with zod/mini: its core and mini schemas, none of its locales, classic API or JSON Schema generator', (name) => {
+    const zod = bundled(name).filter((file) => file.includes('node_modules/zod/'));
+    expect(zod).toEqual(expect.arrayContaining(['node_modules/zod/v4/core/schemas.js', 'node_modules/zod/v4/mini/schemas.js']));
+    expect(zod.filter((file) => /\/(locales|classic)\/|json-schema/.test(file))).toEqual([]);
   });
 
   it('uses the stubs it declares, and nothing else stands in for a real module', () => {
