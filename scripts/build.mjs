@@ -149,6 +149,7 @@ export async function buildTools() {
     entryPoints: {
       server: 'local/server.ts',
       cli: 'local/cli.ts',
+      contract: 'local/contract.ts',
       bench: 'bench/bench.ts',
       'bench-cold-raw': 'bench/cold-raw.ts',
       'bench-cold-handler': 'bench/cold-handler.ts',

@@ -5,7 +5,7 @@ import { issuesOf, onFirstUse } from '../core/schema';
 import { idSchema } from '../outboundbot/ids';
 
 export const MAX_BATCH_ITEMS = 100;
-const MAX_CALLBACK_URL_CHARS = 2048;
+export const MAX_CALLBACK_URL_CHARS = 2048;
 const NOT_AN_ITEM = 'must be an object with InstanceId and ScriptId';
 const NOT_A_URL = 'must be an absolute URL';
 const TAB_OR_NEWLINE = /[\t\n\r]/g;
@@ -18,7 +18,7 @@ export const itemSchema = onFirstUse(() => z.object({ InstanceId: idSchema(), Sc
  * drops tabs and newlines before it parses; so does the value kept, so the host it names is the
  * host a later parse sees.
  */
-const callbackUrlSchema = onFirstUse(() =>
+export const callbackUrlSchema = onFirstUse(() =>
   z.optional(
     z.string({ error: NOT_A_URL }).check(
       z.overwrite((value) => (URL.canParse(value.trim()) ? value.trim().replace(TAB_OR_NEWLINE, '') : value)),
@@ -29,7 +29,7 @@ const callbackUrlSchema = onFirstUse(() =>
 );
 
 /** `Items`: too many, or none, is refused before any element is read (the answer would list them all). */
-const itemsSchema = onFirstUse(() =>
+export const itemsSchema = onFirstUse(() =>
   z.pipe(
     z.pipe(
       z.array(z.unknown(), { error: 'must be an array of {InstanceId, ScriptId}' }),
@@ -40,8 +40,8 @@ const itemsSchema = onFirstUse(() =>
   ),
 );
 
-const singleRequestSchema = onFirstUse(() => z.object({ InstanceId: idSchema(), ScriptId: idSchema(), CallbackUrl: callbackUrlSchema() }));
-const batchRequestSchema = onFirstUse(() => z.object({ Items: itemsSchema(), CallbackUrl: callbackUrlSchema() }));
+export const singleRequestSchema = onFirstUse(() => z.object({ InstanceId: idSchema(), ScriptId: idSchema(), CallbackUrl: callbackUrlSchema() }));
+export const batchRequestSchema = onFirstUse(() => z.object({ Items: itemsSchema(), CallbackUrl: callbackUrlSchema() }));
 
 /** What a withdrawal request asks for: `{InstanceId, ScriptId}` or `{Items: [...]}`, each with an optional CallbackUrl. */
 export type WithdrawalItem = z.output<ReturnType<typeof itemSchema>>;
