@@ -229,7 +229,28 @@ async function coldStart(bench: Bench): Promise<Row[]> {
     status: 'info',
     data: rss,
   });
+  rows.push(await zodCost());
   return rows;
+}
+
+/** zod's share of a cold start, by phase: a fresh process per run, no upstream involved. */
+async function zodCost(): Promise<Row> {
+  type Phases = { moduleInitMs: number; firstBuildMs: number; firstParseMs: number };
+  const runs: Phases[] = [];
+  for (let i = 0; i < COLD_RUNS; i++) runs.push((await runChild<Phases>(path.join(BUILD, 'bench-schemas-cold.js'), {}, { PATH: process.env.PATH ?? '' }, 20_000)).result);
+  const phase = (key: keyof Phases) => summarize(runs.map((r) => r[key]));
+  const phases = { moduleInitMs: phase('moduleInitMs'), firstBuildMs: phase('firstBuildMs'), firstParseMs: phase('firstParseMs') };
+  const total = phases.moduleInitMs.median + phases.firstBuildMs.median + phases.firstParseMs.median;
+  return {
+    id: 'cold-zod',
+    name: '  cold start: zod, the schemas and their checks, CPU (information)',
+    value: total,
+    unit: 'ms',
+    measured: `${ms(total)} = module init ${spread(phases.moduleInitMs, ms)} + first build ${spread(phases.firstBuildMs, ms)} + first parse ${spread(phases.firstParseMs, ms)}, n=${COLD_RUNS}`,
+    budget: null,
+    status: 'info',
+    data: phases,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

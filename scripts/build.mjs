@@ -157,14 +157,15 @@ export async function buildTools() {
       'bench-cleanup': 'bench/cleanup-child.ts',
       'bench-warm': 'bench/warm-child.ts',
       'bench-emulator': 'bench/emulator-process.ts',
+      'bench-schemas-cold': 'bench/schemas-cold.ts',
     },
     outdir: path.join(root, 'build'),
     sourcemap: true,
   });
-  // The cold baseline of the official client alone, bundled as the withdraw function is.
+  // The cold baseline of the official client alone, and the function's schemas alone, bundled as the withdraw function is.
   await build({
     ...common,
-    entryPoints: { 'bench-cold-client': 'bench/cold-client.ts' },
+    entryPoints: { 'bench-cold-client': 'bench/cold-client.ts', 'bench-schemas': 'bench/schemas-entry.ts' },
     outdir: path.join(root, 'build'),
     minify: true,
     alias: stubAliases('withdraw'),
