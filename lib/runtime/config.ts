@@ -13,29 +13,31 @@ import { DEFAULT_TOLERANCE_SECONDS, parseWebhookSecrets } from '../webhooks/veri
 /** Twice the signature's ±300 s tolerance: a replay verifies until 10 minutes after the first use at worst. */
 export const MIN_IDEMPOTENCY_TTL_SECONDS = 2 * DEFAULT_TOLERANCE_SECONDS;
 
-// ---- How a variable is read. Unset is `fallback`; `s.yaml` renders an unset `${env(...)}` as ''.
+// ---- How a variable is read. Unset or blank is `fallback` (`s.yaml` renders an unset `${env(...)}` as '').
 // A value is always text or unset, so no stage checks for a string; stages shared by several
 // variables are built once (schemas are immutable): fewer schemas to build on a cold start.
 
-const toNumber = onFirstUse(() => z.transform(Number));
-const inRange = memoByRange((min, max) => z.pipe(toNumber(), integerIn(min, max)));
-/** An integer in [min, max], read as `Number(value)` (so '' is 0). */
-const integer = (min: number, max: number, fallback: number) => z._default(inRange(min, max), fallback);
-const durationMs = (fallback: number) => integer(1, 3_600_000, fallback);
-const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
-  z._default(z.enum(values, { error: `must be one of ${values.join(', ')}` }), fallback);
-/** Text matching `pattern` as given (not trimmed). */
-const matching = (pattern: RegExp, message: string, fallback: string) => z._default(z.string().check(z.regex(pattern, message)), fallback);
 /** Unset and blank are the same; anything else is trimmed. */
 const trimmed = (value: string | undefined): string | undefined => value?.trim() || undefined;
 const optionalText = onFirstUse(() => z.transform(trimmed));
+/** A choice is read trimmed and in any case: `LOG_LEVEL=INFO` means info. */
+const choiceText = onFirstUse(() => z.transform((value: string | undefined) => trimmed(value)?.toLowerCase()));
+
+/** Plain decimal digits only: `0x4`, `1e1` or `1.5` are refused, not read as 4, 10 or 1.5. */
+const DECIMAL = 'must be a whole number written in decimal digits';
+const inRange = memoByRange((min, max) => z.pipe(z.string().check(z.regex(/^\d+$/, DECIMAL)), z.pipe(z.transform(Number), integerIn(min, max))));
+/** An integer in [min, max]; unset or blank is `fallback`. */
+const integer = (min: number, max: number, fallback: number) => z.pipe(optionalText(), z._default(inRange(min, max), fallback));
+const durationMs = (fallback: number) => integer(1, 3_600_000, fallback);
+/** One of `values`, in any case; unset or blank is `fallback`. */
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+  z.pipe(choiceText(), z._default(z.enum(values, { error: `must be one of ${values.join(', ')}` }), fallback));
+/** Text matching `pattern` as given (not trimmed). */
+const matching = (pattern: RegExp, message: string, fallback: string) => z._default(z.string().check(z.regex(pattern, message)), fallback);
 const TRUE = ['true', '1', 'yes'] as const;
-/** true/false, 1/0, yes/no; unset or '' is false. */
+/** true/false, 1/0, yes/no, in any case; unset or blank is false. */
 const flag = () =>
-  z._default(
-    z.pipe(z.enum([...TRUE, 'false', '0', 'no', ''], { error: 'must be true or false' }), z.transform((value) => (TRUE as readonly string[]).includes(value))),
-    false,
-  );
+  z.pipe(choiceText(), z._default(z.pipe(z.enum([...TRUE, 'false', '0', 'no'], { error: 'must be true or false' }), z.transform((value) => (TRUE as readonly string[]).includes(value))), false));
 
 function memoByRange<T>(build: (min: number, max: number) => T): (min: number, max: number) => T {
   const built = new Map<string, T>();

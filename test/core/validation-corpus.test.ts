@@ -49,6 +49,23 @@ function storeUrlMessageAsBefore(answer: Answer): Answer {
   return { ...answer, issues: (answer.issues as Issue[]).map((issue) => (issue.Path === 'IDEMPOTENCY_REDIS_URL' ? { ...issue, Message: before } : issue)) };
 }
 
+const INTEGER_VARIABLES = ['OUTBOUNDBOT_CONNECT_TIMEOUT_MS', 'OUTBOUNDBOT_READ_TIMEOUT_MS', 'RETRY_MAX_ATTEMPTS', 'RETRY_BASE_DELAY_MS', 'RETRY_MAX_DELAY_MS', 'CALLBACK_TIMEOUT_MS', 'IDEMPOTENCY_TTL_SECONDS', 'IDEMPOTENCY_TIMEOUT_MS', 'BATCH_CONCURRENCY', 'CLEANUP_CONCURRENCY', 'FANOUT_CHUNK_SIZE'];
+const CHOICE_VARIABLES = ['OUTBOUNDBOT_PROTOCOL', 'LOG_LEVEL', 'CLEANUP_MODE', 'ALLOW_UNSIGNED_HTTP'];
+
+/**
+ * Read differently on purpose (issue #25), so left out of the comparison and tested in
+ * test/runtime/config.test.ts: an integer variable that is blank or not plain decimal digits
+ * (`0x4`, `1e1`, `1.5`, `-1` were read by Number()), and a choice that is blank or differs from
+ * its trimmed lower-case form (`INFO`, ` http`).
+ */
+function readOnPurposeOtherwise(entry: Entry): boolean {
+  if (entry.parser !== 'withdrawConfig' && entry.parser !== 'cleanupConfig') return false;
+  const env = entry.input as Record<string, string>;
+  const integerChanged = INTEGER_VARIABLES.some((name) => name in env && !/^\d+$/.test(env[name]!.trim()));
+  const choiceChanged = CHOICE_VARIABLES.some((name) => name in env && (env[name]!.trim() === '' || env[name]!.trim().toLowerCase() !== env[name]));
+  return integerChanged || choiceChanged;
+}
+
 /** The deliberate differences, each as a map from today's answer to the one the corpus holds. */
 const DELIBERATE: Record<string, (answer: Answer) => Answer> = {
   withdrawConfig: storeUrlMessageAsBefore,
@@ -57,13 +74,16 @@ const DELIBERATE: Record<string, (answer: Answer) => Answer> = {
 const asBefore = (parser: string, answer: Answer) => (DELIBERATE[parser] ?? ((same) => same))(answer);
 
 describe('the schemas answer the corpus as the hand-written checks did', () => {
-  it('holds every parser', () => {
+  it('holds every parser; what issue #25 changed on purpose is a known share of the configuration inputs', () => {
     expect(new Set(corpus.map((entry) => entry.parser))).toEqual(new Set(Object.keys(PARSERS)));
     expect(corpus.length).toBeGreaterThan(11_000);
+    const config = corpus.filter((entry) => entry.parser.endsWith('Config'));
+    expect(config.filter(readOnPurposeOtherwise).length / config.length).toBeLessThan(0.5);
   });
 
   it.each(Object.keys(PARSERS))('%s', (parser) => {
-    const entries = corpus.filter((entry) => entry.parser === parser);
+    const entries = corpus.filter((entry) => entry.parser === parser && !readOnPurposeOtherwise(entry));
+    expect(entries.length).toBeGreaterThan(500);
     const now = (entry: Entry) => asBefore(parser, answer(PARSERS[parser]!, entry.input));
     const differing = entries.filter((entry) => JSON.stringify(now(entry)) !== JSON.stringify(entry.answer));
     expect(differing.slice(0, 5).map((entry) => ({ input: entry.input, was: entry.answer, now: now(entry) }))).toEqual([]);

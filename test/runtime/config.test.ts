@@ -89,21 +89,38 @@ describe('configuration from the environment', () => {
     ]);
   });
 
+  it.each(Object.entries(parsers))('%s: choices are read trimmed and in any case, blanks as unset (issue #25)', (_, parse) => {
+    expect(parse({ LOG_LEVEL: 'INFO', OUTBOUNDBOT_PROTOCOL: ' Http ', RETRY_MAX_ATTEMPTS: ' 08 ', CALLBACK_TIMEOUT_MS: ' ' })).toMatchObject({
+      LOG_LEVEL: 'info',
+      OUTBOUNDBOT_PROTOCOL: 'http',
+      RETRY_MAX_ATTEMPTS: 8,
+      CALLBACK_TIMEOUT_MS: 5_000,
+    });
+    expect(parse({ OUTBOUNDBOT_PROTOCOL: '', LOG_LEVEL: '  ' })).toMatchObject({ OUTBOUNDBOT_PROTOCOL: 'https', LOG_LEVEL: 'info' });
+  });
+
+  it('flags and modes too: TRUE, "fanout "', () => {
+    expect(parseWithdrawConfig({ ALLOW_UNSIGNED_HTTP: 'TRUE' }).ALLOW_UNSIGNED_HTTP).toBe(true);
+    expect(parseCleanupConfig({ CLEANUP_MODE: 'fanout ' }).CLEANUP_MODE).toBe('fanout');
+  });
+
   it.each(Object.entries(parsers))('%s: reports every bad variable at once', (_, parse) => {
     const found = issues({ RETRY_MAX_ATTEMPTS: '0', LOG_LEVEL: 'loud' }, parse);
     expect(found.map((i) => i.Path).sort()).toEqual(['LOG_LEVEL', 'RETRY_MAX_ATTEMPTS']);
   });
 
   it.each([
-    ['RETRY_MAX_ATTEMPTS', '', 'must be at least 1'],
-    ['RETRY_MAX_ATTEMPTS', 'three', 'must be a number'],
-    ['RETRY_MAX_ATTEMPTS', 'Infinity', 'must be a number'],
-    ['RETRY_MAX_ATTEMPTS', '1.5', 'must be an integer'],
+    ['RETRY_MAX_ATTEMPTS', 'three', 'must be a whole number written in decimal digits'],
+    ['RETRY_MAX_ATTEMPTS', 'Infinity', 'must be a whole number written in decimal digits'],
+    ['RETRY_MAX_ATTEMPTS', '1.5', 'must be a whole number written in decimal digits'],
+    // Number() would read these as 4, 10 and 4: only decimal digits are taken (issue #25).
+    ['RETRY_MAX_ATTEMPTS', '0x4', 'must be a whole number written in decimal digits'],
+    ['CALLBACK_TIMEOUT_MS', '1e1', 'must be a whole number written in decimal digits'],
+    ['RETRY_MAX_ATTEMPTS', '+4', 'must be a whole number written in decimal digits'],
+    ['RETRY_MAX_ATTEMPTS', '-1', 'must be a whole number written in decimal digits'],
     ['RETRY_MAX_ATTEMPTS', '11', 'must be at most 10'],
     ['ALLOW_UNSIGNED_HTTP', 'maybe', 'must be true or false'],
-    ['ALLOW_UNSIGNED_HTTP', 'TRUE', 'must be true or false'],
     ['LOG_LEVEL', 'verbose', 'must be one of debug, info, warn, error'],
-    ['OUTBOUNDBOT_PROTOCOL', '', 'must be one of https, http'],
     ['OUTBOUNDBOT_ENDPOINT', ' outboundbot.example.com', 'must be host or host:port'],
     ['OUTBOUNDBOT_ENDPOINT', 'host:123456', 'must be host or host:port'],
     ['IDEMPOTENCY_REDIS_URL', 'http://cache.example.com', 'must be redis://[:password@]host[:port][/db] or rediss://…, the password percent-encoded'],
@@ -115,7 +132,6 @@ describe('configuration from the environment', () => {
   });
 
   it.each([
-    ['CLEANUP_MODE', 'Inline', 'must be one of inline, fanout'],
     ['WITHDRAW_FUNCTION_NAME', '', 'must be an FC function name'],
     ['FC_ENDPOINT', 'https://fc.example.com/some/path', 'must be http(s)://host[:port]'],
     ['FC_ENDPOINT', '/', 'must be http(s)://host[:port]'],
