@@ -2,26 +2,13 @@
 import http from 'node:http';
 import net from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cloudEvent } from '../support/events';
-import { buildScript } from '../support/local-stack';
-import { script, startTestEmulator } from '../support/stack';
-import { ALLOWED, calls, ctx, fresh, httpAnswer, instance, signed, type World } from './helpers';
+import { script } from '../support/stack';
+import { ALLOWED, calls, ctx, fresh, httpAnswer, instance, signed, useWorld } from './helpers';
 
-const world = { started: [] } as unknown as World;
-const servers: net.Server[] = [];
-beforeAll(async () => {
-  await (await buildScript()).buildFunctions();
-  Object.assign(world, await startTestEmulator());
-}, 60_000);
-afterAll(async () => {
-  for (const i of world.started) i.kill();
-  for (const s of servers) {
-    (s as http.Server).closeAllConnections?.();
-    s.close();
-  }
-  await world.emulator.close();
-});
+const world = useWorld();
+const servers = world.servers;
 
 describe('the deadline', () => {
   for (const fault of [{ kind: 'hang' }, { kind: 'drip', intervalMs: 100 }, { kind: 'stall' }] as const) {

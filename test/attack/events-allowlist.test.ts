@@ -2,21 +2,11 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cloudEvent, httpEvent, mnsQueueEvent } from '../support/events';
-import { buildScript } from '../support/local-stack';
-import { startTestEmulator } from '../support/stack';
-import { ALLOWED, FOREIGN, calls, ctx, fresh, httpAnswer, instance, type World } from './helpers';
+import { ALLOWED, FOREIGN, calls, ctx, fresh, httpAnswer, instance, useWorld } from './helpers';
 
-const world = { started: [] } as unknown as World;
-beforeAll(async () => {
-  await (await buildScript()).buildFunctions();
-  Object.assign(world, await startTestEmulator());
-}, 60_000);
-afterAll(async () => {
-  for (const i of world.started) i.kill();
-  await world.emulator.close();
-});
+const world = useWorld();
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64');
 const withMessageId = (e: Record<string, unknown>) => ((e.data as Record<string, unknown>).messageId = `m-${randomUUID()}`, e);
 const anyCalls = (ids: string[]) => calls(world, ids);

@@ -1,10 +1,14 @@
 // Shared helpers for the adversarial suite: built bundles in child processes, one emulator.
 import { randomBytes, randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import type net from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import type { OutboundBotEmulator } from '../../emulator/outboundbot';
 import { signWebhook } from '../../lib/webhooks/verify';
 import { httpEvent } from '../support/events';
 import { startInstance, type Instance, type InstanceAnswer } from '../support/instances';
-import { script, type RoleCredentials } from '../support/stack';
+import { script, startTestEmulator, type RoleCredentials } from '../support/stack';
+import { buildScript } from '../support/local-stack';
 
 export const SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 export const ALLOWED = 'atk-allowed';
@@ -14,6 +18,31 @@ export interface World {
   emulator: OutboundBotEmulator;
   role: RoleCredentials;
   started: Instance[];
+  /** Servers a test started (callback receivers, proxies): closed with the world. */
+  servers: net.Server[];
+}
+
+/**
+ * One world for a test file: the bundles built from the current sources, the emulator, and
+ * every instance and server the file starts, all stopped after it. `when` false (no
+ * redis-server, say) skips the set-up for a file whose tests are skipped too.
+ */
+export function useWorld(when = true): World {
+  const world = { started: [], servers: [] } as unknown as World;
+  beforeAll(async () => {
+    if (!when) return;
+    await (await buildScript()).buildFunctions();
+    Object.assign(world, await startTestEmulator());
+  }, 60_000);
+  afterAll(async () => {
+    for (const started of world.started) started.kill();
+    for (const server of world.servers) {
+      (server as http.Server).closeAllConnections?.();
+      server.close();
+    }
+    await world.emulator?.close();
+  });
+  return world;
 }
 
 export function baseEnv(world: World): Record<string, string> {

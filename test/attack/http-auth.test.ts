@@ -1,21 +1,11 @@
 // Attacks on the HTTP trigger: what an unauthenticated or replaying caller can make the built bundle withdraw.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signWebhook } from '../../lib/webhooks/verify';
 import { httpEvent } from '../support/events';
-import { buildScript } from '../support/local-stack';
-import { startTestEmulator } from '../support/stack';
-import { ALLOWED, SECRET, calls, ctx, fresh, httpAnswer, instance, signed, signedHeaders, type World } from './helpers';
+import { ALLOWED, SECRET, calls, ctx, fresh, httpAnswer, instance, signed, signedHeaders, useWorld } from './helpers';
 
-const world = { started: [] } as unknown as World;
-beforeAll(async () => {
-  await (await buildScript()).buildFunctions();
-  Object.assign(world, await startTestEmulator());
-}, 60_000);
-afterAll(async () => {
-  for (const i of world.started) i.kill();
-  await world.emulator.close();
-});
+const world = useWorld();
 
 describe('unauthenticated callers', () => {
   it('unsigned request, ids in the body, WEBHOOK_SECRET set (and ALLOW_UNSIGNED_HTTP=true too): 401, no call', async () => {

@@ -2,14 +2,12 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildScript } from '../support/local-stack';
-import { startTestEmulator } from '../support/stack';
-import { ALLOWED, SECRET, calls, ctx, fresh, httpAnswer, instance, signed, type World } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { ALLOWED, SECRET, calls, ctx, fresh, httpAnswer, instance, signed, useWorld } from './helpers';
 
-const world = { started: [] } as unknown as World;
+const world = useWorld();
 const CALLBACK_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
-const servers: Array<net.Server> = [];
+const servers = world.servers;
 
 /** A TCP listener that counts connections (and answers nothing): proves whether anything connected. */
 async function counter(): Promise<{ port: number; connections: () => number }> {
@@ -37,18 +35,6 @@ async function httpServer(handler: http.RequestListener): Promise<{ port: number
   return { port: (server.address() as net.AddressInfo).port, hits: () => n, bodies };
 }
 
-beforeAll(async () => {
-  await (await buildScript()).buildFunctions();
-  Object.assign(world, await startTestEmulator());
-}, 60_000);
-afterAll(async () => {
-  for (const i of world.started) i.kill();
-  for (const s of servers) {
-    (s as http.Server).closeAllConnections?.();
-    s.close();
-  }
-  await world.emulator.close();
-});
 
 describe('secrets echoed by the upstream', () => {
   it('a refusal whose Message carries the STS token and key secret percent-encoded (as an RPC "string to sign" echo does) never reaches the answer, log or callback', async () => {

@@ -3,12 +3,10 @@ import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloudEvent, mnsQueueEvent } from '../support/events';
-import { buildScript } from '../support/local-stack';
 import { freePort, redisAvailable, startRedis, type RedisServer } from '../support/redis-server';
-import { startTestEmulator } from '../support/stack';
-import { ALLOWED, calls, ctx, fresh, httpAnswer, instance, signed, sleep, type World } from './helpers';
+import { ALLOWED, calls, ctx, fresh, httpAnswer, instance, signed, sleep, useWorld } from './helpers';
 
-const world = { started: [] } as unknown as World;
+const world = useWorld(redisAvailable);
 let redis: RedisServer;
 const PASSWORD = 'p@ss:w/rd+atk%20long';
 
@@ -47,15 +45,10 @@ async function proxyTo(port: number): Promise<Proxy> {
 }
 
 beforeAll(async () => {
-  if (!redisAvailable) return;
-  await (await buildScript()).buildFunctions();
-  Object.assign(world, await startTestEmulator());
-  redis = await startRedis({ password: PASSWORD });
-}, 60_000);
+  if (redisAvailable) redis = await startRedis({ password: PASSWORD });
+});
 afterAll(async () => {
-  for (const i of world.started) i.kill();
   await redis?.stop();
-  await world.emulator?.close();
 });
 
 const env = (url = redis.url, extra: Record<string, string> = {}) => ({ IDEMPOTENCY_REDIS_URL: url, IDEMPOTENCY_TIMEOUT_MS: '500', OUTBOUNDBOT_READ_TIMEOUT_MS: '3000', ...extra });
