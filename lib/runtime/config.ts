@@ -32,8 +32,19 @@ const durationMs = (fallback: number) => integer(1, 3_600_000, fallback);
 /** One of `values`, in any case; unset or blank is `fallback`. */
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
   z.pipe(choiceText(), z._default(z.enum(values, { error: `must be one of ${values.join(', ')}` }), fallback));
-/** Text matching `pattern` as given (not trimmed). */
-const matching = (pattern: RegExp, message: string, fallback: string) => z._default(z.string().check(z.regex(pattern, message)), fallback);
+/** Trimmed text matching `pattern` (and `also`, when given); unset or blank is `fallback`. */
+const matching = (pattern: RegExp, message: string, fallback: string, also: (text: string) => boolean = () => true) =>
+  z.pipe(optionalText(), z._default(z.string().check(z.refine((text) => pattern.test(text) && also(text), message)), fallback));
+
+/** A TCP port a client can connect to: 1-65535 (`host:99999` passed the pattern, and failed every call). */
+const isPort = (port: string) => Number(port) >= 1 && Number(port) <= 65_535;
+const hostPortOk = (text: string) => !text.includes(':') || isPort(text.slice(text.lastIndexOf(':') + 1));
+/** An absolute http(s) URL of a host and a usable port, nothing after it. */
+function isServiceUrl(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const { port } = new URL(text);
+  return !/:$/.test(text) && (port === '' || isPort(port));
+}
 const TRUE = ['true', '1', 'yes'] as const;
 /** true/false, 1/0, yes/no, in any case; unset or blank is false. */
 const flag = () =>
@@ -63,7 +74,15 @@ const parsedWith = <T>(parse: (value: string | undefined) => T) =>
 
 /** `http(s)://host[:port]`; trailing slashes are dropped. */
 const fcEndpoint = () =>
-  z.pipe(optionalText(), z.optional(z.string().check(z.overwrite((text) => text.replace(/\/+$/, '')), z.regex(/^https?:\/\/[^/?#\s]+$/, 'must be http(s)://host[:port]'))));
+  z.pipe(
+    optionalText(),
+    z.optional(
+      z.string().check(
+        z.overwrite((text) => text.replace(/\/+$/, '')),
+        z.refine((text) => /^https?:\/\/[^/?#\s]+$/.test(text) && isServiceUrl(text), 'must be http(s)://host[:port]'),
+      ),
+    ),
+  );
 
 /** `redis://` or `rediss://` with host; the password and db travel in the URL. */
 const redisUrl = () =>
@@ -81,7 +100,7 @@ function isRedisUrl(text: string): boolean {
 }
 
 const baseShape = () => ({
-  OUTBOUNDBOT_ENDPOINT: matching(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port', 'outboundbot.cn-shanghai.aliyuncs.com'),
+  OUTBOUNDBOT_ENDPOINT: matching(/^[A-Za-z0-9.-]+(:\d{1,5})?$/, 'must be host or host:port (port 1-65535)', 'outboundbot.cn-shanghai.aliyuncs.com', hostPortOk),
   OUTBOUNDBOT_PROTOCOL: oneOf(['https', 'http'], 'https'),
   OUTBOUNDBOT_CONNECT_TIMEOUT_MS: durationMs(3_000),
   OUTBOUNDBOT_READ_TIMEOUT_MS: durationMs(10_000),

@@ -42,36 +42,40 @@ function answer(parse: (input: unknown) => unknown, input: unknown): Entry['answ
 type Answer = Entry['answer'];
 type Issue = { Path: string; Message: string };
 
-/** Changed after the corpus was drawn (issue #18's review), not by the schemas: the store URL's message names the password's encoding. */
-function storeUrlMessageAsBefore(answer: Answer): Answer {
+/**
+ * Messages changed after the corpus was drawn (issue #18's reviews), not by the schemas: the endpoint's names the port range; the
+ * store URL's names the password's encoding; a list's names bad entries by position, never by
+ * value (an entry may hold a secret). Both sides are compared with these messages set aside,
+ * the paths kept.
+ */
+const REWORDED = new Set(['IDEMPOTENCY_REDIS_URL', 'CALLBACK_ALLOWED_HOSTS', 'ALLOWED_INSTANCE_IDS', 'OUTBOUNDBOT_ENDPOINT']);
+function comparable(answer: Answer): Answer {
   if (!answer.issues) return answer;
-  const before = 'must be redis://[:password@]host[:port][/db] or rediss://…';
-  return { ...answer, issues: (answer.issues as Issue[]).map((issue) => (issue.Path === 'IDEMPOTENCY_REDIS_URL' ? { ...issue, Message: before } : issue)) };
+  return { ...answer, issues: (answer.issues as Issue[]).map((issue) => (REWORDED.has(issue.Path) ? { ...issue, Message: '(reworded)' } : issue)) };
 }
 
 const INTEGER_VARIABLES = ['OUTBOUNDBOT_CONNECT_TIMEOUT_MS', 'OUTBOUNDBOT_READ_TIMEOUT_MS', 'RETRY_MAX_ATTEMPTS', 'RETRY_BASE_DELAY_MS', 'RETRY_MAX_DELAY_MS', 'CALLBACK_TIMEOUT_MS', 'IDEMPOTENCY_TTL_SECONDS', 'IDEMPOTENCY_TIMEOUT_MS', 'BATCH_CONCURRENCY', 'CLEANUP_CONCURRENCY', 'FANOUT_CHUNK_SIZE'];
 const CHOICE_VARIABLES = ['OUTBOUNDBOT_PROTOCOL', 'LOG_LEVEL', 'CLEANUP_MODE', 'ALLOW_UNSIGNED_HTTP'];
+const PATTERN_VARIABLES = ['OUTBOUNDBOT_ENDPOINT', 'WITHDRAW_FUNCTION_NAME'];
 
 /**
- * Read differently on purpose (issue #25), so left out of the comparison and tested in
- * test/runtime/config.test.ts: an integer variable that is blank or not plain decimal digits
- * (`0x4`, `1e1`, `1.5`, `-1` were read by Number()), and a choice that is blank or differs from
- * its trimmed lower-case form (`INFO`, ` http`).
+ * Read differently on purpose (issues #25 and #18's reviews), so left out of the comparison and
+ * tested in test/runtime/config.test.ts: an integer variable that is blank or not plain decimal
+ * digits (`0x4`, `1e1`, `1.5`, `-1` were read by Number()); a choice that is blank or differs
+ * from its trimmed lower-case form (`INFO`, ` http`); a patterned text that is blank or padded
+ * (now trimmed, blank as unset), or an endpoint whose port no client can use (`host:99999`).
  */
 function readOnPurposeOtherwise(entry: Entry): boolean {
   if (entry.parser !== 'withdrawConfig' && entry.parser !== 'cleanupConfig') return false;
   const env = entry.input as Record<string, string>;
-  const integerChanged = INTEGER_VARIABLES.some((name) => name in env && !/^\d+$/.test(env[name]!.trim()));
-  const choiceChanged = CHOICE_VARIABLES.some((name) => name in env && (env[name]!.trim() === '' || env[name]!.trim().toLowerCase() !== env[name]));
-  return integerChanged || choiceChanged;
+  const has = (names: string[], changed: (value: string) => boolean) => names.some((name) => name in env && changed(env[name]!));
+  return (
+    has(INTEGER_VARIABLES, (value) => !/^\d+$/.test(value.trim())) ||
+    has(CHOICE_VARIABLES, (value) => value.trim() === '' || value.trim().toLowerCase() !== value) ||
+    has(PATTERN_VARIABLES, (value) => value.trim() === '' || value.trim() !== value) ||
+    has(['OUTBOUNDBOT_ENDPOINT'], (value) => /:(\d+)$/.test(value) && !(Number(/:(\d+)$/.exec(value)![1]) >= 1 && Number(/:(\d+)$/.exec(value)![1]) <= 65_535))
+  );
 }
-
-/** The deliberate differences, each as a map from today's answer to the one the corpus holds. */
-const DELIBERATE: Record<string, (answer: Answer) => Answer> = {
-  withdrawConfig: storeUrlMessageAsBefore,
-  cleanupConfig: storeUrlMessageAsBefore,
-};
-const asBefore = (parser: string, answer: Answer) => (DELIBERATE[parser] ?? ((same) => same))(answer);
 
 describe('the schemas answer the corpus as the hand-written checks did', () => {
   it('holds every parser; what issue #25 changed on purpose is a known share of the configuration inputs', () => {
@@ -84,8 +88,8 @@ describe('the schemas answer the corpus as the hand-written checks did', () => {
   it.each(Object.keys(PARSERS))('%s', (parser) => {
     const entries = corpus.filter((entry) => entry.parser === parser && !readOnPurposeOtherwise(entry));
     expect(entries.length).toBeGreaterThan(500);
-    const now = (entry: Entry) => asBefore(parser, answer(PARSERS[parser]!, entry.input));
-    const differing = entries.filter((entry) => JSON.stringify(now(entry)) !== JSON.stringify(entry.answer));
+    const now = (entry: Entry) => comparable(answer(PARSERS[parser]!, entry.input));
+    const differing = entries.filter((entry) => JSON.stringify(now(entry)) !== JSON.stringify(comparable(entry.answer)));
     expect(differing.slice(0, 5).map((entry) => ({ input: entry.input, was: entry.answer, now: now(entry) }))).toEqual([]);
   });
 });
