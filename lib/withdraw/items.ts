@@ -28,7 +28,7 @@ export const callbackUrlSchema = onFirstUse(() =>
   ),
 );
 
-/** `Items`: too many, or none, is refused before any element is read (the answer would list them all). */
+/** `Items`: too many, or none, is refused before any element is checked (the answer would list them all). */
 export const itemsSchema = onFirstUse(() =>
   z.pipe(
     z.pipe(
