@@ -204,8 +204,18 @@ function isMain(): boolean {
   }
 }
 
+/**
+ * Exits once stdout and stderr have handed over everything written to them. Writes to a pipe
+ * are asynchronous: exiting right after them cut a piped answer at 64 KiB. A stream's write
+ * callbacks run in order, so an empty write's callback means all before it is out.
+ */
+export function exitWhenFlushed(code: number, streams: NodeJS.WritableStream[] = [process.stdout, process.stderr]): void {
+  let pending = streams.length;
+  for (const stream of streams) stream.write('', () => --pending === 0 && process.exit(code));
+}
+
 if (isMain()) {
   const io: CliIo = { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) };
   // Exit explicitly: fc2's HTTP agent keeps the connection alive, which would hold the process open.
-  void run(process.argv.slice(2), process.env, io).then((code) => process.exit(code));
+  void run(process.argv.slice(2), process.env, io).then((code) => exitWhenFlushed(code));
 }

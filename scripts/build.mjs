@@ -143,7 +143,8 @@ export async function buildFunctions() {
   return metafiles;
 }
 
-export async function buildTools() {
+/** The local tools into `outdir` (build/ by default; a test may build a private copy). */
+export async function buildTools(outdir = path.join(root, 'build')) {
   await build({
     ...common,
     entryPoints: {
@@ -159,14 +160,14 @@ export async function buildTools() {
       'bench-emulator': 'bench/emulator-process.ts',
       'bench-schemas-cold': 'bench/schemas-cold.ts',
     },
-    outdir: path.join(root, 'build'),
+    outdir,
     sourcemap: true,
   });
   // The cold baseline of the official client alone, and the function's schemas alone, bundled as the withdraw function is.
   await build({
     ...common,
     entryPoints: { 'bench-cold-client': 'bench/cold-client.ts', 'bench-schemas': 'bench/schemas-entry.ts' },
-    outdir: path.join(root, 'build'),
+    outdir,
     minify: true,
     alias: stubAliases('withdraw'),
     plugins: [lazyBuiltins],

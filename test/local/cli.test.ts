@@ -3,6 +3,9 @@
  * `npm start` runs, covering what a user sees (stdout JSON, one-line stderr, exit code).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OutboundBotEmulator } from '../../emulator/outboundbot';
 import { EXIT_SUCCESS, EXIT_USAGE, EXIT_WITHDRAWAL_FAILED, run } from '../../local/cli';
@@ -10,7 +13,7 @@ import type { LocalFunction } from '../../local/fc-frontend';
 import { LOCAL_ACCOUNT_ID, LOCAL_FC_KEY } from '../../local/local-keys';
 import type { LocalStack } from '../../local/local-stack';
 import { freePort } from '../../local/redis-server';
-import { scriptUnderReview, startTestStack } from '../support/local-stack';
+import { buildScript, scriptUnderReview, startTestStack } from '../support/local-stack';
 import { script } from '../support/stack';
 import { startCallbackReceiver } from '../support/callback-receiver';
 import { Webhook } from 'standardwebhooks';
@@ -234,6 +237,23 @@ function staleInstance() {
   stack.emulator.addInstance(instanceId, [script('stale-1', 'EXAMINE_IN_PROGRESS', old), script('stale-2', 'PUBLISHED_AND_EXAMINE_IN_PROGRESS', old), script('fresh-1'), script('draft-1', 'DRAFTED', old)]);
   return instanceId;
 }
+
+describe('what the CLI prints arrives whole', () => {
+  it('a dry-run answer of ~150 KB piped through a real pipe parses, every candidate in it (it was cut at 64 KiB)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'wsr-cli-'));
+    try {
+      await (await buildScript()).buildTools(dir);
+      const instanceId = randomUUID();
+      const old = Date.now() - 3 * 24 * 3_600_000;
+      stack.emulator.addInstance(instanceId, Array.from({ length: 1_000 }, (_, i) => script(`stale-${String(i).padStart(4, '0')}-${randomUUID()}`, 'EXAMINE_IN_PROGRESS', old)));
+      const piped = await shell(`node ${JSON.stringify(path.join(dir, 'cli.js'))} --cleanup ${instanceId} --older-than-minutes 1440 --dry-run | cat`, localEnv, 60_000);
+      expect(piped.stdout.length).toBeGreaterThan(128 * 1024);
+      expect((JSON.parse(piped.stdout) as { Candidates: unknown[] }).Candidates).toHaveLength(1_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
 
 describe('--cleanup: one run of the cleanup function', () => {
   it('--dry-run lists the stale reviews, withdraws nothing, exits 0', async () => {

@@ -24,7 +24,7 @@ const AMBIENT_SETTINGS = [
 
 interface BuildScript {
   buildFunctions(): Promise<unknown>;
-  buildTools(): Promise<void>;
+  buildTools(outdir?: string): Promise<void>;
 }
 
 /** scripts/build.mjs, so the tests run the bundles that would be deployed, built from the current sources. */
