@@ -262,7 +262,7 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
   });
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://${options.host}:${port}`,
+    url: `http://${hostInUrl(options.host)}:${port}`,
     port,
     counts: (name) => {
       const fn = options.functions.get(name);
@@ -277,4 +277,9 @@ export async function startFrontend(options: FrontendOptions): Promise<Frontend>
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A host as a URL writes it: an IPv6 literal in brackets (`HOST=::1` printed `http://::1:9000`, which nothing can parse). */
+export function hostInUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }

@@ -106,6 +106,31 @@ describe('npm start without WEBHOOK_SECRET (unsigned requests allowed)', () => {
   });
 });
 
+describe('npm start with HOST=::1 (issue #25.2)', () => {
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    server = await startServerProcess({ HOST: '::1' });
+  }, 30_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('brackets the IPv6 host in every URL it prints, and the curl, CLI and cleanup lines work as printed', async () => {
+    expect(server.banner).toMatch(/local Function Compute on http:\/\/\[::1\]:\d+/);
+    expect(server.banner).not.toMatch(/http:\/\/::1/);
+    const curl = await shell(command(server, 'curl '));
+    expect(json(curl.stdout)).toMatchObject({ Success: true, Code: 'OK' });
+    const cli = await shell(command(server, 'node build/cli.js '));
+    expect(cli.code, cli.stderr).toBe(0);
+    // The cleanup's dry run goes through the front end's URL, which also becomes the fan-out FC_ENDPOINT.
+    const cleanup = await shell(command(server, 'node build/cli.js --cleanup '));
+    expect(cleanup.code, cleanup.stderr).toBe(0);
+    expect(json(cleanup.stdout)).toMatchObject({ Success: true, DryRun: true });
+  });
+});
+
 describe('npm start with WEBHOOK_SECRET set (signed requests only)', () => {
   let server: ServerProcess;
   const env = { WEBHOOK_SECRET: SECRETS.join(' ') };
