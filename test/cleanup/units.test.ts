@@ -1,6 +1,8 @@
 // The cleanup's parts without a server: payload parsing, paging and its checks, the listing's
 // fallback rule, selection, the time budget, fc2 error mapping and the fan-out target, the one
 // DeadlineExceeded rule, the chunks' task ids, the summary's arithmetic.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { issuesOf } from '../support/issues';
 import { describe, expect, it } from 'vitest';
 import { mapUntil, planBudget } from '../../lib/cleanup/budget';
@@ -386,6 +388,10 @@ describe('the fan-out target', () => {
     const cfg = parseCleanupConfig({ FC_ACCOUNT_ID: '2222', FC_REGION: 'cn-beijing', FC_ENDPOINT: 'http://127.0.0.1:9000/', WITHDRAW_FUNCTION_NAME: 'w' });
     expect(resolveFanoutTarget(cfg, context, credentials)).toEqual({ accountId: '1111', region: 'cn-hangzhou', endpoint: 'http://127.0.0.1:9000', functionName: 'w', credentials });
     expect(resolveFanoutTarget(cfg, { requestId: 'r' }, credentials)).toMatchObject({ accountId: '2222', region: 'cn-beijing' });
+    // And the README says so (issue #25.5: it called them overrides).
+    const row = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8').split('\n').find((line) => line.startsWith('| `FC_ACCOUNT_ID`'));
+    expect(row).toContain('the context wins');
+    expect(row).not.toContain('overrides');
   });
 
   it('names each setting neither the context nor the config gives', () => {
