@@ -9,7 +9,10 @@ export type FcHandler = (event: Buffer, context: FcContext) => Promise<unknown>;
 
 export interface LocalFunction {
   handler: FcHandler;
+  /** FC's `timeout`: past it the invocation fails as FC's would (the handler itself runs on: one process, nothing to kill). */
   timeoutSeconds: number;
+  /** FC's asyncInvokeConfig.maxAsyncRetryAttempts, when the function says (s.yaml); else the front end's `asyncRetries`. */
+  asyncRetries?: number;
 }
 
 export interface FrontendOptions {
@@ -23,7 +26,7 @@ export interface FrontendOptions {
   keys: ReadonlyMap<string, FcKey>;
   /** What FC would put in context.credentials: the role's STS triple. */
   roleCredentials: () => FcContext['credentials'];
-  /** Async invocations: attempts after the first, as FC's asyncInvokeConfig.maxAsyncRetryAttempts. */
+  /** Async invocations of a function that does not say: attempts after the first, as FC's maxAsyncRetryAttempts. */
   asyncRetries: number;
   asyncRetryDelayMs: number;
   log: (line: string) => void;
@@ -160,11 +163,12 @@ async function httpTrigger(state: FrontendState, req: IncomingMessage, res: Serv
   const event = httpTriggerEvent(req, body, requestId, state.nowMs);
   ledgerOf(state, fn).counts.sync++;
   try {
-    const response = (await fn.handler(Buffer.from(JSON.stringify(event)), contextFor(state, httpFunction, fn, requestId))) as HttpTriggerResponse;
+    const response = (await runHandler(state, httpFunction, fn, Buffer.from(JSON.stringify(event)), requestId)) as HttpTriggerResponse;
     res.writeHead(response.statusCode ?? 200, { 'x-fc-request-id': requestId, ...response.headers });
     res.end(response.isBase64Encoded ? Buffer.from(response.body ?? '', 'base64') : (response.body ?? ''));
   } catch (error) {
-    sendFcError(res, 502, requestId, 'FunctionUnhandledError', (error as Error).message);
+    const code = error instanceof FunctionTimeoutError ? 'FunctionTimeout' : 'FunctionUnhandledError';
+    sendFcError(res, 502, requestId, code, (error as Error).message);
   }
 }
 
@@ -177,7 +181,7 @@ async function invoke(state: FrontendState, req: IncomingMessage, res: ServerRes
   if ((headers['x-fc-invocation-type'] ?? '').toLowerCase() === 'async') return acceptAsync(state, res, { name, fn, body, requestId }, headers['x-fc-async-task-id']);
   ledgerOf(state, fn).counts.sync++;
   try {
-    const result = await fn.handler(body, contextFor(state, name, fn, requestId));
+    const result = await runHandler(state, name, fn, body, requestId);
     sendJson(res, 200, result ?? null, { 'x-fc-request-id': requestId });
   } catch (error) {
     // FC answers 200 and flags the failure in a header for an error the handler threw.
@@ -219,12 +223,13 @@ function acceptAsync(state: FrontendState, res: ServerResponse, call: AsyncCall,
   res.end();
 }
 
-/** FC's async queue: the same requestId on every retry, retried only when the handler throws. */
+/** FC's async queue: the same requestId on every retry, retried when the handler throws or times out. */
 async function runAsync(state: FrontendState, { name, fn, body, requestId }: AsyncCall): Promise<void> {
-  const { asyncRetries, asyncRetryDelayMs, log } = state.options;
+  const { asyncRetryDelayMs, log } = state.options;
+  const asyncRetries = fn.asyncRetries ?? state.options.asyncRetries;
   for (let attempt = 0; attempt <= asyncRetries; attempt++) {
     try {
-      await fn.handler(body, contextFor(state, name, fn, requestId));
+      await runHandler(state, name, fn, body, requestId);
       return;
     } catch (error) {
       log(JSON.stringify({ level: 'warn', message: 'async invocation failed', function: name, requestId, attempt: attempt + 1, error: (error as Error).message }));
@@ -232,6 +237,23 @@ async function runAsync(state: FrontendState, { name, fn, body, requestId }: Asy
     }
   }
   log(JSON.stringify({ level: 'error', message: 'async invocation sent to the on-failure destination', function: name, requestId }));
+}
+
+/** Thrown for an invocation that outlived its function's timeout, as FC ends it. */
+class FunctionTimeoutError extends Error {
+  constructor(timeoutSeconds: number) {
+    super(`Function timed out after ${timeoutSeconds} seconds`);
+    this.name = 'FunctionTimeoutError';
+  }
+}
+
+/** The handler, failing at the function's timeout as FC would; what it does after that is lost, as in FC. */
+function runHandler(state: FrontendState, name: string, fn: LocalFunction, event: Buffer, requestId: string): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new FunctionTimeoutError(fn.timeoutSeconds)), fn.timeoutSeconds * 1000);
+  });
+  return Promise.race([fn.handler(event, contextFor(state, name, fn, requestId)), timedOut]).finally(() => clearTimeout(timer));
 }
 
 /** The invoke path runs a function by name; every other request goes to the HTTP trigger. */

@@ -6,9 +6,10 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import type { FcCredentials } from '../lib/core/credentials';
 import { seedDemo, startEmulator, type DemoSeed, type OutboundBotEmulator } from '../emulator/outboundbot';
 import { startFrontend, type FcHandler, type Frontend, type LocalFunction } from './fc-frontend';
@@ -47,11 +48,8 @@ export interface LocalStack {
   close(): Promise<void>;
 }
 
-/** The functions s.yaml deploys, with its timeouts; each also answers to its deployed name. */
-const DEPLOYED_FUNCTIONS = [
-  ['withdraw', 30],
-  ['cleanup', 600],
-] as const;
+/** The functions s.yaml deploys; each also answers to its deployed name, and keeps its timeout and async retries. */
+const DEPLOYED_FUNCTIONS = ['withdraw', 'cleanup'] as const;
 const DEPLOYED_PREFIX = 'withdraw-script-review-';
 
 /**
@@ -122,15 +120,26 @@ function allowUnsignedHttpLocally(): void {
 /** Loads what `npm run build` produced, so the local run exercises the deployable bundles. */
 function loadFunctions(root: string): Map<string, LocalFunction> {
   const load = createRequire(path.join(root, 'package.json'));
+  const deployed = deployedSettings(root);
   const functions = new Map<string, LocalFunction>();
-  for (const [name, timeoutSeconds] of DEPLOYED_FUNCTIONS) {
+  for (const name of DEPLOYED_FUNCTIONS) {
     const bundle = path.join(root, 'dist', name, 'index.js');
     if (!existsSync(bundle)) continue;
     const { handler } = load(bundle) as { handler: FcHandler };
-    const fn = { handler, timeoutSeconds };
+    const fn = { handler, ...deployed[name] };
     functions.set(name, fn);
     functions.set(`${DEPLOYED_PREFIX}${name}`, fn);
   }
   if (!functions.has('withdraw')) throw new Error('dist/withdraw/index.js is missing: run npm run build');
   return functions;
+}
+
+/** What s.yaml gives each function that the local FC must honour: its timeout and its async retries. */
+export function deployedSettings(root: string): Record<(typeof DEPLOYED_FUNCTIONS)[number], { timeoutSeconds: number; asyncRetries: number }> {
+  const doc = parseYaml(readFileSync(path.join(root, 's.yaml'), 'utf8')) as { resources: Record<string, { props: { timeout: number; asyncInvokeConfig?: { maxAsyncRetryAttempts?: number } } }> };
+  const of = (name: string) => {
+    const props = doc.resources[name]!.props;
+    return { timeoutSeconds: props.timeout, asyncRetries: props.asyncInvokeConfig?.maxAsyncRetryAttempts ?? 2 };
+  };
+  return { withdraw: of('withdraw'), cleanup: of('cleanup') };
 }

@@ -40,10 +40,18 @@ function banner(stack: LocalStack): string[] {
       ? `  OutboundBot emulator on http://${emulator.endpoint} (demo key ${demo.credential.accessKeyId} / ${demo.credential.accessKeySecret})`
       : `  OutboundBot: ${process.env.OUTBOUNDBOT_ENDPOINT ?? 'outboundbot.cn-shanghai.aliyuncs.com'} with your credentials`,
     `  functions: ${[...functions.keys()].filter((n) => !n.includes('-')).join(', ')}; invoke path ${frontend.url}/2023-03-30/functions/{name}/invocations (key ${LOCAL_FC_KEY.accessKeyId})`,
+    `  as s.yaml sets them: ${timeoutsText(functions)}`,
+    '  locally every request shares one process and one memory store; deployed, FC gives each request an instance of its own, and only IDEMPOTENCY_REDIS_URL makes a duplicate on another instance meet the first',
   ];
   if (demo) lines.push(...demoLines(stack, demo));
   lines.push('Ctrl-C to stop.');
   return lines;
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+function timeoutsText(functions: LocalStack['functions']): string {
+  return [...functions].filter(([name]) => !name.includes('-')).map(([name, fn]) => `${name} ${fn.timeoutSeconds} s, ${plural(fn.asyncRetries ?? 2, 'async retry', 'async retries')}`).join('; ');
 }
 
 /** Reviews the demo can withdraw, in the emulator's order. */

@@ -49,6 +49,11 @@ describe('npm start without WEBHOOK_SECRET (unsigned requests allowed)', () => {
     await server?.stop();
   });
 
+  it('says the timeouts and retries it applies as s.yaml does, and that locally every request shares one instance (issue #25.6)', () => {
+    expect(server.banner).toContain('as s.yaml sets them: withdraw 30 s, 2 async retries; cleanup 600 s, 1 async retry');
+    expect(server.banner).toMatch(/every request shares one process and one memory store.*IDEMPOTENCY_REDIS_URL/);
+  });
+
   it('lists the demo scripts under review, with their state and name', () => {
     expect(server.banner).toContain(`Demo scripts under review in instance ${DEMO_INSTANCE}`);
     for (const [id, state, name] of [
