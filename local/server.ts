@@ -118,6 +118,12 @@ function stopOnSignals(stack: LocalStack): void {
 }
 
 main().catch((error: Error) => {
-  process.stderr.write(`npm start failed: ${error.message}\n`);
+  process.stderr.write(`npm start failed: ${startFailure(error)}\n`);
   process.exit(1);
 });
+
+/** A port in use says which and what to do: most often an earlier `npm start` still running. */
+function startFailure(error: Error & { code?: string; port?: number }): string {
+  if (error.code !== 'EADDRINUSE') return error.message;
+  return `port ${error.port ?? '?'} is in use: another npm start (or server) still running? Stop it, or pick free ports with PORT=0 (or PORT=… EMULATOR_PORT=…)`;
+}

@@ -14,7 +14,7 @@ export function shellQuote(text: string): string {
 
 /** What the function accepts only where ALLOW_UNSIGNED_HTTP=true (`npm start` without WEBHOOK_SECRET). */
 export function unsignedCurl(url: string, body: string): string {
-  return `curl -s -X POST ${url} -H 'content-type: application/json' -d ${shellQuote(body)}`;
+  return `curl -sS -w '\\n' -X POST ${url} -H 'content-type: application/json' -d ${shellQuote(body)}`;
 }
 
 export interface SignedCurl {
@@ -44,7 +44,7 @@ export function signedCurl(url: string, body: string, secret: string, nowMs: num
   const signature = signWebhook(secret, id, timestamp, body);
   const headers = [`content-type: application/json`, `webhook-id: ${id}`, `webhook-timestamp: ${timestamp}`, `webhook-signature: ${signature}`];
   return {
-    line: `curl -s -X POST ${url} ${headers.map((h) => `-H ${shellQuote(h)}`).join(' ')} --data-binary ${shellQuote(body)}`,
+    line: `curl -sS -w '\\n' -X POST ${url} ${headers.map((h) => `-H ${shellQuote(h)}`).join(' ')} --data-binary ${shellQuote(body)}`,
     expiresAtMs: (timestamp + DEFAULT_TOLERANCE_SECONDS) * 1000,
   };
 }

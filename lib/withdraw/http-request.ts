@@ -7,6 +7,8 @@ import { parseWithdrawalRequest, type WithdrawalRequest } from './items';
 const FLAT_KEYS: ReadonlySet<string> = new Set(['InstanceId', 'ScriptId', 'CallbackUrl']);
 const ID_KEYS = ['InstanceId', 'ScriptId'] as const;
 const UNSIGNED_QUERY = 'is in the query string, which the signature does not cover: send it in the signed body';
+const FORM_LOOKS_LIKE_JSON =
+  "looks like JSON but was read as application/x-www-form-urlencoded (curl's default for -d): send it with -H 'content-type: application/json'";
 
 /**
  * What an HTTP request asks for. A signed request is read from its signed body alone: the
@@ -43,6 +45,10 @@ function parseBody(request: HttpRequest): unknown {
  * script when replayed as a form.
  */
 function parseForm(text: string): Record<string, string> {
+  // curl -d without a content type sends JSON as a form: say so, instead of "InstanceId: is required".
+  if (/^\s*[{[]/.test(text)) {
+    throw new InvalidParameterError([{ Path: 'body', Message: FORM_LOOKS_LIKE_JSON }]);
+  }
   const form: Record<string, string> = {};
   const issues: Issue[] = [];
   for (const [key, value] of new URLSearchParams(text)) {

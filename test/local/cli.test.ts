@@ -331,7 +331,7 @@ describe('sign: a signed curl line for the HTTP trigger', () => {
       const body = JSON.stringify({ InstanceId: 'instance-1', ScriptId: 'script-1', Note: "it's quoted" });
       const out = await cli(['sign', '--url', `${receiver.origin}/hook`, body], signEnv());
       expect(out.code).toBe(EXIT_SUCCESS);
-      expect(out.stdout).toMatch(/^curl -s -X POST \S+ .*\n$/);
+      expect(out.stdout).toMatch(/^curl -sS -w '\\n' -X POST \S+ .*\n$/);
       expect(out.stdout.trim().split('\n')).toHaveLength(1);
       expect(out.stderr).toMatch(/valid for 5 minutes, until \d{4}-/);
 
@@ -350,7 +350,7 @@ describe('sign: a signed curl line for the HTTP trigger', () => {
 
   it('defaults --url to the local server on PORT', async () => {
     const out = await cli(['sign', '{}'], signEnv());
-    expect(out.stdout).toMatch(new RegExp(`^curl -s -X POST http://127\\.0\\.0\\.1:${stack.frontend.port}/ `));
+    expect(out.stdout).toMatch(new RegExp(`^curl -sS -w '\\\\n' -X POST http://127\\.0\\.0\\.1:${stack.frontend.port}/ `));
   });
 
   it.each([

@@ -8,6 +8,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultEmulatorPort, LOCAL_DEFAULT_PORT } from '../../local/local-keys';
 import { buildScript, ROOT } from '../support/local-stack';
+import net from 'node:net';
 import { shell, startServerProcess, type ServerProcess } from './shell';
 
 const DEMO_INSTANCE = '38d2e8ed-04e9-4dac-83b5-a8e57642ef13';
@@ -111,6 +112,21 @@ describe('npm start without WEBHOOK_SECRET (unsigned requests allowed)', () => {
   });
 });
 
+describe('npm start on a port in use (issue #22.5)', () => {
+  it('says which port and what to do, in one line, and exits 1', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const result = await shell(`node build/server.js`, { PORT: String(port), EMULATOR_PORT: '0' });
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toBe(`npm start failed: port ${port} is in use: another npm start (or server) still running? Stop it, or pick free ports with PORT=0 (or PORT=… EMULATOR_PORT=…)`);
+    } finally {
+      taken.close();
+    }
+  });
+});
+
 describe('npm start with HOST=::1 (issue #25.2)', () => {
   let server: ServerProcess;
 
@@ -162,7 +178,7 @@ describe('npm start with WEBHOOK_SECRET set (signed requests only)', () => {
     expect(result.code).toBe(0);
     expect(json(result.stdout)).toMatchObject({ Success: true, Code: 'OK' });
 
-    const url = /^curl -s -X POST (\S+)/.exec(line)![1]!;
+    const url = /^curl -sS -w '\\n' -X POST (\S+)/.exec(line)![1]!;
     const unsigned = await shell(`curl -s -X POST ${url} -H 'content-type: application/json' -d '{"InstanceId":"${DEMO_INSTANCE}","ScriptId":"5f7a2d18-3c9b-4e6a-8d1f-7b2e4c6a9d03"}'`);
     expect(json(unsigned.stdout)).toMatchObject({ Success: false, HttpStatusCode: 401, Code: 'InvalidSignature' });
   });
@@ -170,14 +186,14 @@ describe('npm start with WEBHOOK_SECRET set (signed requests only)', () => {
   it('the sign line prints a fresh signed line for the same body, which the function accepts', async () => {
     const sign = await shell(command(server, 'node build/cli.js sign '), env);
     expect(sign.code, sign.stderr).toBe(0);
-    expect(sign.stdout).toMatch(/^curl -s -X POST .*'webhook-signature: v1,/);
+    expect(sign.stdout).toMatch(/^curl -sS -w '\\n' -X POST .*'webhook-signature: v1,/);
     const sent = await shell(sign.stdout);
     // The signed curl line above already withdrew this script: an answer past the signature check.
     expect(json(sent.stdout)).toMatchObject({ ScriptId: 'e4e2a770-b97b-465a-80d8-06dca008c503', Code: 'OperationDenied.ScriptNotUnderReview' });
   });
 
   it('`node build/cli.js sign --url` prints a line that works when piped to a shell', async () => {
-    const url = /^curl -s -X POST (\S+)/.exec(command(server, 'curl '))![1]!;
+    const url = /^curl -sS -w '\\n' -X POST (\S+)/.exec(command(server, 'curl '))![1]!;
     const body = JSON.stringify({ InstanceId: DEMO_INSTANCE, ScriptId: '5f7a2d18-3c9b-4e6a-8d1f-7b2e4c6a9d03' });
     const result = await shell(`node build/cli.js sign --url ${url} '${body}' | bash`, env);
     expect(result.code, result.stderr).toBe(0);

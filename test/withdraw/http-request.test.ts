@@ -70,8 +70,17 @@ describe('the withdrawal an HTTP request carries', () => {
     it('a signed JSON body replayed as a form names nothing: its keys are not fields', () => {
       // The CallbackUrl's query would read as ids in a lenient form parser.
       const body = JSON.stringify({ ...item, CallbackUrl: `https://hooks.example/?a=1&InstanceId=other&ScriptId=victim&b=` });
-      const issues = issuesOf(() => parse({ body, contentType: 'application/x-www-form-urlencoded' }, true)) as Array<{ Path: string }>;
-      expect(issues.map((issue) => (issue as unknown as { Message: string }).Message)).toContain('is not a field of a withdrawal (InstanceId, ScriptId, CallbackUrl)');
+      expect(issuesOf(() => parse({ body, contentType: 'application/x-www-form-urlencoded' }, true))).toEqual([{ Path: 'body', Message: expect.stringContaining('looks like JSON') }]);
+      // Not JSON-looking, a field the form cannot name is refused just the same.
+      const spaced = `x=1&${body}`;
+      const issues = issuesOf(() => parse({ body: spaced, contentType: 'application/x-www-form-urlencoded' }, true)) as Array<{ Message: string }>;
+      expect(issues.map((issue) => issue.Message)).toContain('is not a field of a withdrawal (InstanceId, ScriptId, CallbackUrl)');
+    });
+
+    it('a JSON body sent without its content type (curl -d) says so, instead of naming the ids as missing', () => {
+      for (const body of [JSON.stringify(item), ` [${JSON.stringify(item)}]`]) {
+        expect(issuesOf(() => parse({ body, contentType: 'application/x-www-form-urlencoded' }))).toEqual([{ Path: 'body', Message: expect.stringContaining("-H 'content-type: application/json'") }]);
+      }
     });
 
     it('a form that names a field twice is refused', () => {
