@@ -151,7 +151,9 @@ function webhookSecret(env: NodeJS.ProcessEnv): string {
     if (error instanceof InvalidConfigurationError) throw new UsageError(error.message);
     throw error;
   }
-  if (!secret) throw new UsageError('sign: WEBHOOK_SECRET is not set; export the whsec_… secret the function was started or deployed with');
+  if (!secret) {
+    throw new UsageError('sign: WEBHOOK_SECRET is not set in this shell; export the whsec_… secret the function was started or deployed with (`WEBHOOK_SECRET=… npm start` sets it for npm start alone)');
+  }
   return secret;
 }
 

@@ -91,7 +91,7 @@ function httpLines(url: string, body: string, onDefaultPort: boolean): string[] 
     const { line, expiresAtMs } = signedCurl(url, body, secret, Date.now());
     return [
       `  ${line}`,
-      `  (${validityNote(expiresAtMs)}; with the same WEBHOOK_SECRET exported, this prints a fresh line, for any body:)`,
+      `  (${validityNote(expiresAtMs)}. For a fresh line, for any body, the line below reads WEBHOOK_SECRET from the shell it runs in: export it there, since \`WEBHOOK_SECRET=… npm start\` sets it for npm start alone:)`,
       `  node build/cli.js sign${onDefaultPort ? '' : ` --url ${url}`} ${shellQuote(body)}`,
     ];
   }

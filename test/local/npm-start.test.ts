@@ -192,6 +192,13 @@ describe('npm start with WEBHOOK_SECRET set (signed requests only)', () => {
     expect(json(sent.stdout)).toMatchObject({ ScriptId: 'e4e2a770-b97b-465a-80d8-06dca008c503', Code: 'OperationDenied.ScriptNotUnderReview' });
   });
 
+  it('the banner says the sign line needs the secret exported, and without it the line says why in one line (issue #22.2)', async () => {
+    expect(server.banner).toContain('`WEBHOOK_SECRET=… npm start` sets it for npm start alone');
+    const withoutSecret = await shell(command(server, 'node build/cli.js sign '));
+    expect(withoutSecret.code).toBe(2);
+    expect(withoutSecret.stderr.trim().split('\n')).toEqual([expect.stringContaining('WEBHOOK_SECRET is not set in this shell')]);
+  });
+
   it('`node build/cli.js sign --url` prints a line that works when piped to a shell', async () => {
     const url = /^curl -sS -w '\\n' -X POST (\S+)/.exec(command(server, 'curl '))![1]!;
     const body = JSON.stringify({ InstanceId: DEMO_INSTANCE, ScriptId: '5f7a2d18-3c9b-4e6a-8d1f-7b2e4c6a9d03' });
