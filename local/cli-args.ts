@@ -28,6 +28,7 @@ export type Mode = 'withdraw' | 'cleanup';
 
 export type Command =
   | { kind: 'help' }
+  | { kind: 'version' }
   | { kind: 'sign'; url: string; body: string; secret: string }
   | { kind: 'invoke'; mode: Mode; payload: Record<string, unknown>; functionName: string; async: boolean; target: Target };
 
@@ -52,6 +53,7 @@ const OPTIONS = {
   'max-withdrawals': { type: 'string' },
   url: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
 } as const;
 
 type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : string };
@@ -70,8 +72,9 @@ const WHOLE_NUMBER = /^\d{1,9}$/;
 
 /** `env` supplies PORT, WEBHOOK_SECRET and the ALIBABA_CLOUD_* credentials. */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): Command {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS }) as { values: Values; positionals: string[] };
+  const { values, positionals } = readArgs(argv);
   if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
   if (positionals[0] === 'sign') return signCommand(values, positionals.slice(1), env);
   const mode: Mode = values.cleanup === undefined ? 'withdraw' : 'cleanup';
   onlyAllowed(values, mode);
@@ -81,8 +84,44 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   return { kind: 'invoke', mode, payload, functionName, async: values.async === true, target: resolveTarget(values, env) };
 }
 
+/**
+ * node:util's parseArgs, its refusals said in this program's words: its own advice (quote the
+ * option after `--`, write `--older-than-minutes=-XYZ`) is wrong for this command line.
+ */
+function readArgs(argv: readonly string[]): { values: Values; positionals: string[] } {
+  try {
+    return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS }) as { values: Values; positionals: string[] };
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string };
+    const option = /'(-{1,2}[^' <]+)/.exec(message)?.[1] ?? 'an option';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${option}${closestOption(option)}; see --help`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const takesValue = option.replace(/^-+/, '') in OPTIONS && OPTIONS[option.replace(/^-+/, '') as keyof typeof OPTIONS].type === 'string';
+      throw new UsageError(takesValue ? `${option} needs a value (a whole number or a name, not another option); see --help` : `${option} takes no value; see --help`);
+    }
+    throw new UsageError(`${message.split('.')[0]}; see --help`);
+  }
+}
+
+/** `, did you mean --async?` for an option one or two typos away from a real one. */
+function closestOption(option: string): string {
+  const name = option.replace(/^-+/, '');
+  const near = Object.keys(OPTIONS).find((known) => editDistance(name, known) <= 2);
+  return near === undefined ? '' : `, did you mean --${near}?`;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
 function onlyAllowed(values: Values, command: Mode | 'sign'): void {
-  const extra = Object.keys(values).filter((name) => name !== 'help' && !ALLOWED[command].includes(name));
+  const extra = Object.keys(values).filter((name) => name !== 'help' && name !== 'version' && !ALLOWED[command].includes(name));
   if (extra.length > 0) throw new UsageError(`--${extra[0]} does not go with ${command === 'withdraw' ? 'a withdrawal' : command}; see --help`);
 }
 

@@ -10,6 +10,7 @@
  * @module
  */
 import { realpathSync } from 'node:fs';
+import packageJson from '../package.json';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createFc3Client, invokeFunction } from '../lib/fc/client';
 import { CREDENTIAL_VARS, DEFAULT_FUNCTION, parseCommandLine, type Command, type Mode } from './cli-args';
@@ -31,12 +32,15 @@ export interface CliIo {
 type Invocation = Extract<Command, { kind: 'invoke' }>;
 
 const PROGRAM = 'withdraw-script-review';
+/** Bundled at build time: the version of the build, wherever it runs from. */
+const PACKAGE = packageJson as { version: string };
 /** Longer than each function's timeout in s.yaml (30 s, 600 s), so FC's own timeout answer arrives first. */
 const INVOKE_TIMEOUT_MS: Record<Mode, number> = { withdraw: 60_000, cleanup: 660_000 };
 
-const USAGE = `usage: ${PROGRAM} <InstanceId> <ScriptId> [--callback-url URL] [target]
-       ${PROGRAM} --cleanup <InstanceId> --older-than-minutes N [--dry-run] [--max-withdrawals N] [target]
+const USAGE = `usage: ${PROGRAM} <InstanceId> <ScriptId> [--async] [--callback-url URL] [target]
+       ${PROGRAM} --cleanup <InstanceId> --older-than-minutes N [--dry-run] [--max-withdrawals N] [--async] [target]
        ${PROGRAM} sign [--url URL] '<JSON body>'
+       ${PROGRAM} --version
 
 Withdraws the review of an OutboundBot script by invoking the withdraw function
 (default ${DEFAULT_FUNCTION.withdraw}), or runs the cleanup function (default
@@ -78,6 +82,10 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
   }
   if (command.kind === 'help') {
     io.stdout(USAGE);
+    return EXIT_SUCCESS;
+  }
+  if (command.kind === 'version') {
+    io.stdout(`${PROGRAM} ${PACKAGE.version}\n`);
     return EXIT_SUCCESS;
   }
   if (command.kind === 'sign') return printSigned(command, io);

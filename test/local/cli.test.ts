@@ -3,7 +3,7 @@
  * `npm start` runs, covering what a user sees (stdout JSON, one-line stderr, exit code).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -201,12 +201,12 @@ describe('errors: exit 2, one clear line, nothing withdrawn', () => {
 
   it.each([
     [['bad id!', 'script-1'], /invalid InstanceId: must be 1-64 characters/],
-    [['instance-1', '-starts-with-dash'], /Unknown option|invalid ScriptId/],
+    [['instance-1', '-starts-with-dash'], /unknown option -s; see --help/],
     [['instance-1', 'x'.repeat(65)], /invalid ScriptId/],
     [['instance-1'], /expected <InstanceId> <ScriptId>, got 1 argument/],
     [['instance-1', 'script-1', 'extra'], /got 3 argument/],
-    [['instance-1', 'script-1', '--bogus'], /Unknown option '--bogus'/],
-    [['instance-1', 'script-1', '--function'], /argument missing/],
+    [['instance-1', 'script-1', '--bogus'], /unknown option --bogus; see --help/],
+    [['instance-1', 'script-1', '--function'], /--function needs a value/],
     [['instance-1', 'script-1', '--function', 'bad/name'], /--function "bad\/name" is not a Function Compute function name/],
     [['instance-1', 'script-1', '--endpoint', 'ftp://example.com'], /--endpoint must be an http\(s\) origin/],
     [['instance-1', 'script-1', '--endpoint', 'http://127.0.0.1:9000/2023-03-30'], /--endpoint must be an http\(s\) origin/],
@@ -377,5 +377,32 @@ describe('--help', () => {
     expect(out.code).toBe(EXIT_SUCCESS);
     expect(out.stdout).toMatch(/^usage: withdraw-script-review <InstanceId> <ScriptId>/);
     expect(out.stdout).toContain('ALIBABA_CLOUD_ACCESS_KEY_ID');
+  });
+
+  it('its usage lines are the README\'s, word for word (issue #22.4)', async () => {
+    const help = (await cli(['--help'])).stdout.split('\n\n')[0]!.split('\n').map((line) => line.replace(/^(usage:)?\s*withdraw-script-review /, ''));
+    const readme = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8');
+    const block = readme.slice(readme.indexOf('### The command-line client')).split('```')[1]!;
+    const documented = block.trim().split('\n').map((line) => line.replace(/^node build\/cli\.js /, '').replace(/\s+#.*$/, ''));
+    expect(documented).toEqual(help);
+  });
+
+  it('--version prints the package version', async () => {
+    const out = await cli(['--version']);
+    expect(out.code).toBe(EXIT_SUCCESS);
+    expect(out.stdout).toBe(`withdraw-script-review ${(JSON.parse(readFileSync(path.resolve(__dirname, '../../package.json'), 'utf8')) as { version: string }).version}\n`);
+  });
+});
+
+describe('usage errors are one line that ends "see --help", exit 2 (issue #22.4)', () => {
+  it.each([
+    [['--asynk', 'inst', 'script'], 'unknown option --asynk, did you mean --async?; see --help'],
+    [['--frobnicate'], 'unknown option --frobnicate; see --help'],
+    [['--cleanup', 'inst', '--older-than-minutes', '-5'], '--older-than-minutes needs a value (a whole number or a name, not another option); see --help'],
+    [['--async=yes', 'inst', 'script'], '--async takes no value; see --help'],
+  ])('%j', async (args, message) => {
+    const out = await cli(args);
+    expect(out.code).toBe(EXIT_USAGE);
+    expect(out.stderr).toBe(`withdraw-script-review: ${message}\n`);
   });
 });
