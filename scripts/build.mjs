@@ -101,7 +101,7 @@ const lazyBuiltins = {
 };
 
 export async function lazyBuiltinSource(name) {
-  const names = Object.keys(await import(`node:${name}`)).filter((key) => key !== 'default');
+  const names = Object.keys(await import(/* @vite-ignore */ `node:${name}`)).filter((key) => key !== 'default');
   const getters = names.map((key) => `Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => load()[${JSON.stringify(key)}] });`);
   return [`let real;`, `const load = () => (real ??= require(${JSON.stringify(`node:${name}`)}));`, ...getters].join('\n');
 }

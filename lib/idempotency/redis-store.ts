@@ -89,9 +89,21 @@ export function createRedisStore(options: RedisStoreOptions): IdempotencyStore &
   };
 }
 
+/** One wait per connection, however many commands wait on it (each used to add two listeners: 11 made Node warn). */
+const readyWaits = new WeakMap<Redis, Promise<void>>();
+
 /** Connects on first use, and waits (bounded) for a reconnect in progress. */
-async function ready(redis: Redis, timeoutMs: number): Promise<void> {
-  if (redis.status === 'ready') return;
+function ready(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  let wait = readyWaits.get(redis);
+  if (wait === undefined) {
+    wait = waitForReady(redis, timeoutMs).finally(() => readyWaits.delete(redis));
+    readyWaits.set(redis, wait);
+  }
+  return wait;
+}
+
+async function waitForReady(redis: Redis, timeoutMs: number): Promise<void> {
   if (redis.status === 'wait' || redis.status === 'end') redis.connect().catch(() => {});
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => finish(new Error(`not connected within ${timeoutMs} ms`)), timeoutMs);

@@ -288,6 +288,8 @@ beforeAll(async () => {
     if (body?.Success !== true) failures[String(body?.Code)] = (failures[String(body?.Code)] ?? 0) + 1;
   }
   const round = (n: number | undefined) => (n === undefined ? 'n/a' : n.toFixed(1));
+  // Figures for `npm run test:load`; a plain `npm test` keeps its output to the runner's lines.
+  if (process.env.LOAD_REQUESTS === undefined) return;
   process.stderr.write(
     `load: requests=${REQUESTS} concurrency=${CONCURRENCY} elapsedMs=${Math.round(elapsedMs)} throughput=${((REQUESTS / elapsedMs) * 1000).toFixed(0)}req/s ` +
       `p50=${round(percentile(latencies, 50))}ms p99=${round(percentile(latencies, 99))}ms lost=${lost.length} failures=${JSON.stringify(failures)} ` +
