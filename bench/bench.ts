@@ -7,7 +7,7 @@
  *
  * CPU is the measured process's own getrusage (process.resourceUsage() / process.cpuUsage(): user
  * + system of every thread, µs resolution), reported by the child; peak RSS is its ru_maxrss at
- * exit. See the `method` block of results.json and README.md "Performance".
+ * exit. See the `method` block of results.json and docs/PERFORMANCE.md.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

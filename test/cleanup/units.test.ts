@@ -388,8 +388,8 @@ describe('the fan-out target', () => {
     const cfg = parseCleanupConfig({ FC_ACCOUNT_ID: '2222', FC_REGION: 'cn-beijing', FC_ENDPOINT: 'http://127.0.0.1:9000/', WITHDRAW_FUNCTION_NAME: 'w' });
     expect(resolveFanoutTarget(cfg, context, credentials)).toEqual({ accountId: '1111', region: 'cn-hangzhou', endpoint: 'http://127.0.0.1:9000', functionName: 'w', credentials });
     expect(resolveFanoutTarget(cfg, { requestId: 'r' }, credentials)).toMatchObject({ accountId: '2222', region: 'cn-beijing' });
-    // And the README says so (issue #25.5: it called them overrides).
-    const row = readFileSync(path.resolve(__dirname, '../../README.md'), 'utf8').split('\n').find((line) => line.startsWith('| `FC_ACCOUNT_ID`'));
+    // And the operator's guide says so (issue #25.5: it called them overrides).
+    const row = readFileSync(path.resolve(__dirname, '../../docs/OPERATIONS.md'), 'utf8').split('\n').find((line) => line.startsWith('| `FC_ACCOUNT_ID`'));
     expect(row).toContain('the context wins');
     expect(row).not.toContain('overrides');
   });

@@ -31,11 +31,11 @@ function json(text: string): Record<string, unknown> {
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-/** The README's "Invoking the built handler yourself" snippet, between its markers. */
+/** docs/OPERATIONS.md's "Invoking the built handler yourself" snippet, between its markers. */
 function readmeHandlerExample(): string {
-  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const readme = readFileSync(path.join(ROOT, 'docs/OPERATIONS.md'), 'utf8');
   const section = /<!-- handler-example -->\s*```sh\n([\s\S]*?)```\s*<!-- \/handler-example -->/.exec(readme);
-  if (!section?.[1]) throw new Error('README.md has no <!-- handler-example --> block');
+  if (!section?.[1]) throw new Error('docs/OPERATIONS.md has no <!-- handler-example --> block');
   return section[1];
 }
 
@@ -92,7 +92,7 @@ describe('npm start without WEBHOOK_SECRET (unsigned requests allowed)', () => {
     expect(summary.Candidates).toContainEqual(expect.objectContaining({ ScriptId: '5f7a2d18-3c9b-4e6a-8d1f-7b2e4c6a9d03' }));
   });
 
-  it("the README's handler example withdraws through the running emulator as printed", async () => {
+  it("the operator's guide's handler example withdraws through the running emulator as printed", async () => {
     const snippet = readmeHandlerExample();
     const documented = `127.0.0.1:${defaultEmulatorPort(LOCAL_DEFAULT_PORT)}`;
     expect(snippet.split(documented)).toHaveLength(2);

@@ -693,12 +693,12 @@ describe('the deploy docs', () => {
     return markdown.slice(start, next === -1 ? undefined : next);
   }
 
-  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const operations = readFileSync(path.join(root, 'docs/OPERATIONS.md'), 'utf8');
   const pages: Record<string, string> = {
     'deploy/README.md': readFileSync(path.join(root, 'deploy/README.md'), 'utf8'),
     's.yaml': readFileSync(path.join(root, 's.yaml'), 'utf8'),
-    'README.md (Deploying with Serverless Devs)': section(readme, '## Deploying with Serverless Devs'),
-    'README.md (RAM policy)': section(readme, '## RAM policy'),
+    'docs/OPERATIONS.md (Deploying with Serverless Devs)': section(operations, '## Deploying with Serverless Devs'),
+    'docs/OPERATIONS.md (RAM policy)': section(operations, '## RAM policy'),
   };
   // Built by `npm run build` / `npm start`, not committed.
   const generated = (p: string) => /^(dist|build)\//.test(p);
@@ -718,8 +718,8 @@ describe('the deploy docs', () => {
     for (const file of files) expect(doc, file).toContain(`deploy/ram/${file}`);
   });
 
-  it('the README configures s with the AccountID s.yaml needs', () => {
-    expect(pages['README.md (Deploying with Serverless Devs)']).toMatch(/npx s config add --AccessKeyID \S+ --AccessKeySecret \S+ --AccountID \S+/);
+  it('the operator\'s guide configures s with the AccountID s.yaml needs', () => {
+    expect(pages['docs/OPERATIONS.md (Deploying with Serverless Devs)']).toMatch(/npx s config add --AccessKeyID \S+ --AccessKeySecret \S+ --AccountID \S+/);
   });
 
   it('flags a missing file (the check itself can fail)', () => {
