@@ -8,6 +8,7 @@ import type { OutboundBotClient } from '../outboundbot/client';
 import type { CleanupConfig } from '../runtime/config';
 import { logWithdrawal, withdrawItem, type WithdrawalItem } from '../withdraw/withdraw-item';
 import { mapUntil, type CleanupBudget } from './budget';
+import { leftReview } from './left-review';
 import { chunk, createAsyncInvoker, dispatchChunk, logChunk, resolveFanoutTarget, type ChunkResult, type FanoutTarget } from './fanout';
 import type { CleanupRequest } from './request';
 import type { StaleReview } from './select';
@@ -75,13 +76,15 @@ async function withdrawInline(run: Run, items: WithdrawalItem[], client: Outboun
   const { done, notStarted } = await mapUntil(items, cfg.CLEANUP_CONCURRENCY, budget.intakeEndMs, clock, async (item) => {
     const startedMs = clock.nowMs();
     const result = await withdrawItem(item, deps);
-    logWithdrawal(run.log, result, { durationMs: clock.nowMs() - startedMs, coldStart: run.coldStart });
-    return result;
+    const left = await leftReview(item, result, deps);
+    logWithdrawal(run.log, result, { durationMs: clock.nowMs() - startedMs, coldStart: run.coldStart, ...(left ? { leftReviewAs: left.Status } : {}) });
+    return { result, left };
   });
-  const withdrawn = done.filter((r) => r.Success).length;
+  const left = done.flatMap((d) => (d.left ? [d.left] : []));
+  const withdrawn = done.filter((d) => d.result.Success).length;
   return {
-    summary: { Withdrawn: withdrawn, Failed: done.length - withdrawn, Dispatched: 0, Remaining: notStarted },
-    detail: { Results: done },
+    summary: { Withdrawn: withdrawn, Failed: done.length - withdrawn - left.length, Dispatched: 0, Remaining: notStarted, ...(left.length > 0 ? { LeftReview: left } : {}) },
+    detail: { Results: done.map((d) => d.result) },
   };
 }
 

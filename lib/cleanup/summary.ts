@@ -1,6 +1,7 @@
 import type { Logger } from '../core/logger';
 import type { CleanupConfig } from '../runtime/config';
 import type { CallbackReport } from '../webhooks/callback';
+import type { LeftReview } from './left-review';
 import type { WithdrawalItem, WithdrawResult } from '../withdraw/withdraw-item';
 import type { ChunkResult } from './fanout';
 import type { Listing, ListingAction, ListingFallback } from './list';
@@ -40,8 +41,10 @@ export interface CleanupSummary {
   Eligible: number;
   /** Stale reviews this run took on (oldest first, capped). */
   Selected: number;
-  /** Listed but not selected: other states, younger reviews, or beyond the cap. */
+  /** Listed but not withdrawn by choice: other states, younger reviews, beyond the cap, or (LeftReview) out of review by the time of their withdrawal. */
   Skipped: number;
+  /** Inline mode: selected scripts a reviewer acted on after the listing, refused as no longer under review; skipped, not failed. */
+  LeftReview?: LeftReview[];
   /** Inline mode: withdrawals that succeeded. */
   Withdrawn: number;
   /** Inline: withdrawals that failed; fan-out: items whose chunk was not queued. */
@@ -77,7 +80,7 @@ export interface CleanupResult extends CleanupSummary {
 
 /** What a mode's work ends as: the counts the summary takes, and the per-item detail. */
 export interface Outcome {
-  summary: Pick<CleanupSummary, 'Withdrawn' | 'Failed' | 'Dispatched' | 'AlreadyDispatched' | 'Remaining'>;
+  summary: Pick<CleanupSummary, 'Withdrawn' | 'Failed' | 'Dispatched' | 'AlreadyDispatched' | 'Remaining' | 'LeftReview'>;
   detail: Pick<CleanupResult, 'Results' | 'Chunks' | 'Candidates'>;
 }
 
@@ -150,7 +153,7 @@ export function completedResult(head: RunHead, report: ListingReport, counts: Co
     Listed: counts.listed,
     Eligible: counts.eligible,
     Selected: counts.selected,
-    Skipped: counts.listed - counts.selected,
+    Skipped: counts.listed - counts.selected + (outcome.summary.LeftReview?.length ?? 0),
     ...outcome.summary,
     Truncated: truncated,
     durationMs,

@@ -9,6 +9,32 @@ import { ALL_STATES, REVIEW, scriptAged, timerEvent, useCleanupStack } from './s
 const stack = useCleanupStack();
 const { cleanupFor, instanceWith, run, requestsFor } = stack;
 
+describe('a script a reviewer acts on after the listing (issue #24.6)', () => {
+  it('is skipped, with the state it left review for, not failed: the run is a success', async () => {
+    const approved = scriptAged('EXAMINE_IN_PROGRESS', 2 * 24 * 60);
+    const other = scriptAged('EXAMINE_IN_PROGRESS', 2 * 24 * 60);
+    const instanceId = instanceWith([approved, other]);
+    const { service } = cleanupFor({ CLEANUP_CONCURRENCY: '1' });
+    // The listing is read at once and answered 300 ms later: the reviewer approves in between.
+    stack.emulator.setLatency(300);
+    const running = run(service, timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60 }));
+    while (requestsFor('QueryScriptsByStatus', instanceId).length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    stack.emulator.addInstance(instanceId, [{ ...approved, Status: 'PUBLISHED', UpdateTime: Date.now() }, other]);
+    const result = await running;
+    expect(result).toMatchObject({ Success: true, Selected: 2, Withdrawn: 1, Failed: 0, Skipped: 1, LeftReview: [{ ScriptId: approved.ScriptId, Status: 'PUBLISHED' }] });
+    expect(requestsFor('DescribeScript', instanceId)).toHaveLength(1);
+  });
+
+  it('a refusal while the script is still under review stays a failure', async () => {
+    const stuck = scriptAged('EXAMINE_IN_PROGRESS', 2 * 24 * 60);
+    const instanceId = instanceWith([stuck]);
+    stack.emulator.injectFault({ kind: 'status', status: 403, code: 'Forbidden.RAM' }, { action: 'WithdrawScriptReview', times: 1 });
+    const result = await run(cleanupFor().service, timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60 }));
+    expect(result).toMatchObject({ Success: false, Withdrawn: 0, Failed: 1, Skipped: 0 });
+    expect(result.LeftReview).toBeUndefined();
+  });
+});
+
 describe('cleanup (inline) against the emulator', () => {
   it('withdraws exactly the old reviews, whatever other states exist, and leaves everything else alone', async () => {
     // Every state, old (2 days) and young (5 minutes).
