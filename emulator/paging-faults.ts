@@ -30,12 +30,16 @@ export function pageWindow(total: number, pageNumber: number, pageSize: number, 
       const inserted = fault.perPage * (pageNumber - 1);
       return { start: Math.max(0, (pageNumber - 1) * pageSize - inserted), pageNumber, totalCount: total + inserted };
     }
+    case 'shrinking-total': {
+      const removed = fault.perPage * (pageNumber - 1);
+      return { start: (pageNumber - 1) * pageSize + removed, pageNumber, totalCount: Math.max(0, total - removed) };
+    }
   }
 }
 
 /** @throws RangeError for a `growing-total` whose `perPage` is not a positive integer. */
 export function checkPagingFault(fault: PagingFault | undefined): PagingFault | undefined {
-  if (fault?.kind === 'growing-total' && !(Number.isInteger(fault.perPage) && fault.perPage > 0)) {
+  if ((fault?.kind === 'growing-total' || fault?.kind === 'shrinking-total') && !(Number.isInteger(fault.perPage) && fault.perPage > 0)) {
     throw new RangeError(`perPage must be a positive integer, got ${fault.perPage}`);
   }
   return fault && { ...fault };

@@ -76,7 +76,14 @@ export type PagingFault =
    * page 1: its TotalCount is that much larger and it starts that much earlier, so it repeats
    * the last `perPage` scripts of the page before, and the new scripts are never listed.
    */
-  | { kind: 'growing-total'; perPage: number };
+  | { kind: 'growing-total'; perPage: number }
+  /**
+   * Page n is cut as if `perPage`·(n−1) scripts had left the head of the list since page 1 (a
+   * reviewer acted on them): its TotalCount is that much smaller and it starts that much later,
+   * so the first `perPage` scripts that page 1 did not reach are skipped, never listed, while
+   * the count listed still matches the last TotalCount.
+   */
+  | { kind: 'shrinking-total'; perPage: number };
 
 /**
  * Per-request odds of a fault, for load tests: each authenticated request that no queued

@@ -41,7 +41,7 @@ export type PageOutcome = { ok: true; page: ScriptPage } | { ok: false; failure:
 
 /** One way the pages did not add up; a listing with any is not complete. At most one of each Code. */
 export interface ListingIssue {
-  Code: 'RepeatedPage' | 'DuplicateScripts' | 'ShortPage' | 'TotalCountNotReached' | 'PageLimit';
+  Code: 'RepeatedPage' | 'DuplicateScripts' | 'ShortPage' | 'TotalCountNotReached' | 'TotalCountMoved' | 'PageLimit';
   /** The page it was first seen on. */
   PageNumber: number;
   Message: string;
@@ -65,6 +65,8 @@ class PageTally {
   readonly #byId = new Map<string, ListedScript>();
   readonly #issues: ListingIssue[] = [];
   #totalCount: number | undefined;
+  /** The first TotalCount announced, and on which page: a later page saying otherwise means the list moved under the paging. */
+  #firstTotal: { count: number; pageNumber: number } | undefined;
   #duplicates = 0;
   #firstDuplicatePage = 0;
   /** The first page shorter than its size, until a later page shows it was not the last. */
@@ -73,6 +75,7 @@ class PageTally {
   /** Takes in one page; false when the listing is at its end or cannot usefully go on. */
   add(pageNumber: number, page: ScriptPage): boolean {
     if (page.TotalCount !== undefined) this.#totalCount = page.TotalCount;
+    this.#totalMoved(pageNumber, page.TotalCount);
     if (page.List.length === 0) return false;
     this.#shortPageWasNotLast(pageNumber);
     const added = this.#keepNew(page.List);
@@ -108,6 +111,19 @@ class PageTally {
     const before = this.#byId.size;
     for (const script of list) if (!this.#byId.has(script.ScriptId)) this.#byId.set(script.ScriptId, script);
     return this.#byId.size - before;
+  }
+
+  /**
+   * Offset paging over a list that shrank skips scripts at the page boundaries, and one that grew
+   * repeats them: with the count listed matching the last TotalCount, a moved count is the only
+   * sign that a stale review went unlisted.
+   */
+  #totalMoved(pageNumber: number, totalCount: number | undefined): void {
+    if (totalCount === undefined) return;
+    const first = (this.#firstTotal ??= { count: totalCount, pageNumber });
+    if (totalCount === first.count) return;
+    const message = `TotalCount went from ${first.count} (page ${first.pageNumber}) to ${totalCount} (page ${pageNumber}): the list changed while it was paged, so scripts may have crossed a page boundary unlisted`;
+    this.#note('TotalCountMoved', pageNumber, message);
   }
 
   /** A short page followed by more: entries went missing between the two (or the server pages oddly). */

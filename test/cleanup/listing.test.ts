@@ -116,6 +116,17 @@ describe('a listing whose pages do not add up is not a success', () => {
     });
   }
 
+  it('TotalCount shrinking between pages (a review approved ahead of the cursor): a script skipped at a page boundary makes the listing incomplete, not a success (issue #24.2)', async () => {
+    const stale = staleReviews(250);
+    const instanceId = instanceWith(stale);
+    // One script leaves the head of the list between pages: each later page starts one further on.
+    stack.emulator.setPagingFault({ kind: 'shrinking-total', perPage: 1 });
+    const result = await run(cleanupFor().service, { InstanceId: instanceId, OlderThanMinutes: 60 });
+    // What was listed matches the last TotalCount: only the moved count shows a review went unlisted.
+    expect(result).toMatchObject({ Success: false, Complete: false, TotalCount: 248, Listed: 248 });
+    expect(result.ListingIssues).toEqual([{ Code: 'TotalCountMoved', PageNumber: 2, Message: expect.stringContaining('TotalCount went from 250 (page 1) to 249 (page 2)') }]);
+  });
+
   it('TotalCount growing between pages: scripts seen on two pages count once and are withdrawn once; 250 of a final 256 is incomplete', async () => {
     const stale = staleReviews(250);
     const instanceId = instanceWith([...stale, scriptAged('PUBLISHED', 600)]);
@@ -128,6 +139,7 @@ describe('a listing whose pages do not add up is not a success', () => {
     expect(listingCalls(instanceId)).toEqual(['1', '2', '3', '4'].map((n) => ['QueryScriptsByStatus', n, 200]));
     expect(result).toMatchObject({ Success: false, Complete: false, Pages: 4, TotalCount: 256, Listed: 250, Eligible: 250, Selected: 250, Withdrawn: 250, Failed: 0 });
     expect(result.ListingIssues).toEqual([
+      { Code: 'TotalCountMoved', PageNumber: 2, Message: expect.stringContaining('TotalCount went from 250 (page 1) to 252 (page 2)') },
       { Code: 'DuplicateScripts', PageNumber: 2, Message: expect.stringMatching(/^4 listed entries repeated a ScriptId/) },
       { Code: 'TotalCountNotReached', PageNumber: 4, Message: "listed 250 scripts of the 256 that the last page's TotalCount announced" },
     ]);

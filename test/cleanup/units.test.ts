@@ -139,7 +139,10 @@ describe('collectPages', () => {
     const listing = await collectPages(async (n) => page(idsFrom((n - 1) * 100, Math.max(0, Math.min(100, 2_940 - (n - 1) * 100))), n < 30 ? 2_940 : 2_990));
     expect(listing).toMatchObject({ ok: true, pages: 31, totalCount: 2_990 });
     expect(listing.ok && listing.scripts).toHaveLength(2_940);
-    expect(listing.ok && listing.issues).toEqual([{ Code: 'TotalCountNotReached', PageNumber: 31, Message: expect.stringContaining('listed 2940 scripts of the 2990') }]);
+    expect(listing.ok && listing.issues).toEqual([
+      { Code: 'TotalCountMoved', PageNumber: 30, Message: expect.stringContaining('from 2940 (page 1) to 2990 (page 30)') },
+      { Code: 'TotalCountNotReached', PageNumber: 31, Message: expect.stringContaining('listed 2940 scripts of the 2990') },
+    ]);
   });
 
   it('scripts seen on two pages count once, and the overlap is an issue, once however many pages overlap', async () => {
