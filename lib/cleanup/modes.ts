@@ -53,12 +53,23 @@ export type RunMode = 'dryRun' | CleanupConfig['CLEANUP_MODE'];
 export const runModeOf = (request: Pick<CleanupRequest, 'DryRun'>, cfg: Pick<CleanupConfig, 'CLEANUP_MODE'>): RunMode =>
   request.DryRun ? 'dryRun' : cfg.CLEANUP_MODE;
 
-/** Logs each candidate and touches nothing. */
+/** A dry run lists at most this many candidates (oldest first) and counts the rest: 100,000 of them made an 11.8 MB answer. */
+export const MAX_LISTED_CANDIDATES = 1_000;
+/** And logs at most this many of them one by one; one line says how many more there are. */
+export const MAX_CANDIDATE_LINES = 100;
+
+/** Logs the candidates, boundedly, and touches nothing. */
 function dryRun(run: Run, selected: StaleReview[]): Outcome {
-  for (const script of selected) {
-    run.log.info('would withdraw (dry run)', { InstanceId: run.request.InstanceId, ScriptId: script.ScriptId, Status: script.Status, UpdateTime: script.UpdateTime });
+  const { InstanceId } = run.request;
+  for (const script of selected.slice(0, MAX_CANDIDATE_LINES)) {
+    run.log.info('would withdraw (dry run)', { InstanceId, ScriptId: script.ScriptId, Status: script.Status, UpdateTime: script.UpdateTime });
   }
-  return { summary: { Withdrawn: 0, Failed: 0, Dispatched: 0, Remaining: [] }, detail: { Candidates: selected } };
+  if (selected.length > MAX_CANDIDATE_LINES) {
+    run.log.info('would withdraw more (dry run)', { InstanceId, notLogged: selected.length - MAX_CANDIDATE_LINES, note: 'each is in the answer\'s Candidates, up to MAX_LISTED_CANDIDATES' });
+  }
+  const notListed = Math.max(0, selected.length - MAX_LISTED_CANDIDATES);
+  const detail = { Candidates: selected.slice(0, MAX_LISTED_CANDIDATES), ...(notListed > 0 ? { CandidatesNotListed: notListed } : {}) };
+  return { summary: { Withdrawn: 0, Failed: 0, Dispatched: 0, Remaining: [] }, detail };
 }
 
 /**

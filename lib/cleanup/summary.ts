@@ -73,15 +73,17 @@ export interface CleanupResult extends CleanupSummary {
   Results?: WithdrawResult[];
   /** Fan-out mode: a result per started chunk. */
   Chunks?: ChunkResult[];
-  /** Dry run: what would have been withdrawn. */
+  /** Dry run: what would have been withdrawn, oldest first, at most MAX_LISTED_CANDIDATES of them. */
   Candidates?: StaleReview[];
+  /** Dry run: candidates beyond that bound, counted, not listed (Selected has them all). */
+  CandidatesNotListed?: number;
   Callback?: CallbackReport;
 }
 
 /** What a mode's work ends as: the counts the summary takes, and the per-item detail. */
 export interface Outcome {
   summary: Pick<CleanupSummary, 'Withdrawn' | 'Failed' | 'Dispatched' | 'AlreadyDispatched' | 'Remaining' | 'LeftReview'>;
-  detail: Pick<CleanupResult, 'Results' | 'Chunks' | 'Candidates'>;
+  detail: Pick<CleanupResult, 'Results' | 'Chunks' | 'Candidates' | 'CandidatesNotListed'>;
 }
 
 /** The fields that say which run this was, the same whatever happened. */

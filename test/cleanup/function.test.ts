@@ -9,6 +9,21 @@ import { ALL_STATES, REVIEW, scriptAged, timerEvent, useCleanupStack } from './s
 const stack = useCleanupStack();
 const { cleanupFor, instanceWith, run, requestsFor } = stack;
 
+describe('a dry run over many reviews is bounded (issue #24.3)', () => {
+  it('lists the oldest 1,000 candidates and counts the rest; logs 100 of them and one line for the others', async () => {
+    const scripts = Array.from({ length: 2_500 }, (_, i) => ({ ...scriptAged('EXAMINE_IN_PROGRESS', 3 * 24 * 60), UpdateTime: Date.now() - 3 * 24 * 3_600_000 - i * 1_000 }));
+    const instanceId = instanceWith(scripts);
+    const { service, logs } = cleanupFor();
+    const result = await run(service, timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60, DryRun: true }));
+    expect(result).toMatchObject({ Success: true, DryRun: true, Selected: 2_500, CandidatesNotListed: 1_500 });
+    // Oldest first: the last-created entries above are the oldest.
+    expect(result.Candidates!.map((c) => c.ScriptId)).toEqual(scripts.slice(-1_000).reverse().map((s) => s.ScriptId));
+    expect(JSON.stringify(result).length).toBeLessThan(256 * 1024);
+    expect(logs().filter((l) => l.message === 'would withdraw (dry run)')).toHaveLength(100);
+    expect(logs().filter((l) => l.message === 'would withdraw more (dry run)')).toEqual([expect.objectContaining({ notLogged: 2_400 })]);
+  });
+});
+
 describe('a script a reviewer acts on after the listing (issue #24.6)', () => {
   it('is skipped, with the state it left review for, not failed: the run is a success', async () => {
     const approved = scriptAged('EXAMINE_IN_PROGRESS', 2 * 24 * 60);
