@@ -61,7 +61,7 @@ interface ListDeps {
   clock: Clock;
   policy: RetryPolicy;
   readTimeoutMs: number;
-  /** Epoch ms after which no attempt may start or still be running. */
+  /** Epoch ms after which no page is asked for and no attempt may still be running: the listing's share of the run. */
   deadlineMs: number;
 }
 
@@ -95,10 +95,11 @@ function pageReader(action: ListingAction, instanceId: string, deps: ListDeps): 
  * The choice is made afresh each run, so a permission granted later is used the next night.
  */
 export async function listScripts(instanceId: string, deps: ListDeps): Promise<Listing> {
-  const byStatus = await collectPages(pageReader('QueryScriptsByStatus', instanceId, deps));
+  const outOfTime = () => deps.clock.nowMs() >= deps.deadlineMs;
+  const byStatus = await collectPages(pageReader('QueryScriptsByStatus', instanceId, deps), outOfTime);
   if (byStatus.ok || !refusesQueryByStatus(byStatus.failure)) return { ...byStatus, action: 'QueryScriptsByStatus' };
   const { Code, Message, HttpStatusCode, RequestId } = byStatus.failure;
-  const all = await collectPages(pageReader('ListScripts', instanceId, deps));
+  const all = await collectPages(pageReader('ListScripts', instanceId, deps), outOfTime);
   return { ...all, action: 'ListScripts', fallback: { Code, Message, HttpStatusCode, RequestId } };
 }
 

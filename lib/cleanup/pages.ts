@@ -41,7 +41,7 @@ export type PageOutcome = { ok: true; page: ScriptPage } | { ok: false; failure:
 
 /** One way the pages did not add up; a listing with any is not complete. At most one of each Code. */
 export interface ListingIssue {
-  Code: 'RepeatedPage' | 'DuplicateScripts' | 'ShortPage' | 'TotalCountNotReached' | 'TotalCountMoved' | 'PageLimit';
+  Code: 'RepeatedPage' | 'DuplicateScripts' | 'ShortPage' | 'TotalCountNotReached' | 'TotalCountMoved' | 'PageLimit' | 'ListingCut';
   /** The page it was first seen on. */
   PageNumber: number;
   Message: string;
@@ -91,6 +91,14 @@ class PageTally {
     const expected = page.PageSize ?? LIST_PAGE_SIZE;
     if (page.List.length < expected) this.#short ??= { pageNumber, size: page.List.length, expected };
     return true;
+  }
+
+  /** The listing after `pages` pages, cut short by the time: what was read, and that it was cut. */
+  cut(pages: number): CollectedPages {
+    this.#note('ListingCut', pages + 1, `stopped after ${pages} pages, at the listing's share of the run's time; the pages not read wait for the next run`);
+    const result = this.result(pages, false);
+    // A TotalCount not reached is what a cut means, not a second problem.
+    return result.ok ? { ...result, issues: result.issues.filter((issue) => issue.Code !== 'TotalCountNotReached') } : result;
   }
 
   /** The listing after `pages` pages; `stoppedEarly` when the page limit, not the end, stopped it. */
@@ -145,12 +153,15 @@ class PageTally {
  * no new ScriptId (a server ignoring PageNumber would otherwise be asked for the same page
  * forever); at most {@link MAX_LIST_PAGES}. A script on two pages counts once. Whatever did
  * not add up is in `issues`: the listing is still returned, since what it holds is real.
+ * When `outOfTime` says so before a page, or a page fails for lack of time, the pages read so
+ * far are the listing (a `ListingCut` issue): a run withdraws from what it read rather than nothing.
  */
-export async function collectPages(fetchPage: (pageNumber: number) => Promise<PageOutcome>): Promise<CollectedPages> {
+export async function collectPages(fetchPage: (pageNumber: number) => Promise<PageOutcome>, outOfTime: () => boolean = () => false): Promise<CollectedPages> {
   const tally = new PageTally();
   for (let pageNumber = 1; pageNumber <= MAX_LIST_PAGES; pageNumber++) {
+    if (pageNumber > 1 && outOfTime()) return tally.cut(pageNumber - 1);
     const outcome = await fetchPage(pageNumber);
-    if (!outcome.ok) return { ok: false, failure: outcome.failure, pages: pageNumber };
+    if (!outcome.ok) return pageNumber > 1 && outcome.failure.Code === 'DeadlineExceeded' ? tally.cut(pageNumber - 1) : { ok: false, failure: outcome.failure, pages: pageNumber };
     if (!tally.add(pageNumber, outcome.page)) return tally.result(pageNumber, false);
   }
   return tally.result(MAX_LIST_PAGES, true);

@@ -52,7 +52,7 @@ async function cleanUp(instance: CleanupInstance, run: Run, context: FcContext):
   const work = MODES[runModeOf(request, cfg)]({ run, context, credentials, store: () => runStore(instance, run, context) });
   const client = instance.client(credentials, cfg);
   const readTimeoutMs = cfg.OUTBOUNDBOT_READ_TIMEOUT_MS;
-  const listing = await listScripts(request.InstanceId, { client, clock, policy: run.policy, readTimeoutMs, deadlineMs: run.budget.workEndMs });
+  const listing = await listScripts(request.InstanceId, { client, clock, policy: run.policy, readTimeoutMs, deadlineMs: run.budget.listEndMs });
   logListing(run.log, listing);
   const head = runHead(run.requestId, request, cfg.CLEANUP_MODE);
   const report = listingReport(listing);

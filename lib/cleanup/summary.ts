@@ -147,7 +147,9 @@ interface Counts {
 
 /** A run that listed: it succeeded when the listing added up, nothing failed and everything selected was started. */
 export function completedResult(head: RunHead, report: ListingReport, counts: Counts, outcome: Outcome, durationMs: number): CleanupResult {
-  const truncated = outcome.summary.Remaining.length > 0;
+  // Cut short by time, at the intake or in the listing: what was not reached waits for the next run.
+  const listingCut = report.ListingIssues?.some((issue) => issue.Code === 'ListingCut') ?? false;
+  const truncated = outcome.summary.Remaining.length > 0 || listingCut;
   return {
     ...head,
     ...report,

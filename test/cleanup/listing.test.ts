@@ -18,6 +18,27 @@ const staleReviews = (count: number) => Array.from({ length: count }, (_, i) => 
 const listingCalls = (instanceId: string) =>
   stack.emulator.requests.filter((r) => r.query.InstanceId === instanceId && r.action !== 'WithdrawScriptReview').map((r) => [r.action, r.query.PageNumber, r.status]);
 
+describe('a listing that would outlast the run (issue #24.1)', () => {
+  it('stops at its share of the time and withdraws, oldest first, from what it read: Truncated, not nothing', async () => {
+    // 6,000 stale reviews at 40 ms a page: 60 pages, more than the whole 2 s function.
+    const stale = staleReviews(6_000);
+    const instanceId = instanceWith(stale);
+    stack.emulator.setLatency(40);
+    const startMs = Date.now();
+    const result = await run(cleanupFor().service, timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60, MaxWithdrawals: 5 }), 2);
+    expect(Date.now() - startMs).toBeLessThan(2_000);
+    const read = listingCalls(instanceId).length;
+    expect(read).toBeGreaterThan(3);
+    expect(read).toBeLessThan(30);
+    expect(result).toMatchObject({ Success: false, Complete: false, Truncated: true, Pages: read, Listed: read * 100, Selected: 5, Withdrawn: 5, Failed: 0 });
+    expect(result.ListingIssues).toEqual([{ Code: 'ListingCut', PageNumber: read + 1, Message: expect.stringContaining(`stopped after ${read} pages`) }]);
+    // The oldest of what was read: staleReviews ages them by index.
+    const listed = stale.slice(0, read * 100);
+    const oldest = [...listed].sort((a, b) => a.UpdateTime - b.UpdateTime).slice(0, 5);
+    expect(result.Results!.map((r) => r.ScriptId).sort()).toEqual(oldest.map((s) => s.ScriptId).sort());
+  }, 15_000);
+});
+
 describe('listing with QueryScriptsByStatus, and ListScripts when it is refused', () => {
   it('5 000 scripts with 2 000 stale reviews: 20 QueryScriptsByStatus pages; refused, 1 refusal and 50 ListScripts pages; the same selection', async () => {
     // Two reviews in every five scripts, the rest spread over the other states.
@@ -41,7 +62,10 @@ describe('listing with QueryScriptsByStatus, and ListScripts when it is refused'
     expect(all).toMatchObject({ Success: true, Listing: 'ListScripts', Pages: 50, TotalCount: 5_000, Complete: true, Listed: 5_000, Selected: 2_000, Skipped: 3_000 });
 
     expect(ids(all.Candidates!)).toEqual(ids(byStatus.Candidates!));
-    expect(new Set(ids(byStatus.Candidates!))).toEqual(new Set(ids(stale)));
+    // A dry run lists the oldest 1,000 and counts the rest (issue #24.3).
+    expect([byStatus.Candidates!.length, byStatus.CandidatesNotListed, all.CandidatesNotListed]).toEqual([1_000, 1_000, 1_000]);
+    const staleIds = new Set(ids(stale));
+    expect(ids(byStatus.Candidates!).filter((id) => !staleIds.has(id))).toEqual([]);
   });
 
   it('an unknown action: the summary and a warning name the fallback, and exactly the stale reviews are withdrawn', async () => {

@@ -306,8 +306,8 @@ describe('selectStaleReviews', () => {
 
 describe('the run budget', () => {
   it('reserves a read timeout for work in flight and the callback timeout at the end, each at most 10%', () => {
-    expect(planBudget(0, 599_000, { readTimeoutMs: 10_000, callbackTimeoutMs: 5_000 })).toEqual({ intakeEndMs: 584_000, workEndMs: 594_000, deadlineMs: 599_000 });
-    expect(planBudget(0, 1_800, { readTimeoutMs: 10_000 })).toEqual({ intakeEndMs: 1_620, workEndMs: 1_800, deadlineMs: 1_800 });
+    expect(planBudget(0, 599_000, { readTimeoutMs: 10_000, callbackTimeoutMs: 5_000 })).toEqual({ listEndMs: 292_000, intakeEndMs: 584_000, workEndMs: 594_000, deadlineMs: 599_000 });
+    expect(planBudget(0, 1_800, { readTimeoutMs: 10_000 })).toEqual({ listEndMs: 810, intakeEndMs: 1_620, workEndMs: 1_800, deadlineMs: 1_800 });
   });
 
   it('mapUntil starts nothing after the intake end and keeps input order', async () => {
