@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock';
 import type { Credentials } from '../core/credentials';
 import { InvalidConfigurationError } from '../core/errors';
 import type { Logger } from '../core/logger';
+import { within } from '../core/within';
 import { runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/retry-policy';
 import { transportFailure } from '../core/transport-error';
 import { createFc3Client, invokeFunction, type FcTarget } from '../fc/client';
@@ -136,7 +137,9 @@ export async function dispatchChunk(items: WithdrawalItem[], index: number, deps
   const taskId = chunkTaskId(deps.runRequestId, index, items);
   const attempt = async (remainingMs: number): Promise<AttemptOutcome<Queued, CallFailure>> => {
     try {
-      const requestId = await deps.invoker.invokeAsync(deps.functionName, { Items: items }, { timeoutMs: Math.min(INVOKE_TIMEOUT_MS, remainingMs), taskId });
+      // fc2's own timeout is not held to: cut the attempt at what is left (the task id keeps a retry from queueing twice).
+      const invocation = deps.invoker.invokeAsync(deps.functionName, { Items: items }, { timeoutMs: Math.min(INVOKE_TIMEOUT_MS, remainingMs), taskId });
+      const requestId = await within(invocation, remainingMs, () => Object.assign(new Error(`no answer from Function Compute within ${remainingMs} ms`), { code: 'ETIMEDOUT' }));
       return { ok: true, value: { requestId, already: false } };
     } catch (error) {
       const failure = toDispatchFailure(error);
