@@ -728,8 +728,42 @@ function cleanupListingRow(setup: CleanupSetup, { runs }: CleanupTable): Row {
   };
 }
 
+/** The calls a cleanup of CLEANUP_SCRIPTS scripts with CLEANUP_STALE stale reviews must make, by action: no more, no fewer. */
+function expectedCleanupCalls(setup: CleanupSetup): Record<string, number> {
+  const withdrawals = { WithdrawScriptReview: CLEANUP_STALE };
+  if (setup.disabled.includes('QueryScriptsByStatus')) return { ...withdrawals, QueryScriptsByStatus: 1, ListScripts: CLEANUP_SCRIPTS / 100 };
+  return { ...withdrawals, QueryScriptsByStatus: CLEANUP_STALE / 100 };
+}
+
+const CLEANUP_CALLS_BUDGET: Budget = { op: '<=', limit: 0, text: 'exactly' };
+
+/**
+ * The wall row's ideal is built from the calls the run made, so a run that made extra calls (a
+ * DescribeScript per withdrawal, ListScripts where QueryScriptsByStatus works) would move both
+ * sides of it: the calls themselves are budgeted here, run by run.
+ */
+function cleanupCallsRow(setup: CleanupSetup, { runs, concurrency }: CleanupTable): Row {
+  const expected = expectedCleanupCalls(setup);
+  const offBy = (byAction: Record<string, number>) =>
+    [...new Set([...Object.keys(expected), ...Object.keys(byAction)])].reduce((n, action) => n + Math.abs((byAction[action] ?? 0) - (expected[action] ?? 0)), 0);
+  const perRun = runs[setup.name]!.map((x) => x.records.byAction);
+  // A limiter that lets through more, or fewer, than CLEANUP_CONCURRENCY is off as well.
+  const inFlight = runs[setup.name]!.map((x) => x.records.maxInFlight.WithdrawScriptReview ?? 0);
+  const worst = Math.max(...perRun.map(offBy), ...inFlight.map((n) => Math.abs(n - concurrency)));
+  return {
+    id: `cleanup-calls-${setup.slug}`,
+    name: `cleanup calls, every run (${setup.short})`,
+    value: worst,
+    unit: 'calls off',
+    measured: `${worst === 0 ? 'as expected' : `${worst} off`}: ${Object.entries(expected).map(([a, n]) => `${a} ${n}`).join(', ')} and ${concurrency} withdrawals in flight expected; made ${perRun.map((r) => JSON.stringify(r)).join(' | ')}, in flight at most ${inFlight.join('/')}`,
+    budget: CLEANUP_CALLS_BUDGET,
+    status: judged(worst, CLEANUP_CALLS_BUDGET),
+    data: { expected, perRun, maxWithdrawalsInFlight: inFlight, concurrency },
+  };
+}
+
 /** The cleanup's rows, in this order for every setup. */
-const CLEANUP_ROWS = [cleanupRssRow, cleanupWallRow, cleanupListingRow];
+const CLEANUP_ROWS = [cleanupRssRow, cleanupWallRow, cleanupCallsRow, cleanupListingRow];
 
 // ---------------------------------------------------------------------------------------------
 // 5. Sizes
@@ -836,7 +870,7 @@ async function section(name: string, run: () => Promise<Row[]>): Promise<Row[]> 
 }
 
 /** Rows in the order of the budget: cold, warm, memory, cleanup wall, sizes, store cost (by id prefix). */
-const ROW_ORDER = ['cold', 'warm', 'rss-cleanup', 'rss-batches', 'batch', 'cleanup-wall', 'cleanup-listing', 'size', 'store'];
+const ROW_ORDER = ['cold', 'warm', 'rss-cleanup', 'rss-batches', 'batch', 'cleanup-wall', 'cleanup-calls', 'cleanup-listing', 'size', 'store'];
 
 async function measureAll(bench: Bench, redis: RedisServer | undefined): Promise<Row[]> {
   const rows = [

@@ -45,6 +45,8 @@ export interface RecordsReply {
   serviceMs: Record<string, Summary & { sum: number }>;
   /** TCP connections accepted since the emulator started. */
   connections: number;
+  /** Most requests of each action in service at once: what the client's limiter really let through. */
+  maxInFlight: Record<string, number>;
 }
 
 export function seedScripts(spec: SeedSpec, nowMs: number): EmulatorScript[] {
@@ -63,26 +65,34 @@ export function seedScripts(spec: SeedSpec, nowMs: number): EmulatorScript[] {
 /** Service time by action, ms, since the last reset. */
 interface ServiceTimes {
   byAction: Record<string, number[]>;
+  inFlight: Record<string, number>;
+  maxInFlight: Record<string, number>;
 }
 
 /** Times every request through Node's built-in http diagnostics channels: no hook in the emulator. */
 function trackServiceTimes(): ServiceTimes {
   const started = new WeakMap<IncomingMessage, number>();
-  const times: ServiceTimes = { byAction: {} };
+  const times: ServiceTimes = { byAction: {}, inFlight: {}, maxInFlight: {} };
+  const actionOf = (request: IncomingMessage) => String(request.headers['x-acs-action'] ?? '');
   diagnostics.subscribe('http.server.request.start', (message) => {
-    started.set((message as { request: IncomingMessage }).request, performance.now());
+    const { request } = message as { request: IncomingMessage };
+    started.set(request, performance.now());
+    const action = actionOf(request);
+    const now = (times.inFlight[action] = (times.inFlight[action] ?? 0) + 1);
+    times.maxInFlight[action] = Math.max(times.maxInFlight[action] ?? 0, now);
   });
   diagnostics.subscribe('http.server.response.finish', (message) => {
     const { request } = message as { request: IncomingMessage };
     const t0 = started.get(request);
     if (t0 === undefined) return;
-    const action = String(request.headers['x-acs-action'] ?? '');
+    const action = actionOf(request);
+    times.inFlight[action] = (times.inFlight[action] ?? 1) - 1;
     (times.byAction[action] ??= []).push(performance.now() - t0);
   });
   return times;
 }
 
-function recordsOf(requests: OutboundBotEmulator['requests'], serviceMs: Record<string, number[]>, connections: number): RecordsReply {
+function recordsOf(requests: OutboundBotEmulator['requests'], serviceMs: Record<string, number[]>, connections: number, maxInFlight: Record<string, number>): RecordsReply {
   const byAction: Record<string, number> = {};
   const byOutcome: Record<string, number> = {};
   for (const r of requests) {
@@ -91,7 +101,7 @@ function recordsOf(requests: OutboundBotEmulator['requests'], serviceMs: Record<
     byOutcome[key] = (byOutcome[key] ?? 0) + 1;
   }
   const service = Object.fromEntries(Object.entries(serviceMs).map(([action, v]) => [action, { ...summarize(v), sum: v.reduce((a, b) => a + b, 0) }]));
-  return { byAction, byOutcome, serviceMs: service, connections };
+  return { byAction, byOutcome, serviceMs: service, connections, maxInFlight: { ...maxInFlight } };
 }
 
 interface Served {
@@ -121,9 +131,10 @@ const HANDLERS: { [Op in EmulatorRequest['op']]: (served: Served, message: Extra
   reset: ({ emulator, times }) => {
     emulator.reset();
     times.byAction = {};
+    times.maxInFlight = {};
     return {};
   },
-  records: ({ emulator, times }) => recordsOf(emulator.requests, times.byAction, emulator.connections),
+  records: ({ emulator, times }) => recordsOf(emulator.requests, times.byAction, emulator.connections, times.maxInFlight),
   close: async ({ emulator }) => {
     await emulator.close();
     return {};
