@@ -623,6 +623,17 @@ describe('Serverless Devs (the installed `s`, offline, in a temporary HOME)', ()
     for (const call of calls) expect(call.props).toEqual(rawProps[call.resource]);
   }, 120_000);
 
+  it('`npm run deploy` without a secret, an instance or an account: one line each saying what to do, nothing built (issue #22.7)', async () => {
+    const bare = await shell('npm run -s deploy', { HOME: mkdtempSync(path.join(tmpdir(), 's-bare-')) }, 60_000);
+    expect(bare.code).not.toBe(0);
+    expect(bare.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^npm run deploy: WEBHOOK_SECRET is not set in this shell: export WEBHOOK_SECRET=/),
+      expect.stringMatching(/^npm run deploy: OUTBOUNDBOT_INSTANCE_ID is not set in this shell/),
+      expect.stringMatching(/^npm run deploy: Serverless Devs has no access with an AccountID .*npx s config add/),
+    ]);
+    expect(builds(bare.stdout)).toBe(0);
+  }, 60_000);
+
   it('`npm run deploy` builds once, then runs `s deploy` with the build action skipped', async () => {
     const deploy = await shell('npm run deploy', { ...env, ...deployEnv }, 120_000);
     expect(deploy.code, deploy.stderr + deploy.stdout).toBe(0);
