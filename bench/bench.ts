@@ -766,6 +766,54 @@ function cleanupCallsRow(setup: CleanupSetup, { runs, concurrency }: CleanupTabl
 const CLEANUP_ROWS = [cleanupRssRow, cleanupWallRow, cleanupCallsRow, cleanupListingRow];
 
 // ---------------------------------------------------------------------------------------------
+// The cleanup at scale (issue #24): a listing that cannot finish in the function's time.
+
+const SCALE_SCRIPTS = 100_000;
+const SCALE_STALE = 5_000;
+const SCALE_LATENCY_MS = 25;
+const SCALE_TIMEOUT_S = 20;
+const INSTANCE_SCALE = 'bench-scale';
+
+/** 5,000 stale reviews spread through 100,000 scripts, listed with ListScripts (QueryScriptsByStatus refused), 25 ms a call, a 20 s function. */
+async function scaleCleanup(bench: Bench): Promise<Row[]> {
+  // One stale review in every 20 scripts, through the whole listing (the groups interleave round-robin).
+  const perStale = SCALE_SCRIPTS / SCALE_STALE;
+  const groups: ScriptGroup[] = [
+    { prefix: 'scale-stale-', count: SCALE_STALE, status: 'EXAMINE_IN_PROGRESS', ageMinutes: 3 * 1440 },
+    ...Array.from({ length: perStale - 1 }, (_, k) => ({ prefix: `scale-drafted-${k}-`, count: SCALE_STALE, status: 'DRAFTED', ageMinutes: 5 * 1440 })),
+  ];
+  const fn = { ...bench.deployed.cleanup.fn, timeout: SCALE_TIMEOUT_S };
+  const rows: Row[] = [];
+  for (const dryRun of [false, true]) {
+    await bench.emulator.ask({ op: 'seed', seed: { instanceId: INSTANCE_SCALE, groups } });
+    await bench.emulator.ask({ op: 'disable', actions: ['QueryScriptsByStatus'] });
+    await bench.emulator.ask({ op: 'latency', ms: SCALE_LATENCY_MS });
+    const arg = { role: bench.role, instanceId: INSTANCE_SCALE, bundle: CLEANUP_BUNDLE, fn, olderThanMinutes: 1440, expect: 'scale', dryRun };
+    const { result } = await runChild<CleanupChildResult>(path.join(BUILD, 'bench-cleanup.js'), arg, bench.env('cleanup', { CLEANUP_MODE: 'inline' }), 60_000, [], bench.instance?.wrap);
+    rows.push(scaleRow(bench, dryRun, result));
+  }
+  await bench.emulator.ask({ op: 'disable', actions: [] });
+  await bench.emulator.ask({ op: 'latency', ms: 0 });
+  return rows;
+}
+
+function scaleRow(bench: Bench, dryRun: boolean, result: CleanupChildResult): Row {
+  const rssMb = result.maxRssKb / 1024;
+  const s = result.summary as Record<string, number | boolean | undefined>;
+  const acted = dryRun ? `${s.Selected} selected, ${s.CandidatesNotListed ?? 0} of them counted not listed` : `${s.Withdrawn} withdrawn, ${s.Failed} failed`;
+  return {
+    id: `cleanup-scale${dryRun ? '-dry-run' : ''}`,
+    name: `cleanup at ${SCALE_SCRIPTS / 1000}k scripts, ${SCALE_TIMEOUT_S} s function${dryRun ? ', dry run, no cap' : ''}: peak RSS`,
+    value: rssMb,
+    unit: 'MB',
+    measured: `${rssMb.toFixed(1)} MB${instanceNote(bench)}; ${s.Pages} of ${Number(s.TotalCount) / 100} pages read in ${((s.durationMs as number) / 1000).toFixed(1)} s, ${s.Listed} listed of ${s.TotalCount}, ${acted}, Truncated ${s.Truncated}; answer ${((s.answerBytes as number) / 1024).toFixed(0)} KB`,
+    budget: CLEANUP_RSS_BUDGET,
+    status: judged(rssMb, CLEANUP_RSS_BUDGET),
+    data: { peakRssMb: rssMb, summary: result.summary, scripts: SCALE_SCRIPTS, stale: SCALE_STALE, latencyMs: SCALE_LATENCY_MS, timeoutSeconds: SCALE_TIMEOUT_S },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
 // 5. Sizes
 
 function filesUnder(dir: string): string[] {
@@ -870,7 +918,7 @@ async function section(name: string, run: () => Promise<Row[]>): Promise<Row[]> 
 }
 
 /** Rows in the order of the budget: cold, warm, memory, cleanup wall, sizes, store cost (by id prefix). */
-const ROW_ORDER = ['cold', 'warm', 'rss-cleanup', 'rss-batches', 'batch', 'cleanup-wall', 'cleanup-calls', 'cleanup-listing', 'size', 'store'];
+const ROW_ORDER = ['cold', 'warm', 'rss-cleanup', 'rss-batches', 'batch', 'cleanup-wall', 'cleanup-calls', 'cleanup-listing', 'cleanup-scale', 'size', 'store'];
 
 async function measureAll(bench: Bench, redis: RedisServer | undefined): Promise<Row[]> {
   const rows = [
@@ -878,6 +926,7 @@ async function measureAll(bench: Bench, redis: RedisServer | undefined): Promise
     ...(await section('warm CPU', () => warm(bench, redis))),
     ...(await section('batches', () => batches(bench))),
     ...(await section('cleanup', () => cleanup(bench))),
+    ...(await section('cleanup at scale', () => scaleCleanup(bench))),
     ...sizes(),
   ];
   return rows.sort((a, b) => ROW_ORDER.findIndex((p) => a.id.startsWith(p)) - ROW_ORDER.findIndex((p) => b.id.startsWith(p)));
