@@ -67,14 +67,15 @@ export class MissingCredentialsError extends ServiceError {
 }
 
 /**
- * Which entries of a list variable are bad, by position (`entries 2, 5 of 5`): a variable's value
- * is never echoed, since it may be, or hold, a secret (a URL with a password, a key pasted into
- * the wrong variable), and an answer reaches callers before they are authenticated.
+ * Which entries of a list variable are bad, by position (`entries 2, 5 of 5 are not`): a
+ * variable's value is never echoed, since it may be, or hold, a secret (a URL with a password, a
+ * key pasted into the wrong variable), and an answer reaches callers before they are authenticated.
  */
-export function entryPositions(entries: readonly string[], isBad: (entry: string) => boolean): string | undefined {
+export function badEntries(entries: readonly string[], isBad: (entry: string) => boolean): string | undefined {
   const bad = entries.flatMap((entry, index) => (isBad(entry) ? [index + 1] : []));
   if (bad.length === 0) return undefined;
-  return `${bad.length === 1 ? 'entry' : 'entries'} ${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ', …' : ''} of ${entries.length}`;
+  const positions = `${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ', …' : ''} of ${entries.length}`;
+  return bad.length === 1 ? `entry ${positions} is not` : `entries ${positions} are not`;
 }
 
 /** Our own refusals, in the API's error shape so clients parse one format. */

@@ -3,7 +3,7 @@
  * `WithdrawScriptReview` to one instance, so without this list a leaked WEBHOOK_SECRET reaches
  * every instance the role sees. Empty means any instance (a deployed function warns at start).
  */
-import { entryPositions, InvalidConfigurationError, ServiceError } from '../core/errors';
+import { badEntries, InvalidConfigurationError, ServiceError } from '../core/errors';
 import { ID_PATTERN } from './ids';
 
 const VARIABLE = 'ALLOWED_INSTANCE_IDS';
@@ -15,9 +15,9 @@ export function parseInstanceAllowList(value: string | undefined): string[] {
   if (entries.length === 0 && value !== undefined && value.trim() !== '') {
     throw new InvalidConfigurationError([{ Path: VARIABLE, Message: 'names no instance id; leave it unset to allow any' }]);
   }
-  const bad = entryPositions(entries, (entry) => !ID_PATTERN.test(entry));
+  const bad = badEntries(entries, (entry) => !ID_PATTERN.test(entry));
   if (bad !== undefined) {
-    throw new InvalidConfigurationError([{ Path: VARIABLE, Message: `entries must be OutboundBot instance ids, space- or comma-separated; ${bad} ${bad.startsWith('entry ') ? 'is' : 'are'} not` }]);
+    throw new InvalidConfigurationError([{ Path: VARIABLE, Message: `entries must be OutboundBot instance ids, space- or comma-separated; ${bad}` }]);
   }
   return [...new Set(entries)];
 }

@@ -3,7 +3,7 @@
  * string logic, kept apart from the address policy so the withdraw path can check a
  * per-request CallbackUrl without loading the callback sender.
  */
-import { entryPositions, InvalidConfigurationError } from '../core/errors';
+import { badEntries, InvalidConfigurationError } from '../core/errors';
 
 /**
  * Parses `CALLBACK_ALLOWED_HOSTS`: `host` or `host:port` entries separated by commas or spaces.
@@ -12,9 +12,9 @@ import { entryPositions, InvalidConfigurationError } from '../core/errors';
 export function parseAllowedHosts(value: string | undefined): string[] {
   if (value === undefined) return [];
   const entries = value.split(/[\s,]+/).filter((e) => e !== '');
-  const bad = entryPositions(entries, (e) => parseHostEntry(e) === undefined);
+  const bad = badEntries(entries, (e) => parseHostEntry(e) === undefined);
   if (bad !== undefined) {
-    throw new InvalidConfigurationError([{ Path: 'CALLBACK_ALLOWED_HOSTS', Message: `entries must be host or host:port (no scheme, path or credentials); ${bad} ${bad.startsWith('entry ') ? 'is' : 'are'} not` }]);
+    throw new InvalidConfigurationError([{ Path: 'CALLBACK_ALLOWED_HOSTS', Message: `entries must be host or host:port (no scheme, path or credentials); ${bad}` }]);
   }
   return entries.map((e) => e.toLowerCase());
 }
