@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { InvalidParameterError } from '../core/errors';
 import { isRecord } from '../core/records';
-import { integerIn, issuesOf, onFirstUse } from '../core/schema';
+import { integerIn, onFirstUse, parseOrRefuse } from '../core/schema';
 import { decodeEvent, isTimerEvent, parseJson } from '../fc/events';
 import { idSchema } from '../outboundbot/ids';
 
@@ -60,7 +60,5 @@ export function parseCleanupRequest(event: unknown): { trigger: CleanupTrigger; 
     request = typeof decoded.payload === 'string' ? parsePayloadText(decoded.payload) : decoded.payload;
   }
   if (!isRecord(request)) throw new InvalidParameterError([{ Path: prefix || 'event', Message: 'must be a JSON object' }]);
-  const result = cleanupPayloadSchema().safeParse(request);
-  if (!result.success) throw new InvalidParameterError(issuesOf(result.error, prefix));
-  return { trigger, request: result.data };
+  return { trigger, request: parseOrRefuse(cleanupPayloadSchema(), request, (issues) => new InvalidParameterError(issues), prefix) };
 }

@@ -38,6 +38,13 @@ export function issuesOf(error: Pick<z.core.$ZodError, 'issues'>, prefix = ''): 
   return issues;
 }
 
+/** `value` as `schema` reads it, or the refusal made from its issues (under `prefix`), thrown. */
+export function parseOrRefuse<T>(schema: z.ZodMiniType<T>, value: unknown, refusal: (issues: Issue[]) => Error, prefix = ''): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw refusal(issuesOf(result.error, prefix));
+  return result.data;
+}
+
 /** A schema built the first time it is asked for, then kept for the instance's life. */
 export function onFirstUse<T>(build: () => T): () => T {
   let schema: T | undefined;
@@ -57,5 +64,3 @@ export function integerIn(min: number, max: number): z.ZodMiniNumberFormat {
     z.maximum(max, `must be at most ${max}`),
   );
 }
-
-

@@ -4,7 +4,7 @@
 // value, which may be a secret.
 import * as z from 'zod/mini';
 import { InvalidConfigurationError } from '../core/errors';
-import { integerIn, issuesOf, onFirstUse } from '../core/schema';
+import { integerIn, onFirstUse, parseOrRefuse } from '../core/schema';
 import { FUNCTION_NAME_PATTERN } from '../fc/function-name';
 import { parseInstanceAllowList } from '../outboundbot/instance-allow-list';
 import { parseAllowedHosts } from '../webhooks/allowed-hosts';
@@ -151,11 +151,7 @@ export type BaseConfig = z.output<z.ZodMiniObject<ReturnType<typeof baseShape>>>
 export type WithdrawConfig = z.output<ReturnType<typeof withdrawSchema>>;
 export type CleanupConfig = z.output<ReturnType<typeof cleanupSchema>>;
 
-function readEnv<T>(schema: z.ZodMiniType<T>, env: NodeJS.ProcessEnv): T {
-  const result = schema.safeParse(env);
-  if (!result.success) throw new InvalidConfigurationError(issuesOf(result.error));
-  return result.data;
-}
+const readEnv = <T>(schema: z.ZodMiniType<T>, env: NodeJS.ProcessEnv): T => parseOrRefuse(schema, env, (issues) => new InvalidConfigurationError(issues));
 
 /** The variables each function reads: the keys of its schema. */
 export const configVariables = { withdraw: () => Object.keys(withdrawSchema().shape), cleanup: () => Object.keys(cleanupSchema().shape) };

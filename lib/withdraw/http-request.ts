@@ -1,4 +1,5 @@
 import { InvalidParameterError, type Issue } from '../core/errors';
+import { pathText } from '../core/schema';
 import { UnsupportedMediaTypeError } from '../fc/errors';
 import type { HttpRequest } from '../fc/http-trigger';
 import { parseWithdrawalRequest, type WithdrawalRequest } from './items';
@@ -52,8 +53,7 @@ function parseForm(text: string): Record<string, string> {
   const form: Record<string, string> = {};
   const issues: Issue[] = [];
   for (const [key, value] of new URLSearchParams(text)) {
-    const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key;
-    if (!FLAT_KEYS.has(key)) issues.push({ Path: shown, Message: 'is not a field of a withdrawal (InstanceId, ScriptId, CallbackUrl)' });
+    if (!FLAT_KEYS.has(key)) issues.push({ Path: pathText([key]), Message: 'is not a field of a withdrawal (InstanceId, ScriptId, CallbackUrl)' });
     else if (key in form) issues.push({ Path: key, Message: 'is given more than once' });
     else form[key] = value;
   }

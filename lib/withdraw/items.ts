@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { InvalidParameterError } from '../core/errors';
 import { isRecord } from '../core/records';
-import { issuesOf, onFirstUse } from '../core/schema';
+import { onFirstUse, parseOrRefuse } from '../core/schema';
 import { idSchema } from '../outboundbot/ids';
 
 export const MAX_BATCH_ITEMS = 100;
@@ -54,11 +54,7 @@ export interface WithdrawalRequest {
   callbackUrl?: string;
 }
 
-function parsed<T>(schema: z.ZodMiniType<T>, payload: unknown): T {
-  const result = schema.safeParse(payload);
-  if (!result.success) throw new InvalidParameterError(issuesOf(result.error));
-  return result.data;
-}
+const parsed = <T>(schema: z.ZodMiniType<T>, payload: unknown): T => parseOrRefuse(schema, payload, (issues) => new InvalidParameterError(issues));
 
 /** One item or `{"Items": [...]}`; throws InvalidParameterError naming each bad field. */
 export function parseWithdrawalRequest(payload: unknown): WithdrawalRequest {
