@@ -1,9 +1,7 @@
 import type { Clock } from '../core/clock';
 import { errorBody, ServiceError } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { invocationDeadlineMs, lastStoreCallMs, type FcContext } from '../fc/context';
-import { boundedBy } from '../idempotency/bounded-store';
-import type { IdempotencyStore } from '../idempotency/store';
+import { invocationDeadlineMs, type FcContext } from '../fc/context';
 import { assertInstancesAllowed } from '../outboundbot/instance-allow-list';
 import { parseCleanupConfig, type CleanupConfig } from '../runtime/config';
 import { createInstanceState, type InstanceStateOptions } from '../runtime/instance-state';
@@ -49,7 +47,7 @@ function startRun(instance: CleanupInstance, event: unknown, { context, cfg, sta
 async function cleanUp(instance: CleanupInstance, run: Run, context: FcContext): Promise<CleanupResult> {
   const { cfg, request, clock } = run;
   const credentials = instance.credentials(context.credentials, cfg);
-  const work = MODES[runModeOf(request, cfg)]({ run, context, credentials, store: () => runStore(instance, run, context) });
+  const work = MODES[runModeOf(request, cfg)]({ run, context, credentials, store: () => instance.invocationStore(cfg, run.startMs, context) });
   const client = instance.client(credentials, cfg);
   const readTimeoutMs = cfg.OUTBOUNDBOT_READ_TIMEOUT_MS;
   const listing = await listScripts(request.InstanceId, { client, clock, policy: run.policy, readTimeoutMs, deadlineMs: run.budget.listEndMs });
@@ -67,12 +65,6 @@ async function cleanUp(instance: CleanupInstance, run: Run, context: FcContext):
   const counts = { listed: listing.scripts.length, eligible: eligible.length, selected: selected.length };
   // An incomplete listing still goes to the mode: every script it selected is a real stale review.
   return completedResult(head, report, counts, outcome, clock.nowMs() - run.startMs);
-}
-
-/** The store of the run's script locks: bounded by the invocation's end when shared, as the withdraw function's. */
-async function runStore(instance: CleanupInstance, run: Run, context: FcContext): Promise<IdempotencyStore> {
-  const store = await instance.store(run.cfg);
-  return run.cfg.IDEMPOTENCY_REDIS_URL === undefined ? store : boundedBy(store, lastStoreCallMs(run.startMs, context), run.clock);
 }
 
 /**

@@ -7,6 +7,8 @@ import { createLogger, type Logger } from '../core/logger';
 import { createOutboundBotClient, type OutboundBotClient } from '../outboundbot/client';
 import { SecretRegistry } from '../core/redact';
 import type { RetryPolicy } from '../core/retry-policy';
+import { lastStoreCallMs, type FcContext } from '../fc/context';
+import { boundedBy } from '../idempotency/bounded-store';
 import { openStore } from '../idempotency/open-store';
 import type { IdempotencyStore } from '../idempotency/store';
 
@@ -33,6 +35,8 @@ export function createInstanceState<Config extends BaseConfig>(options: Instance
   const logger = createLoggerCache(config.loaded, secrets, options);
   const client = createClientCache(secrets);
   let store: Promise<IdempotencyStore> | undefined;
+  const openedStore = (cfg: BaseConfig): Promise<IdempotencyStore> =>
+    (store ??= openStore({ redisUrl: cfg.IDEMPOTENCY_REDIS_URL, timeoutMs: cfg.IDEMPOTENCY_TIMEOUT_MS }, options.clock));
   let coldStart = true;
   return {
     loadConfig: config.load,
@@ -47,8 +51,15 @@ export function createInstanceState<Config extends BaseConfig>(options: Instance
     retryPolicy,
     client,
     /** The idempotency store, opened on first use and kept for the instance's life. */
-    store: (cfg: BaseConfig): Promise<IdempotencyStore> =>
-      (store ??= openStore({ redisUrl: cfg.IDEMPOTENCY_REDIS_URL, timeoutMs: cfg.IDEMPOTENCY_TIMEOUT_MS }, options.clock)),
+    store: openedStore,
+    /**
+     * The store as one invocation may use it: a shared one bounded by the invocation's end, since
+     * IDEMPOTENCY_TIMEOUT_MS bounds one call, not the invocation (the memory store answers at once).
+     */
+    invocationStore: async (cfg: BaseConfig, startMs: number, context: FcContext): Promise<IdempotencyStore> => {
+      const opened = await openedStore(cfg);
+      return cfg.IDEMPOTENCY_REDIS_URL === undefined ? opened : boundedBy(opened, lastStoreCallMs(startMs, context), options.clock);
+    },
     /** Posts `payload` to `url`, signed with CALLBACK_SECRET; never throws, reports instead. */
     callBack: (cfg: BaseConfig, url: string, payload: unknown, deadlineMs: number): Promise<CallbackReport> =>
       sendResultCallback(cfg, url, payload, deadlineMs, options),

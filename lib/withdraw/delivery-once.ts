@@ -8,7 +8,7 @@ import { invocationEndMs } from '../fc/context';
 import { fingerprintOf } from '../idempotency/fingerprint';
 import { runOnce } from '../idempotency/once';
 import type { ItemResult } from './results';
-import { invocationStore, type InvocationScope, type WithdrawInstance } from './scopes';
+import type { InvocationScope, WithdrawInstance } from './scopes';
 import { DUPLICATE_WAIT_MS } from './exclusive';
 import { logItemResult, withdrawAll, type DeliveryMemory } from './withdraw-all';
 import type { WithdrawalItem } from './withdraw-item';
@@ -28,7 +28,7 @@ export async function withdrawDelivery(work: DeliveryWork, scope: InvocationScop
   const { clock } = instance;
   const once = await runOnce<ItemResult[], DeliveryMemory>(
     {
-      store: await invocationStore(scope, instance),
+      store: await instance.state.invocationStore(cfg, scope.startMs, scope.context),
       clock,
       key: `delivery:${work.key}`,
       fingerprint: fingerprintOf(work.payload),

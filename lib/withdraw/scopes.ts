@@ -1,9 +1,7 @@
 import type { Clock } from '../core/clock';
 import type { Limiter } from '../core/concurrency';
 import type { Logger } from '../core/logger';
-import { invocationDeadlineMs, lastStoreCallMs, type FcContext } from '../fc/context';
-import { boundedBy } from '../idempotency/bounded-store';
-import type { IdempotencyStore } from '../idempotency/store';
+import { invocationDeadlineMs, type FcContext } from '../fc/context';
 import type { WithdrawConfig } from '../runtime/config';
 import type { InstanceState } from '../runtime/instance-state';
 
@@ -49,11 +47,4 @@ export function openInvocationScope(instance: WithdrawInstance, context: FcConte
     log: instance.state.logger().child({ requestId: context.requestId }),
     context,
   };
-}
-
-/** The instance's store for this invocation: bounded by its end when shared (the memory store answers at once). */
-export async function invocationStore(scope: InvocationScope, instance: WithdrawInstance): Promise<IdempotencyStore> {
-  const cfg = instance.state.loadConfig();
-  const store = await instance.state.store(cfg);
-  return cfg.IDEMPOTENCY_REDIS_URL === undefined ? store : boundedBy(store, lastStoreCallMs(scope.startMs, scope.context), instance.clock);
 }

@@ -2,7 +2,7 @@ import { mapWithConcurrency } from '../core/concurrency';
 import { endOfWorkBeforeCallbackMs } from '../fc/context';
 import type { WithdrawConfig } from '../runtime/config';
 import type { ItemResult } from './results';
-import { invocationStore, type InvocationScope, type WithdrawInstance } from './scopes';
+import type { InvocationScope, WithdrawInstance } from './scopes';
 import type { UnansweredWindow } from './reconcile';
 import { logWithdrawal, withdrawTracked, type TrackedWithdrawal, type WithdrawalItem, type WithdrawDeps } from './withdraw-item';
 
@@ -71,7 +71,7 @@ async function withdrawDeps(cfg: WithdrawConfig, scope: InvocationScope, callbac
     policy: state.retryPolicy(cfg),
     readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,
     deadlineMs,
-    exclusive: shared ? { store: await invocationStore(scope, instance), holdUntilMs: scope.deadlineMs, waitUntilMs: deadlineMs } : undefined,
+    exclusive: shared ? { store: await state.invocationStore(cfg, scope.startMs, scope.context), holdUntilMs: scope.deadlineMs, waitUntilMs: deadlineMs } : undefined,
   };
 }
 
