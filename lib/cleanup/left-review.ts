@@ -4,8 +4,7 @@
  * script tells the two apart; only a refusal of our own withdrawal costs that read.
  */
 import type { Clock } from '../core/clock';
-import { isRecord } from '../core/records';
-import { attemptCall } from '../outboundbot/call';
+import { describeScript } from '../outboundbot/call';
 import type { OutboundBotClient } from '../outboundbot/client';
 import { isUnderReview } from '../outboundbot/script-states';
 import type { WithdrawalItem, WithdrawResult } from '../withdraw/withdraw-item';
@@ -33,8 +32,8 @@ export async function leftReview(item: WithdrawalItem, result: WithdrawResult, d
   if (result.Code === 'NotExist.Script') return { ScriptId: item.ScriptId, Status: 'NotExist' };
   const remainingMs = deps.deadlineMs - deps.clock.nowMs();
   if (remainingMs <= 0) return undefined;
-  const read = await attemptCall(deps.client, 'DescribeScript', { InstanceId: item.InstanceId, ScriptId: item.ScriptId }, deps.readTimeoutMs, remainingMs);
+  const read = await describeScript(deps.client, item, deps.readTimeoutMs, remainingMs);
   if (!read.ok) return read.failure.code === 'NotExist.Script' ? { ScriptId: item.ScriptId, Status: 'NotExist' } : undefined;
-  const status = isRecord(read.value.Script) ? read.value.Script.Status : undefined;
+  const status = read.value?.Status;
   return typeof status === 'string' && !isUnderReview(status) ? { ScriptId: item.ScriptId, Status: status } : undefined;
 }

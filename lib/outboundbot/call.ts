@@ -1,3 +1,4 @@
+import { isRecord } from '../core/records';
 import type { AttemptOutcome } from '../core/retry-policy';
 import { type ApiBody, type OutboundBotAction, type OutboundBotClient } from './client';
 import { OutboundBotCallError } from './errors';
@@ -47,4 +48,15 @@ export async function attemptCall(
     if (!(error instanceof OutboundBotCallError)) throw error;
     return { ok: false, failure: { code: error.code, statusCode: error.statusCode, message: error.message, requestId: error.requestId } };
   }
+}
+
+/** One DescribeScript attempt: the answer's `Script` record (undefined when it carries none), or why it failed. */
+export async function describeScript(
+  client: OutboundBotClient,
+  item: { InstanceId: string; ScriptId: string },
+  readTimeoutMs: number,
+  remainingMs: number,
+): Promise<AttemptOutcome<Record<string, unknown> | undefined, CallFailure>> {
+  const outcome = await attemptCall(client, 'DescribeScript', { InstanceId: item.InstanceId, ScriptId: item.ScriptId }, readTimeoutMs, remainingMs);
+  return outcome.ok ? { ok: true, value: isRecord(outcome.value.Script) ? outcome.value.Script : undefined } : outcome;
 }

@@ -4,8 +4,7 @@
  * "not under review". Reading the script tells which: if it is in the state a withdrawal leaves,
  * changed while one of our unanswered attempts could have been acting, that withdrawal was ours.
  */
-import { isRecord } from '../core/records';
-import { attemptCall } from '../outboundbot/call';
+import { describeScript } from '../outboundbot/call';
 import type { OutboundBotClient } from '../outboundbot/client';
 import type { WithdrawalItem } from './withdraw-item';
 
@@ -34,10 +33,10 @@ export type Reconciliation = { verdict: 'ours'; script: Record<string, unknown> 
 
 export async function reconcileRefusal(input: ReconcileInput): Promise<Reconciliation> {
   const { item, unanswered } = input;
-  const outcome = await attemptCall(input.client, 'DescribeScript', { InstanceId: item.InstanceId, ScriptId: item.ScriptId }, input.readTimeoutMs, input.remainingMs);
+  const outcome = await describeScript(input.client, item, input.readTimeoutMs, input.remainingMs);
   if (!outcome.ok) return { verdict: 'unknown', reason: outcome.failure.code };
-  const script = outcome.value.Script;
-  if (!isRecord(script) || typeof script.Status !== 'string' || typeof script.UpdateTime !== 'number') return { verdict: 'unknown', reason: 'no script state in the answer' };
+  const script = outcome.value;
+  if (script === undefined || typeof script.Status !== 'string' || typeof script.UpdateTime !== 'number') return { verdict: 'unknown', reason: 'no script state in the answer' };
   // Clock skew errs on the safe side: a change stamped before our first attempt is never claimed.
   const inWindow = script.UpdateTime >= unanswered.sinceMs && script.UpdateTime <= unanswered.untilMs;
   return WITHDRAWN_STATES.has(script.Status) && inWindow ? { verdict: 'ours', script } : { verdict: 'not-ours' };
