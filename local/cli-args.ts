@@ -96,7 +96,7 @@ function readArgs(argv: readonly string[]): { values: Values; positionals: strin
     const option = /'(-{1,2}[^' <]+)/.exec(message)?.[1] ?? 'an option';
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${option}${closestOption(option)}; see --help`);
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      const takesValue = option.replace(/^-+/, '') in OPTIONS && OPTIONS[option.replace(/^-+/, '') as keyof typeof OPTIONS].type === 'string';
+      const takesValue = (OPTIONS as Record<string, { type: string } | undefined>)[option.replace(/^-+/, '')]?.type === 'string';
       throw new UsageError(takesValue ? `${option} needs a value (a whole number or a name, not another option); see --help` : `${option} takes no value; see --help`);
     }
     throw new UsageError(`${message.split('.')[0]}; see --help`);
