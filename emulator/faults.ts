@@ -104,6 +104,10 @@ export function playFault(fault: Fault | undefined, run: () => Answer, requestId
       return { kind: 'html' };
     case 'html-status':
       return { kind: 'html', status: fault.status };
+    case 'after-commit': {
+      run();
+      return fault.code === undefined ? { kind: 'html', status: fault.status } : errorAnswer(fault.status, fault.code, `Emulated ${fault.code} after the action was done.`, requestId);
+    }
     case 'echo-secrets':
       return errorAnswer(fault.status, 'InvalidParameter', `Rejected request with authorization=${headers.authorization} and x-acs-security-token=${headers['x-acs-security-token']}`, requestId);
     case 'success-false':

@@ -106,6 +106,13 @@ class Emulator implements OutboundBotEmulator {
     return this.#scripts.withdrawals(instanceId, scriptId);
   }
 
+  review(instanceId: string, scriptId: string, status: string): void {
+    const script = this.#scripts.instance(instanceId)?.get(scriptId);
+    if (script === undefined) throw new RangeError(`no script ${scriptId} in ${instanceId}`);
+    script.Status = status;
+    script.UpdateTime = this.#now();
+  }
+
   injectFault(fault: Fault, opts?: { times?: number; action?: string }): void {
     this.#faults.inject(fault, opts);
   }

@@ -61,7 +61,12 @@ export type Fault =
    * An error answer whose Message echoes the request's Authorization header and STS token, as a
    * careless upstream or proxy might; the action is not performed.
    */
-  | { kind: 'echo-secrets'; status: number };
+  | { kind: 'echo-secrets'; status: number }
+  /**
+   * The action IS performed, then a gateway in front answers an error instead of the result: an
+   * HTML page with `status` (502, 504), or with `code` a JSON error such as 504 ServiceTimeout.
+   */
+  | { kind: 'after-commit'; status: number; code?: string };
 
 /**
  * A listing that does not page consistently, for `ListScripts` and `QueryScriptsByStatus`
@@ -147,6 +152,8 @@ export interface OutboundBotEmulator {
   readonly connections: number;
   /** How many withdrawals actually changed this script: the double-withdrawal detector. */
   withdrawals(instanceId: string, scriptId: string): number;
+  /** A reviewer (or the console) moves a script to `status` now, `UpdateTime` included: an approval is `PUBLISHED`. */
+  review(instanceId: string, scriptId: string, status: string): void;
   /**
    * Plays `fault` for the next `times` (default 1) authenticated requests, optionally only for
    * one action. Faults are queued: the oldest matching one is used first. Faults come after

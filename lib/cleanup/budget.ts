@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock';
 import { mapWithConcurrency } from '../core/concurrency';
-import { endOfWorkBeforeCallbackMs, MAX_RESERVE_FRACTION } from '../fc/context';
+import { MAX_RESERVE_FRACTION, type Timeline } from '../fc/timeline';
 
 /** How one cleanup run spends the time FC gives it, as epoch-ms instants. */
 export interface CleanupBudget {
@@ -10,20 +10,20 @@ export interface CleanupBudget {
   intakeEndMs: number;
   /** Attempts (listing, withdrawals, dispatches) end by this, retries included. */
   workEndMs: number;
-  /** The invocation deadline (lib/fc/context.ts): the callback and the answer fit before it. */
+  /** The invocation's `answerByMs` (lib/fc/timeline.ts): the callback and the answer fit before it. */
   deadlineMs: number;
 }
 
 /**
- * Splits the run: a reserve at the end for the callback, and before it a reserve so
- * that work started last still gets a full read timeout. Work started later would
- * likely end as a timed-out attempt whose outcome is unknown; leaving it for the next
- * run is cleaner, and the next run lists it again anyway.
+ * Splits the run's work (the timeline already keeps the callback's reserve after it): before
+ * its end a reserve so that work started last still gets a full read timeout. Work started later
+ * would likely end as a timed-out attempt whose outcome is unknown; leaving it for the next run
+ * is cleaner, and the next run lists it again anyway.
  */
-export function planBudget(startMs: number, deadlineMs: number, reserves: { readTimeoutMs: number; callbackTimeoutMs?: number }): CleanupBudget {
-  const workEndMs = endOfWorkBeforeCallbackMs(startMs, deadlineMs, reserves.callbackTimeoutMs);
-  const intakeEndMs = workEndMs - Math.min(reserves.readTimeoutMs, Math.max(0, deadlineMs - startMs) * MAX_RESERVE_FRACTION);
-  return { listEndMs: startMs + Math.max(0, intakeEndMs - startMs) * LISTING_SHARE, intakeEndMs, workEndMs, deadlineMs };
+export function planBudget(timeline: Timeline, readTimeoutMs: number): CleanupBudget {
+  const { startMs, workEndMs, answerByMs } = timeline;
+  const intakeEndMs = workEndMs - Math.min(readTimeoutMs, Math.max(0, answerByMs - startMs) * MAX_RESERVE_FRACTION);
+  return { listEndMs: startMs + Math.max(0, intakeEndMs - startMs) * LISTING_SHARE, intakeEndMs, workEndMs, deadlineMs: answerByMs };
 }
 
 /**

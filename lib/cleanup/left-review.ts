@@ -19,7 +19,7 @@ interface ReadDeps {
   client: OutboundBotClient;
   clock: Clock;
   readTimeoutMs: number;
-  deadlineMs: number;
+  workEndMs: number;
 }
 
 /** A definite refusal (a 4xx other than throttling) of a withdrawal that was attempted. */
@@ -30,7 +30,7 @@ const isRefusal = (result: WithdrawResult): boolean =>
 export async function leftReview(item: WithdrawalItem, result: WithdrawResult, deps: ReadDeps): Promise<LeftReview | undefined> {
   if (!isRefusal(result)) return undefined;
   if (result.Code === 'NotExist.Script') return { ScriptId: item.ScriptId, Status: 'NotExist' };
-  const remainingMs = deps.deadlineMs - deps.clock.nowMs();
+  const remainingMs = deps.workEndMs - deps.clock.nowMs();
   if (remainingMs <= 0) return undefined;
   const read = await describeScript(deps.client, item, deps.readTimeoutMs, remainingMs);
   if (!read.ok) return read.failure.code === 'NotExist.Script' ? { ScriptId: item.ScriptId, Status: 'NotExist' } : undefined;

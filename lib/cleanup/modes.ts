@@ -3,6 +3,7 @@ import type { Credentials } from '../core/credentials';
 import type { Logger } from '../core/logger';
 import type { RetryPolicy } from '../core/retry-policy';
 import type { FcContext } from '../fc/context';
+import type { Timeline } from '../fc/timeline';
 import type { IdempotencyStore } from '../idempotency/store';
 import type { OutboundBotClient } from '../outboundbot/client';
 import type { CleanupConfig } from '../runtime/config';
@@ -20,6 +21,8 @@ export interface Run {
   request: CleanupRequest;
   cfg: CleanupConfig;
   startMs: number;
+  /** The invocation's instants (lib/fc/timeline.ts); `budget` splits its work. */
+  timeline: Timeline;
   budget: CleanupBudget;
   coldStart: boolean;
   log: Logger;
@@ -79,14 +82,16 @@ function dryRun(run: Run, selected: StaleReview[]): Outcome {
  * that waited reports the other's outcome. Without a shared store no lock is taken: this
  * instance's memory is seen by no withdraw function, and one run never names a script twice.
  */
-async function withdrawInline(run: Run, items: WithdrawalItem[], client: OutboundBotClient, store: IdempotencyStore): Promise<Outcome> {
+async function withdrawInline(run: Run, { items, selected, client }: ModeWork, store: IdempotencyStore): Promise<Outcome> {
   const { clock, cfg, budget } = run;
   const shared = cfg.IDEMPOTENCY_REDIS_URL !== undefined;
   const exclusive = shared ? { store, holdUntilMs: budget.deadlineMs, waitUntilMs: budget.workEndMs } : undefined;
-  const deps = { client, clock, policy: run.policy, readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, deadlineMs: budget.workEndMs, exclusive };
+  const deps = { client, clock, policy: run.policy, readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, workEndMs: budget.workEndMs, exclusive };
+  const statusOf = new Map(selected.map((script) => [script.ScriptId, script.Status]));
   const { done, notStarted } = await mapUntil(items, cfg.CLEANUP_CONCURRENCY, budget.intakeEndMs, clock, async (item) => {
     const startedMs = clock.nowMs();
-    const result = await withdrawItem(item, deps);
+    // The listing's state is the one reconciliation accepts a withdrawal's state from.
+    const result = await withdrawItem(item, { ...deps, statusBefore: statusOf.get(item.ScriptId) });
     const left = await leftReview(item, result, deps);
     logWithdrawal(run.log, result, { durationMs: clock.nowMs() - startedMs, coldStart: run.coldStart, ...(left ? { leftReviewAs: left.Status } : {}) });
     return { result, left };
@@ -133,7 +138,7 @@ export const MODES: { readonly [M in RunMode]: Mode } = {
     MODES[setup.run.cfg.CLEANUP_MODE](setup);
     return async ({ selected }) => dryRun(setup.run, selected);
   },
-  inline: ({ run, store }) => async ({ items, client }) => withdrawInline(run, items, client, await store()),
+  inline: ({ run, store }) => async (work) => withdrawInline(run, work, await store()),
   fanout: ({ run, context, credentials }) => {
     const target = resolveFanoutTarget(run.cfg, context, credentials);
     return ({ items }) => fanOut(run, items, target);

@@ -1,7 +1,8 @@
 import type { Clock } from '../core/clock';
 import { errorBody, ServiceError } from '../core/errors';
 import type { Logger } from '../core/logger';
-import { invocationDeadlineMs, type FcContext } from '../fc/context';
+import type { FcContext } from '../fc/context';
+import { timelineOf } from '../fc/timeline';
 import { assertInstancesAllowed } from '../outboundbot/instance-allow-list';
 import { parseCleanupConfig, type CleanupConfig } from '../runtime/config';
 import { createInstanceState, type InstanceStateOptions } from '../runtime/instance-state';
@@ -20,7 +21,6 @@ interface Invocation {
   context: FcContext;
   cfg: CleanupConfig;
   startMs: number;
-  deadlineMs: number;
   coldStart: boolean;
 }
 
@@ -29,15 +29,14 @@ interface Invocation {
  * @throws InvalidParameterError naming each bad field of the payload; InstanceNotAllowedError for
  * an instance outside ALLOWED_INSTANCE_IDS.
  */
-function startRun(instance: CleanupInstance, event: unknown, { context, cfg, startMs, deadlineMs, coldStart }: Invocation, clock: Clock): Run {
+function startRun(instance: CleanupInstance, event: unknown, { context, cfg, startMs, coldStart }: Invocation, clock: Clock): Run {
   const { trigger, request } = parseCleanupRequest(event);
   assertInstancesAllowed([request], cfg.ALLOWED_INSTANCE_IDS);
   const log = instance.logger().child({ requestId: context.requestId }).child({ trigger, InstanceId: request.InstanceId });
-  const budget = planBudget(startMs, deadlineMs, {
-    readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,
-    callbackTimeoutMs: cfg.CALLBACK_URL ? cfg.CALLBACK_TIMEOUT_MS : undefined,
-  });
-  return { requestId: context.requestId, request, cfg, startMs, budget, coldStart, log, clock, policy: instance.retryPolicy(cfg) };
+  // Script locks are let go item by item, inside the work: only the callback is kept in reserve.
+  const timeline = timelineOf(startMs, context, { callbackTimeoutMs: cfg.CALLBACK_URL ? cfg.CALLBACK_TIMEOUT_MS : undefined });
+  const budget = planBudget(timeline, cfg.OUTBOUNDBOT_READ_TIMEOUT_MS);
+  return { requestId: context.requestId, request, cfg, startMs, timeline, budget, coldStart, log, clock, policy: instance.retryPolicy(cfg) };
 }
 
 /**
@@ -47,7 +46,7 @@ function startRun(instance: CleanupInstance, event: unknown, { context, cfg, sta
 async function cleanUp(instance: CleanupInstance, run: Run, context: FcContext): Promise<CleanupResult> {
   const { cfg, request, clock } = run;
   const credentials = instance.credentials(context.credentials, cfg);
-  const work = MODES[runModeOf(request, cfg)]({ run, context, credentials, store: () => instance.invocationStore(cfg, run.startMs, context) });
+  const work = MODES[runModeOf(request, cfg)]({ run, context, credentials, store: () => instance.invocationStore(cfg, run.timeline) });
   const client = instance.client(credentials, cfg);
   const readTimeoutMs = cfg.OUTBOUNDBOT_READ_TIMEOUT_MS;
   const listing = await listScripts(request.InstanceId, { client, clock, policy: run.policy, readTimeoutMs, deadlineMs: run.budget.listEndMs });
@@ -85,15 +84,15 @@ export function createCleanupService(options: InstanceStateOptions) {
   return {
     async handle(event: unknown, context: FcContext): Promise<unknown> {
       const startMs = clock.nowMs();
-      const deadlineMs = invocationDeadlineMs(startMs, context);
+      const { answerByMs } = timelineOf(startMs, context);
       const coldStart = instance.takeColdStart();
-      const send: SendCallback = (cfg, url, payload) => instance.callBack(cfg, url, payload, deadlineMs);
+      const send: SendCallback = (cfg, url, payload) => instance.callBack(cfg, url, payload, answerByMs);
       let cfg: CleanupConfig | undefined;
       let run: Run | undefined;
       try {
         // The logger is made after the config is read, so LOG_LEVEL applies from the first line.
         cfg = instance.loadConfig();
-        run = startRun(instance, event, { context, cfg, startMs, deadlineMs, coldStart }, clock);
+        run = startRun(instance, event, { context, cfg, startMs, coldStart }, clock);
         const result = await withCallback(cfg, await cleanUp(instance, run, context), send);
         logSummary(run.log, result);
         return result;

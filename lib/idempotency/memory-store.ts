@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock';
-import type { IdempotencyStore, OwnedRecord } from './store';
+import { inherit, reclaimable, relinquished, storeOf, type IdempotencyStore, type OwnedRecord, type StoreAnswer, type StoreOp } from './store';
 
 /**
  * Bounds the instance's memory whatever the traffic: a record with its results is 1–2 KB. One
@@ -34,27 +34,35 @@ export function createMemoryStore(clock: Pick<Clock, 'nowMs'>, maxRecords = MAX_
     records.set(key, { record, expiresAtMs: clock.nowMs() + ttlMs });
   }
 
-  return {
-    async claim(key, record, ttlMs) {
-      const existing = live(key);
-      if (existing && existing.reclaimable !== true) return { claimed: false, holder: structuredClone(existing) };
-      write(key, record, ttlMs);
-      return existing ? { claimed: true, previous: structuredClone(existing) } : { claimed: true };
-    },
-    async replace(key, owner, record, ttlMs) {
-      if (live(key)?.owner !== owner) return false;
-      write(key, record, ttlMs);
-      return true;
-    },
-    async release(key, owner) {
-      if (live(key)?.owner === owner) records.delete(key);
-    },
-    async read(key) {
-      const existing = live(key);
-      return existing && structuredClone(existing);
-    },
-    async put(key, record, ttlMs) {
-      write(key, record, ttlMs);
-    },
-  };
+  function apply(op: StoreOp): StoreAnswer {
+    const current = live(op.key);
+    switch (op.op) {
+      case 'claim': {
+        if (current && !reclaimable(current, op.record.fingerprint, op.nowMs)) return { claimed: false, holder: structuredClone(current) };
+        write(op.key, current ? inherit(op.record, current) : op.record, op.ttlMs);
+        return current ? { claimed: true, previous: structuredClone(current) } : { claimed: true };
+      }
+      case 'replace':
+        if (current?.owner !== op.owner) return false;
+        write(op.key, op.record, op.ttlMs);
+        return true;
+      case 'release':
+        if (current?.owner === op.owner) records.delete(op.key);
+        return undefined;
+      case 'relinquish': {
+        if (current?.owner !== op.owner) return undefined;
+        const left = relinquished(current, op.nowMs);
+        if (left) records.set(op.key, { record: left, expiresAtMs: records.get(op.key)!.expiresAtMs });
+        else records.delete(op.key);
+        return undefined;
+      }
+      case 'read':
+        return current && structuredClone(current);
+      case 'put':
+        write(op.key, op.record, op.ttlMs);
+        return undefined;
+    }
+  }
+
+  return storeOf(async (ops) => ops.map(apply));
 }

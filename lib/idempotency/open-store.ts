@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock';
 import { IdempotencyStoreUnavailableError } from './errors';
 import { createMemoryStore } from './memory-store';
-import type { IdempotencyStore } from './store';
+import { storeOf, type IdempotencyStore } from './store';
 
 export interface StoreSettings {
   /** IDEMPOTENCY_REDIS_URL; unset, the instance keeps its own memory. */
@@ -23,22 +23,13 @@ export async function openStore(settings: StoreSettings, clock: Pick<Clock, 'now
 
 /** Every failure of the shared store becomes IdempotencyStoreUnavailable: nothing more is attempted on it. */
 function guarded(store: IdempotencyStore): IdempotencyStore {
-  const wrap =
-    <A extends unknown[], R>(what: string, operation: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
-      try {
-        return await operation(...args);
-      } catch (error) {
-        throw unavailable(what, error);
-      }
-    };
-  return {
-    claim: wrap('claim', store.claim),
-    replace: wrap('replace', store.replace),
-    release: wrap('release', store.release),
-    read: wrap('read', store.read),
-    put: wrap('put', store.put),
-  };
+  return storeOf(async (ops) => {
+    try {
+      return await store.batch(ops);
+    } catch (error) {
+      throw unavailable(ops.map((op) => op.op).join('+'), error);
+    }
+  });
 }
 
 /** The message names the operation and the transport's code, never the URL (it carries the password). */

@@ -1,11 +1,12 @@
 /**
  * The shared store: Redis or Alibaba Cloud Tair (same protocol), through ioredis. Loaded only
  * when IDEMPOTENCY_REDIS_URL is set (and bundled apart, scripts/build.mjs), so the default
- * function pays nothing for it. Each state change is one Lua script: no read-then-write race.
+ * function pays nothing for it. Each state change is one single-key Lua script (no read-then-write
+ * race), and a batch is one pipeline: one round trip, and every key routed on its own in a cluster.
  */
 import Redis from 'ioredis';
 import { within } from '../core/within';
-import type { IdempotencyStore, OwnedRecord } from './store';
+import { storeOf, type IdempotencyStore, type OwnedRecord, type StoreAnswer, type StoreOp } from './store';
 
 export interface RedisStoreOptions {
   /** `redis://` or `rediss://`, password and db in the URL. */
@@ -15,13 +16,30 @@ export interface RedisStoreOptions {
   keyPrefix?: string;
 }
 
-/** Answers {1, previous or false} when claimed, {0, holder} when not. */
+/**
+ * The claim, as `inherit` and `reclaimable` in store.ts say: ARGV[1] record, ARGV[2] ttl, ARGV[3]
+ * the claimer's now, ARGV[4] its fingerprint. Answers {1, previous or false} when claimed, {0, holder} when not.
+ */
 const CLAIM = `local current = redis.call('GET', KEYS[1])
+local value = ARGV[1]
 if current then
-  local ok, record = pcall(cjson.decode, current)
-  if not ok or type(record) ~= 'table' or record.reclaimable ~= true then return {0, current} end
+  local ok, held = pcall(cjson.decode, current)
+  if not ok or type(held) ~= 'table' or type(held.reclaimableFromMs) ~= 'number' or held.reclaimableFromMs > tonumber(ARGV[3]) then return {0, current} end
+  if type(held.fingerprint) == 'string' and held.fingerprint ~= ARGV[4] then return {0, current} end
+  local record = cjson.decode(ARGV[1])
+  if held.carry ~= nil then record.carry = held.carry end
+  local span = held.unsettled
+  if type(held.claimedAtMs) == 'number' and type(held.claimUntilMs) == 'number' then
+    if type(span) == 'table' then
+      span = {sinceMs = math.min(span.sinceMs, held.claimedAtMs), untilMs = math.max(span.untilMs, held.claimUntilMs)}
+    else
+      span = {sinceMs = held.claimedAtMs, untilMs = held.claimUntilMs}
+    end
+  end
+  if span ~= nil then record.unsettled = span end
+  value = cjson.encode(record)
 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
 return {1, current or false}`;
 
 /** Compare the owner token, then act: ARGV[1] owner, ARGV[2] new value ('' deletes), ARGV[3] ttl. */
@@ -32,10 +50,66 @@ if not ok or type(record) ~= 'table' or record.owner ~= ARGV[1] then return 0 en
 if ARGV[2] == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
 return 1`;
 
-type ScriptedRedis = Redis & {
-  wsrClaim(key: string, value: string, ttlMs: number): Promise<[0 | 1, string | null]>;
-  wsrIfOwner(key: string, owner: string, value: string, ttlMs: number): Promise<number>;
+/** As `relinquished` in store.ts: ARGV[1] owner, ARGV[2] now. The record keeps its expiry. */
+const RELINQUISH = `local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local ok, record = pcall(cjson.decode, current)
+if not ok or type(record) ~= 'table' or record.owner ~= ARGV[1] then return 0 end
+if record.carry == nil and record.unsettled == nil then redis.call('DEL', KEYS[1]) return 1 end
+record.claimedAtMs = nil
+record.claimUntilMs = nil
+record.reclaimableFromMs = tonumber(ARGV[2])
+local left = redis.call('PTTL', KEYS[1])
+redis.call('SET', KEYS[1], cjson.encode(record), 'PX', math.max(1, left))
+return 1`;
+
+type Pipeline = ReturnType<Redis['pipeline']> & {
+  wsrRelinquish(key: string, owner: string, nowMs: number): Pipeline;
+  wsrClaim(key: string, value: string, ttlMs: number, nowMs: number, fingerprint: string): Pipeline;
+  wsrIfOwner(key: string, owner: string, value: string, ttlMs: number): Pipeline;
 };
+
+const ttl = (ms: number): number => Math.max(1, Math.ceil(ms));
+
+/** Queues one operation on the pipeline. */
+function queue(pipeline: Pipeline, op: StoreOp): void {
+  switch (op.op) {
+    case 'claim':
+      pipeline.wsrClaim(op.key, JSON.stringify(op.record), ttl(op.ttlMs), op.nowMs, op.record.fingerprint ?? '');
+      return;
+    case 'replace':
+      pipeline.wsrIfOwner(op.key, op.owner, JSON.stringify(op.record), ttl(op.ttlMs));
+      return;
+    case 'release':
+      pipeline.wsrIfOwner(op.key, op.owner, '', 0);
+      return;
+    case 'relinquish':
+      pipeline.wsrRelinquish(op.key, op.owner, op.nowMs);
+      return;
+    case 'read':
+      pipeline.get(op.key);
+      return;
+    case 'put':
+      pipeline.set(op.key, JSON.stringify(op.record), 'PX', ttl(op.ttlMs));
+  }
+}
+
+/** One operation's reply, as the store interface answers it. */
+function answerOf(op: StoreOp, reply: unknown): StoreAnswer {
+  switch (op.op) {
+    case 'claim': {
+      const [claimed, other] = reply as [0 | 1, string | null];
+      if (claimed === 0) return { claimed: false, holder: parseRecord(other!) };
+      return other === null ? { claimed: true } : { claimed: true, previous: parseRecord(other) };
+    }
+    case 'replace':
+      return reply === 1;
+    case 'read':
+      return reply === null ? undefined : parseRecord(reply as string);
+    default:
+      return undefined;
+  }
+}
 
 export function createRedisStore(options: RedisStoreOptions): IdempotencyStore & { close(): Promise<void> } {
   const redis = new Redis(options.url, {
@@ -47,42 +121,34 @@ export function createRedisStore(options: RedisStoreOptions): IdempotencyStore &
     maxRetriesPerRequest: 0,
     retryStrategy: (times) => Math.min(50 * 2 ** times, 2_000),
     keyPrefix: options.keyPrefix ?? 'wsr:',
-  }) as ScriptedRedis;
+  });
   redis.defineCommand('wsrClaim', { numberOfKeys: 1, lua: CLAIM });
   redis.defineCommand('wsrIfOwner', { numberOfKeys: 1, lua: IF_OWNER });
+  redis.defineCommand('wsrRelinquish', { numberOfKeys: 1, lua: RELINQUISH });
   // Errors surface on the command that meets them; an unheard 'error' event would only print to stderr.
   redis.on('error', () => {});
 
   // Errors travel as they are: this module is bundled apart, so typed errors are made by the
   // caller's copy of the classes (open-store.ts), where `instanceof` holds.
-  // One budget for the connect wait and the command together: a store that is slow to come back
+  // One budget for the connect wait and the commands together: a store that is slow to come back
   // must not take twice the timeout out of the invocation.
-  async function ask<T>(command: () => Promise<T>): Promise<T> {
-    if (redis.status === 'ready') return command();
+  async function send(ops: readonly StoreOp[]): Promise<unknown[]> {
     const startedMs = Date.now();
-    await ready(redis, options.timeoutMs);
-    return within(command(), options.timeoutMs - (Date.now() - startedMs), () => new Error("no answer within the store's timeout"));
+    if (redis.status !== 'ready') await ready(redis, options.timeoutMs);
+    const pipeline = redis.pipeline() as Pipeline;
+    for (const op of ops) queue(pipeline, op);
+    const replies = within(pipeline.exec(), options.timeoutMs - (Date.now() - startedMs), () => new Error("no answer within the store's timeout"));
+    return ((await replies) ?? []).map(([error, reply]) => {
+      if (error) throw error;
+      return reply;
+    });
   }
 
   return {
-    async claim(key, record, ttlMs) {
-      const [claimed, other] = await ask(() => redis.wsrClaim(key, JSON.stringify(record), Math.max(1, Math.ceil(ttlMs))));
-      if (claimed === 0) return { claimed: false, holder: parseRecord(other!) };
-      return other === null ? { claimed: true } : { claimed: true, previous: parseRecord(other) };
-    },
-    async replace(key, owner, record, ttlMs) {
-      return (await ask(() => redis.wsrIfOwner(key, owner, JSON.stringify(record), Math.max(1, Math.ceil(ttlMs))))) === 1;
-    },
-    async release(key, owner) {
-      await ask(() => redis.wsrIfOwner(key, owner, '', 0));
-    },
-    async read(key) {
-      const current = await ask(() => redis.get(key));
-      return current === null ? undefined : parseRecord(current);
-    },
-    async put(key, record, ttlMs) {
-      await ask(() => redis.set(key, JSON.stringify(record), 'PX', Math.max(1, Math.ceil(ttlMs))));
-    },
+    ...storeOf(async (ops) => {
+      const replies = await send(ops);
+      return ops.map((op, index) => answerOf(op, replies[index]));
+    }),
     async close() {
       redis.disconnect();
     },

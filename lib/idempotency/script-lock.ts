@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock';
 import { RequestInProgressError } from './errors';
-import type { IdempotencyStore, OwnedRecord } from './store';
+import type { Claim, IdempotencyStore, OwnedRecord, StoreOp } from './store';
 import { pollUntil, secondsUntil } from './wait';
 
 export interface ScriptLockOptions {
@@ -25,43 +25,71 @@ export interface ScriptLockOptions {
   outcomeTtlMs: number;
 }
 
+/** A first claim of the lock sent ahead (with a delivery's own claim, in one round trip), and its answer. */
+export interface LockAhead {
+  op: Extract<StoreOp, { op: 'claim' }>;
+  answer: Claim;
+}
+
 export type ScriptLock<T> =
-  | { acquired: true; release(outcome: T | undefined): Promise<void> }
+  | {
+      acquired: true;
+      /** The lock lapses here (epoch ms, this instance's clock): nothing done under it may still run then. */
+      untilMs: number;
+      /** The operations that publish `outcome` (when there is one) and let go: send them, or add them to a batch. */
+      releaseOps(outcome: T | undefined): StoreOp[];
+    }
   | { acquired: false; outcome: T };
 
 interface LockRecord extends OwnedRecord {
   expiresAtMs: number;
 }
 
+const lockKey = (name: string) => `lock:${name}`;
+const outcomeKey = (name: string, owner: string) => `lock-outcome:${name}:${owner}`;
+
+/** The claim that takes the lock for `owner` now: what `lockScript` sends, or a caller sends ahead. */
+export function lockClaimOp(options: Pick<ScriptLockOptions, 'name' | 'holdForMs' | 'holdUntilMs'>, owner: string, nowMs: number): LockAhead['op'] {
+  const untilMs = Math.min(options.holdUntilMs, nowMs + options.holdForMs);
+  // Reclaimable at its lapse by the claimer's clock, as a delivery's claim is: the store's own expiry only collects it.
+  return { op: 'claim', key: lockKey(options.name), record: { owner, expiresAtMs: untilMs, reclaimableFromMs: untilMs }, ttlMs: Math.max(1, untilMs - nowMs), nowMs };
+}
+
 /** Takes the script's lock, or waits for the outcome of a holder it saw; 409 when neither comes in time. */
-export async function lockScript<T>(options: ScriptLockOptions): Promise<ScriptLock<T>> {
-  const { store, clock } = options;
-  const key = `lock:${options.name}`;
-  const outcomeKey = (owner: string) => `lock-outcome:${options.name}:${owner}`;
-  const owner = randomUUID();
+export async function lockScript<T>(options: ScriptLockOptions, ahead?: LockAhead): Promise<ScriptLock<T>> {
+  const { store, clock, name } = options;
+  const owner = ahead?.op.record.owner ?? randomUUID();
   const holders = new Map<string, LockRecord>();
+  let sentAhead = ahead?.answer;
+  let untilMs = ahead?.op.record.expiresAtMs as number | undefined;
   const decided = await pollUntil(clock, options.waitUntilMs, async () => {
     // The outcomes first: a holder publishes, then lets go, and the free lock must not hide what it did.
     for (const holder of holders.keys()) {
-      const published = await store.read(outcomeKey(holder));
+      const published = await store.read(outcomeKey(name, holder));
       if (published) return { outcome: published.outcome as T };
     }
-    const untilMs = Math.min(options.holdUntilMs, clock.nowMs() + options.holdForMs);
-    const answer = await store.claim(key, { owner, expiresAtMs: untilMs }, untilMs - clock.nowMs());
+    let answer = sentAhead;
+    if (answer === undefined) {
+      const op = lockClaimOp(options, owner, clock.nowMs());
+      untilMs = op.record.expiresAtMs as number;
+      answer = ((await store.batch([op])) as Claim[])[0]!;
+    }
+    sentAhead = undefined;
     if (answer.claimed) return { acquired: true as const };
     holders.set(answer.holder.owner, answer.holder as LockRecord);
     return undefined;
   });
   if (decided === undefined) {
     const latest = [...holders.values()].at(-1)!;
-    throw new RequestInProgressError(`A withdrawal of script ${options.name}`, secondsUntil(latest.expiresAtMs, clock.nowMs()));
+    throw new RequestInProgressError(`A withdrawal of script ${name}`, secondsUntil(latest.expiresAtMs, clock.nowMs()));
   }
   if ('outcome' in decided) return { acquired: false, outcome: decided.outcome as T };
   return {
     acquired: true,
-    async release(outcome) {
-      if (outcome !== undefined) await store.put(outcomeKey(owner), { owner, outcome }, options.outcomeTtlMs);
-      await store.release(key, owner);
-    },
+    untilMs: untilMs!,
+    releaseOps: (outcome) => [
+      ...(outcome !== undefined ? [{ op: 'put' as const, key: outcomeKey(name, owner), record: { owner, outcome }, ttlMs: options.outcomeTtlMs }] : []),
+      { op: 'release' as const, key: lockKey(name), owner },
+    ],
   };
 }

@@ -11,6 +11,13 @@ export interface CallFailure {
   requestId: string | undefined;
 }
 
+/**
+ * Whether OutboundBot may have carried out the action although the attempt failed: no answer at
+ * all, or a 5xx, which a gateway also sends (an HTML 502/504, a JSON ServiceTimeout) after the
+ * service behind it committed. A 4xx, throttling, or a 2xx saying Success: false is definite.
+ */
+export const mayHaveActed = (failure: Pick<CallFailure, 'statusCode'>): boolean => failure.statusCode === undefined || failure.statusCode >= 500;
+
 /** A non-empty string field of an answer, else undefined. */
 export const textField = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 

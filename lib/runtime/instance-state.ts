@@ -7,7 +7,7 @@ import { createLogger, type Logger } from '../core/logger';
 import { createOutboundBotClient, type OutboundBotClient } from '../outboundbot/client';
 import { SecretRegistry } from '../core/redact';
 import type { RetryPolicy } from '../core/retry-policy';
-import { lastStoreCallMs, type FcContext } from '../fc/context';
+import type { Timeline } from '../fc/timeline';
 import { boundedBy } from '../idempotency/bounded-store';
 import { openStore } from '../idempotency/open-store';
 import type { IdempotencyStore } from '../idempotency/store';
@@ -56,9 +56,9 @@ export function createInstanceState<Config extends BaseConfig>(options: Instance
      * The store as one invocation may use it: a shared one bounded by the invocation's end, since
      * IDEMPOTENCY_TIMEOUT_MS bounds one call, not the invocation (the memory store answers at once).
      */
-    invocationStore: async (cfg: BaseConfig, startMs: number, context: FcContext): Promise<IdempotencyStore> => {
+    invocationStore: async (cfg: BaseConfig, timeline: Pick<Timeline, 'answerByMs'>): Promise<IdempotencyStore> => {
       const opened = await openedStore(cfg);
-      return cfg.IDEMPOTENCY_REDIS_URL === undefined ? opened : boundedBy(opened, lastStoreCallMs(startMs, context), options.clock);
+      return cfg.IDEMPOTENCY_REDIS_URL === undefined ? opened : boundedBy(opened, timeline.answerByMs, options.clock);
     },
     /** Posts `payload` to `url`, signed with CALLBACK_SECRET; never throws, reports instead. */
     callBack: (cfg: BaseConfig, url: string, payload: unknown, deadlineMs: number): Promise<CallbackReport> =>

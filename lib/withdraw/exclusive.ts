@@ -1,15 +1,19 @@
 import type { Clock } from '../core/clock';
 import { ServiceError } from '../core/errors';
-import { lockScript } from '../idempotency/script-lock';
-import type { IdempotencyStore } from '../idempotency/store';
+import { lockScript, type LockAhead, type ScriptLock } from '../idempotency/script-lock';
+import type { IdempotencyStore, StoreOp } from '../idempotency/store';
 import type { TrackedWithdrawal, WithdrawalItem, WithdrawResult } from './withdraw-item';
 
 export interface ExclusiveSettings {
   store: IdempotencyStore;
-  /** The lock never outlives this (this invocation's end), so a killed instance holds nothing for long. */
+  /** The lock never outlives this (this invocation's answer), so a killed instance holds nothing for long. */
   holdUntilMs: number;
   /** No waiting past this (the work's end); each withdrawal waits at most DUPLICATE_WAIT_MS from when it asks. */
   waitUntilMs: number;
+  /** The lock's first claim, already sent with the delivery's own (a single-item delivery: one round trip for both). */
+  ahead?: LockAhead;
+  /** Where the release goes when it is to leave with the delivery's outcome (same round trip); else it is sent at once. */
+  atEnd?: StoreOp[];
 }
 
 /** How long a request waits for another instance's work on the same delivery or script before 409. */
@@ -29,13 +33,14 @@ export async function exclusively(
   /** `holdForMs`: the longest the withdrawal can run; the lock lapses that long after it is taken. */
   settings: ExclusiveSettings & { holdForMs: number },
   clock: Clock,
-  withdraw: () => Promise<TrackedWithdrawal>,
+  /** Gets the lock's lapse: its attempts must be over by then, however long this instance was stalled. */
+  withdraw: (lockUntilMs: number) => Promise<TrackedWithdrawal>,
 ): Promise<TrackedWithdrawal> {
   const name = `${item.InstanceId}/${item.ScriptId}`;
-  let lock: Awaited<ReturnType<typeof lockScript<WithdrawResult>>>;
+  let lock: ScriptLock<WithdrawResult>;
   try {
     const waitUntilMs = Math.min(settings.waitUntilMs, clock.nowMs() + DUPLICATE_WAIT_MS);
-    lock = await lockScript<WithdrawResult>({ ...settings, waitUntilMs, clock, name, outcomeTtlMs: OUTCOME_TTL_MS });
+    lock = await lockScript<WithdrawResult>({ ...settings, waitUntilMs, clock, name, outcomeTtlMs: OUTCOME_TTL_MS }, settings.ahead);
   } catch (error) {
     if (error instanceof ServiceError) return { result: notAttempted(item, error) };
     throw error;
@@ -43,11 +48,13 @@ export async function exclusively(
   if (!lock.acquired) return { result: { ...lock.outcome, Attempts: 0 } };
   let tracked: TrackedWithdrawal | undefined;
   try {
-    tracked = await withdraw();
+    tracked = await withdraw(lock.untilMs);
     return tracked;
   } finally {
-    // Only a definite outcome is worth reporting to waiters; a lost release lapses at the deadline.
-    await lock.release(tracked && !tracked.result.Retryable ? tracked.result : undefined).catch(() => undefined);
+    // Only a definite outcome is worth reporting to waiters; a lost release lapses with the lock.
+    const release = lock.releaseOps(tracked && !tracked.result.Retryable ? tracked.result : undefined);
+    if (settings.atEnd) settings.atEnd.push(...release);
+    else await settings.store.batch(release).catch(() => undefined);
   }
 }
 

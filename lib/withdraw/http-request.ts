@@ -22,7 +22,7 @@ export function parseHttpWithdrawal(request: HttpRequest, signed: boolean): With
   if (signed) refuseQuery(query);
   if (request.rawBody.length === 0) return parseWithdrawalRequest(query);
   const payload = parseBody(request);
-  if (!signed) refuseDisagreement(query, payload);
+  refuseDisagreement(query, payload); // a signed request's query names nothing by now (refuseQuery)
   return parseWithdrawalRequest(payload);
 }
 

@@ -1,21 +1,20 @@
 /**
  * Truthful outcomes after an ambiguous attempt (docs/DESIGN.md, "Exactly once"): an attempt
- * that got no answer may still have withdrawn the script, and the retry is then refused as
- * "not under review". Reading the script tells which: if it is in the state a withdrawal leaves,
- * changed while one of our unanswered attempts could have been acting, that withdrawal was ours.
+ * that got no answer, or a gateway error, may still have withdrawn the script, and the retry is
+ * then refused as "not under review". Reading the script tells which: if it is in the state a
+ * withdrawal leaves from the state it was in, changed while one of our attempts could have been
+ * acting, that withdrawal was ours.
  */
-import { describeScript } from '../outboundbot/call';
+import { describeScript, mayHaveActed, type CallFailure } from '../outboundbot/call';
 import type { OutboundBotClient } from '../outboundbot/client';
+import { isUnderReview, WITHDRAWN_TO } from '../outboundbot/script-states';
 import type { WithdrawalItem } from './withdraw-item';
 
-/** When our unanswered attempts could have acted: from the first one's start to the last one's end, with slack. */
+/** When our attempts without a definite answer could have acted: from the first one's start to the last one's end, with slack. */
 export interface UnansweredWindow {
   sinceMs: number;
   untilMs: number;
 }
-
-/** A review withdrawn goes back to a draft (a new script) or to the published version (an update). */
-const WITHDRAWN_STATES: ReadonlySet<string> = new Set(['DRAFTED', 'PUBLISHED']);
 
 /** Server-side processing after our timeout, and the clocks' difference: the window's far end only. */
 export const RECONCILE_SLACK_MS = 30_000;
@@ -24,20 +23,52 @@ export interface ReconcileInput {
   client: OutboundBotClient;
   item: WithdrawalItem;
   unanswered: UnansweredWindow;
+  /** The script's state before our first attempt, when known (the cleanup's listing). */
+  statusBefore: string | undefined;
   readTimeoutMs: number;
   remainingMs: number;
 }
 
-/** `ours`: the script as read; `not-ours`: the refusal stands; `unknown`: the read got no usable answer. */
-export type Reconciliation = { verdict: 'ours'; script: Record<string, unknown> } | { verdict: 'not-ours' } | { verdict: 'unknown'; reason: string };
+/**
+ * `ours`: the script as read, in the state our withdrawal leaves. `not-ours`: the refusal stands.
+ * `unconfirmed`: the review ended in the window, in a state an approval leaves too, and the state
+ * before is unknown: neither outcome can be claimed. `refused`: the read itself was refused for
+ * good (the script is gone, or the role may not read it). `unknown`: the read got no usable answer.
+ */
+export type Reconciliation =
+  | { verdict: 'ours'; script: Record<string, unknown> }
+  | { verdict: 'not-ours' }
+  | { verdict: 'unconfirmed'; script: Record<string, unknown> }
+  | { verdict: 'refused'; code: string; statusCode: number; message: string }
+  | { verdict: 'unknown'; reason: string };
 
 export async function reconcileRefusal(input: ReconcileInput): Promise<Reconciliation> {
-  const { item, unanswered } = input;
-  const outcome = await describeScript(input.client, item, input.readTimeoutMs, input.remainingMs);
-  if (!outcome.ok) return { verdict: 'unknown', reason: outcome.failure.code };
-  const script = outcome.value;
+  const read = await describeScript(input.client, input.item, input.readTimeoutMs, input.remainingMs);
+  if (!read.ok) {
+    const { failure } = read;
+    if (!isDefiniteRefusal(failure)) return { verdict: 'unknown', reason: failure.code };
+    return { verdict: 'refused', code: failure.code, statusCode: failure.statusCode!, message: failure.message };
+  }
+  const script = read.value;
   if (script === undefined || typeof script.Status !== 'string' || typeof script.UpdateTime !== 'number') return { verdict: 'unknown', reason: 'no script state in the answer' };
-  // Clock skew errs on the safe side: a change stamped before our first attempt is never claimed.
+  return verdictOn(script as Record<string, unknown> & { Status: string; UpdateTime: number }, input);
+}
+
+/** A 4xx that is not throttling: the same read would be refused again (404 NotExist.Script, a 403 for a missing action). */
+const isDefiniteRefusal = (failure: CallFailure): boolean =>
+  !mayHaveActed(failure) && failure.statusCode! >= 400 && failure.statusCode !== 429 && !failure.code.startsWith('Throttling');
+
+/**
+ * Clock skew errs on the safe side: a change stamped before our first attempt is never claimed.
+ * A review state left by the window's end is a withdrawal's only from the state it leaves: DRAFTED
+ * is where only a withdrawal of a new script's review goes, while PUBLISHED is also where an
+ * approval goes, so it is ours only when the script was known to be PUBLISHED_AND_EXAMINE_IN_PROGRESS.
+ */
+function verdictOn(script: Record<string, unknown> & { Status: string; UpdateTime: number }, input: ReconcileInput): Reconciliation {
+  const { unanswered, statusBefore } = input;
   const inWindow = script.UpdateTime >= unanswered.sinceMs && script.UpdateTime <= unanswered.untilMs;
-  return WITHDRAWN_STATES.has(script.Status) && inWindow ? { verdict: 'ours', script } : { verdict: 'not-ours' };
+  if (!inWindow || isUnderReview(script.Status)) return { verdict: 'not-ours' };
+  if (statusBefore !== undefined) return WITHDRAWN_TO[statusBefore] === script.Status ? { verdict: 'ours', script } : { verdict: 'not-ours' };
+  if (script.Status === WITHDRAWN_TO.EXAMINE_IN_PROGRESS) return { verdict: 'ours', script };
+  return script.Status === WITHDRAWN_TO.PUBLISHED_AND_EXAMINE_IN_PROGRESS ? { verdict: 'unconfirmed', script } : { verdict: 'not-ours' };
 }

@@ -1,7 +1,8 @@
 import type { Clock } from '../core/clock';
 import type { Limiter } from '../core/concurrency';
 import type { Logger } from '../core/logger';
-import { invocationDeadlineMs, type FcContext } from '../fc/context';
+import type { FcContext } from '../fc/context';
+import { timelineOf, type Timeline } from '../fc/timeline';
 import type { WithdrawConfig } from '../runtime/config';
 import type { InstanceState } from '../runtime/instance-state';
 
@@ -25,8 +26,8 @@ export interface WithdrawInstance {
 export interface InvocationScope {
   requestId: string;
   startMs: number;
-  /** Epoch ms by which the answer must be out (lib/fc/context.ts). */
-  deadlineMs: number;
+  /** The invocation's instants before any reserve is known (lib/fc/timeline.ts); a delivery adds its reserves. */
+  timeline: Timeline;
   coldStart: boolean;
   /** True once the delivery is known to be an HTTP request: refusals are then HTTP responses. */
   http: boolean;
@@ -41,10 +42,18 @@ export function openInvocationScope(instance: WithdrawInstance, context: FcConte
   return {
     requestId: context.requestId,
     startMs,
-    deadlineMs: invocationDeadlineMs(startMs, context),
+    timeline: timelineOf(startMs, context),
     coldStart,
     http: false,
     log: instance.state.logger().child({ requestId: context.requestId }),
     context,
   };
+}
+
+/** The scope's timeline with what follows this delivery's work: its callback, and the outcome written to a shared store. */
+export function deliveryTimeline(scope: InvocationScope, cfg: WithdrawConfig, callbackUrl: string | undefined): Timeline {
+  return timelineOf(scope.startMs, scope.context, {
+    callbackTimeoutMs: callbackUrl ? cfg.CALLBACK_TIMEOUT_MS : undefined,
+    storeTimeoutMs: cfg.IDEMPOTENCY_REDIS_URL !== undefined ? cfg.IDEMPOTENCY_TIMEOUT_MS : undefined,
+  });
 }

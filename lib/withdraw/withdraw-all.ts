@@ -1,9 +1,11 @@
 import { mapWithConcurrency } from '../core/concurrency';
-import { endOfWorkBeforeCallbackMs } from '../fc/context';
+import type { Timeline } from '../fc/timeline';
+import type { LockAhead } from '../idempotency/script-lock';
+import type { Span, StoreOp } from '../idempotency/store';
 import type { WithdrawConfig } from '../runtime/config';
 import type { ItemResult } from './results';
 import type { InvocationScope, WithdrawInstance } from './scopes';
-import type { UnansweredWindow } from './reconcile';
+import { RECONCILE_SLACK_MS, type UnansweredWindow } from './reconcile';
 import { logWithdrawal, withdrawTracked, type TrackedWithdrawal, type WithdrawalItem, type WithdrawDeps } from './withdraw-item';
 
 /** What an unfinished delivery leaves for its retry (FC's, or the sender's), by `InstanceId/ScriptId`. */
@@ -14,13 +16,25 @@ export interface DeliveryMemory {
   unanswered: Record<string, UnansweredWindow>;
 }
 
+/** What a run of a delivery starts from: what earlier runs left, and the lock taken with its claim. */
+export interface Carried {
+  memory: DeliveryMemory;
+  /** When earlier runs may have acted without storing what they did: an item not done reconciles a refusal within it. */
+  unsettled?: Span;
+  /** A single item's lock, claimed in the delivery claim's round trip. */
+  ahead?: LockAhead;
+  /** Where the lock's release goes to leave with the delivery's outcome, in one round trip. */
+  atEnd?: StoreOp[];
+}
+
 /** One invocation's withdrawals: who asks, under which config, with which deps, calling back where. */
 interface WithdrawalRun {
   scope: InvocationScope;
+  timeline: Timeline;
   cfg: WithdrawConfig;
   deps: WithdrawDeps;
   callbackUrl: string | undefined;
-  memory: DeliveryMemory;
+  carried: Carried;
 }
 
 const itemKey = (item: WithdrawalItem): string => `${item.InstanceId}/${item.ScriptId}`;
@@ -36,17 +50,24 @@ const itemKey = (item: WithdrawalItem): string => `${item.InstanceId}/${item.Scr
 export async function withdrawAll(
   items: WithdrawalItem[],
   scope: InvocationScope,
+  timeline: Timeline,
   callbackUrl: string | undefined,
   instance: WithdrawInstance,
-  memory: DeliveryMemory = { done: {}, unanswered: {} },
+  carried: Carried = { memory: { done: {}, unanswered: {} } },
 ): Promise<{ results: ItemResult[]; memory?: DeliveryMemory }> {
   const cfg = instance.state.loadConfig();
-  const run: WithdrawalRun = { scope, cfg, deps: await withdrawDeps(cfg, scope, callbackUrl, instance), callbackUrl, memory };
-  const distinct = items.length === 1 ? items : [...new Map(items.map((item) => [itemKey(item), item])).values()];
+  const deps = await withdrawDeps(cfg, scope, timeline, instance, carried);
+  const run: WithdrawalRun = { scope, timeline, cfg, deps, callbackUrl, carried };
+  const distinct = distinctItems(items);
   const settled = await mapWithConcurrency(distinct, instance.upstreamLimiter(cfg), (item) => withdrawOnce(item, run, instance));
   if (callbackUrl) await callBackAll(settled, run, instance);
   const results = inInputOrder(items, distinct, settled);
-  return results.some((result) => result.Retryable) ? { results, memory: nextMemory(memory, settled) } : { results };
+  return results.some((result) => result.Retryable) ? { results, memory: nextMemory(carried.memory, settled) } : { results };
+}
+
+/** Each script once, in the order first named. */
+export function distinctItems(items: WithdrawalItem[]): WithdrawalItem[] {
+  return items.length === 1 ? items : [...new Map(items.map((item) => [itemKey(item), item])).values()];
 }
 
 function inInputOrder(items: WithdrawalItem[], distinct: WithdrawalItem[], settled: readonly TrackedWithdrawal[]): ItemResult[] {
@@ -60,18 +81,20 @@ function inInputOrder(items: WithdrawalItem[], distinct: WithdrawalItem[], settl
  * work must end. Script locks are taken in a shared store only: FC gives each request an instance
  * of its own, so a lock in one instance's memory would never meet another request.
  */
-async function withdrawDeps(cfg: WithdrawConfig, scope: InvocationScope, callbackUrl: string | undefined, instance: WithdrawInstance): Promise<WithdrawDeps> {
+async function withdrawDeps(cfg: WithdrawConfig, scope: InvocationScope, timeline: Timeline, instance: WithdrawInstance, carried: Carried): Promise<WithdrawDeps> {
   const { state, clock } = instance;
-  // With a callback to send, the withdrawal stops early enough for it to go out before the deadline.
-  const deadlineMs = endOfWorkBeforeCallbackMs(scope.startMs, scope.deadlineMs, callbackUrl ? cfg.CALLBACK_TIMEOUT_MS : undefined);
   const shared = cfg.IDEMPOTENCY_REDIS_URL !== undefined;
+  const { ahead, atEnd } = carried;
   return {
     client: state.client(state.credentials(scope.context.credentials, cfg), cfg),
     clock,
     policy: state.retryPolicy(cfg),
     readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS,
-    deadlineMs,
-    exclusive: shared ? { store: await state.invocationStore(cfg, scope.startMs, scope.context), holdUntilMs: scope.deadlineMs, waitUntilMs: deadlineMs } : undefined,
+    // The timeline keeps the callback and the store's round trip after the work.
+    workEndMs: timeline.workEndMs,
+    exclusive: shared
+      ? { store: await state.invocationStore(cfg, timeline), holdUntilMs: timeline.answerByMs, waitUntilMs: timeline.workEndMs, ...(ahead ? { ahead } : {}), ...(atEnd ? { atEnd } : {}) }
+      : undefined,
   };
 }
 
@@ -87,8 +110,11 @@ interface SettledWithdrawal extends TrackedWithdrawal {
 async function withdrawOnce(item: WithdrawalItem, run: WithdrawalRun, instance: WithdrawInstance): Promise<SettledWithdrawal> {
   const startedMs = instance.clock.nowMs();
   const key = itemKey(item);
-  const remembered = run.memory.done[key];
-  const unanswered = run.memory.unanswered[key];
+  const { memory, unsettled, ahead, atEnd } = run.carried;
+  const remembered = memory.done[key];
+  // A lock taken ahead for an item an earlier run settled is let go with the outcome.
+  if (remembered && ahead?.answer.claimed) atEnd?.push({ op: 'release', key: ahead.op.key, owner: ahead.op.record.owner });
+  const unanswered = windowOf(memory.unanswered[key], unsettled);
   const tracked = remembered ? { result: remembered } : await withdrawTracked(item, unanswered ? { ...run.deps, unanswered } : run.deps);
   const settled = { ...tracked, startedMs, remembered: remembered !== undefined };
   // Without a callback to wait for, the line is written as soon as the item is settled.
@@ -96,14 +122,21 @@ async function withdrawOnce(item: WithdrawalItem, run: WithdrawalRun, instance: 
   return settled;
 }
 
-/** Every new result called back at once, each until the invocation's deadline; then its line. */
+/** An item's own window, widened by when earlier runs may have acted unsettled (their end plus the slack). */
+function windowOf(own: UnansweredWindow | undefined, unsettled: Span | undefined): UnansweredWindow | undefined {
+  if (unsettled === undefined) return own;
+  const untilMs = unsettled.untilMs + RECONCILE_SLACK_MS;
+  return own === undefined ? { sinceMs: unsettled.sinceMs, untilMs } : { sinceMs: Math.min(own.sinceMs, unsettled.sinceMs), untilMs: Math.max(own.untilMs, untilMs) };
+}
+
+/** Every new result called back at once, each until the callbacks' end; then its line. */
 async function callBackAll(settled: SettledWithdrawal[], run: WithdrawalRun, instance: WithdrawInstance): Promise<void> {
-  const { scope, cfg, callbackUrl } = run;
+  const { scope, cfg, callbackUrl, timeline } = run;
   const fresh = settled.filter((withdrawal) => !withdrawal.remembered);
   await Promise.all(
     fresh.map(async (withdrawal) => {
       const payload = { ...withdrawal.result, InvocationRequestId: scope.requestId };
-      withdrawal.result.Callback = await instance.state.callBack(cfg, callbackUrl!, payload, scope.deadlineMs);
+      withdrawal.result.Callback = await instance.state.callBack(cfg, callbackUrl!, payload, timeline.callbacksEndMs);
       logSettled(withdrawal, scope, instance);
     }),
   );

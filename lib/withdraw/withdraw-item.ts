@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock';
 import type { LogFields, Logger } from '../core/logger';
-import { attemptCall, textField, type CallFailure } from '../outboundbot/call';
+import { attemptCall, mayHaveActed, textField, type CallFailure } from '../outboundbot/call';
 import type { ApiBody, OutboundBotClient } from '../outboundbot/client';
 import { endedByDeadline, isRetryable, runWithRetry, type AttemptOutcome, type RetryPolicy, type RetryRun } from '../core/retry-policy';
 import { exclusively, type ExclusiveSettings } from './exclusive';
@@ -20,12 +20,14 @@ export interface WithdrawDeps {
   clock: Clock;
   policy: RetryPolicy;
   readTimeoutMs: number;
-  /** Epoch ms after which no attempt may start or still be running. */
-  deadlineMs: number;
+  /** Epoch ms after which no attempt may start or still be running (the timeline's `workEndMs`). */
+  workEndMs: number;
   /** Across instances, the script's lock (lib/idempotency/script-lock.ts); without it none is taken. */
   exclusive?: ExclusiveSettings;
-  /** When an earlier run's attempts got no answer: a refusal now may be one of them succeeding. */
+  /** When an earlier run's attempts got no definite answer: a refusal now may be one of them succeeding. */
   unanswered?: UnansweredWindow;
+  /** The script's state before this withdrawal, when known (the cleanup's listing). */
+  statusBefore?: string;
 }
 
 /** A withdrawal, and when attempts without an answer could have acted, if any did (a retry needs it). */
@@ -44,17 +46,22 @@ export async function withdrawItem(item: WithdrawalItem, deps: WithdrawDeps): Pr
 }
 
 /** {@link withdrawItem}, holding the script's lock when `deps.exclusive` is given. */
-export function withdrawTracked(item: WithdrawalItem, deps: WithdrawDeps): Promise<TrackedWithdrawal> {
-  const withdraw = () => attemptAll(item, deps);
-  if (!deps.exclusive) return withdraw();
+export async function withdrawTracked(item: WithdrawalItem, deps: WithdrawDeps): Promise<TrackedWithdrawal> {
+  if (!deps.exclusive) return attemptAll(item, deps);
   // The lock lapses when this withdrawal cannot be running any more, not at a long invocation's
-  // end: a killed cleanup (600 s) must not hold a webhook's script for ten minutes.
-  return exclusively(item, { ...deps.exclusive, holdForMs: longestWithdrawalMs(deps) }, deps.clock, withdraw);
+  // end: a killed cleanup (600 s) must not hold a webhook's script for ten minutes. Attempts end
+  // by that lapse too: an instance stalled after taking the lock must not call once another may.
+  const holdForMs = longestWithdrawalMs(deps.policy, deps.readTimeoutMs);
+  const tracked = await exclusively(item, { ...deps.exclusive, holdForMs }, deps.clock, (lockUntilMs) => attemptAll(item, { ...deps, workEndMs: Math.min(deps.workEndMs, lockUntilMs) }));
+  // Another holder's refusal says the script is not under review, not who withdrew it: with
+  // attempts of our own that may have acted, the script's state tells (no lock needed to read).
+  if (tracked.result.Attempts === 0 && deps.unanswered && isRefusal(tracked.result)) return settleRefusal(item, deps, tracked.result, deps.unanswered);
+  return tracked;
 }
 
 /** Every attempt at its full read timeout with the longest backoff between, and the reconciling read. */
-function longestWithdrawalMs(deps: WithdrawDeps): number {
-  return deps.policy.maxAttempts * (deps.readTimeoutMs + deps.policy.maxDelayMs) + deps.readTimeoutMs;
+export function longestWithdrawalMs(policy: RetryPolicy, readTimeoutMs: number): number {
+  return policy.maxAttempts * (readTimeoutMs + policy.maxDelayMs) + readTimeoutMs;
 }
 
 async function attemptAll(item: WithdrawalItem, deps: WithdrawDeps): Promise<TrackedWithdrawal> {
@@ -63,47 +70,73 @@ async function attemptAll(item: WithdrawalItem, deps: WithdrawDeps): Promise<Tra
     async (remainingMs) => {
       const startedMs = deps.clock.nowMs();
       const outcome = await attemptWithdrawal(item, deps, remainingMs);
-      if (!outcome.ok && outcome.failure.statusCode === undefined) {
-        unanswered = { sinceMs: unanswered?.sinceMs ?? startedMs, untilMs: startedMs + deps.readTimeoutMs + RECONCILE_SLACK_MS };
+      if (!outcome.ok && mayHaveActed(outcome.failure)) {
+        const untilMs = startedMs + deps.readTimeoutMs + RECONCILE_SLACK_MS;
+        unanswered = { sinceMs: unanswered?.sinceMs ?? startedMs, untilMs: Math.max(unanswered?.untilMs ?? untilMs, untilMs) };
       }
       return outcome;
     },
     deps.policy,
     deps.clock,
-    deps.deadlineMs,
+    deps.workEndMs,
   );
   const result = resultOf(item, run);
   if (unanswered === undefined || !isRefusal(result)) return { result, unanswered };
-  const remainingMs = deps.deadlineMs - deps.clock.nowMs();
-  const reconciliation = await reconcileRefusal({ client: deps.client, item, unanswered, readTimeoutMs: deps.readTimeoutMs, remainingMs });
-  return { result: settledBy(reconciliation, result), unanswered };
+  return settleRefusal(item, deps, result, unanswered);
+}
+
+/** A refusal after attempts that may have acted, as reading the script settles it. */
+async function settleRefusal(item: WithdrawalItem, deps: WithdrawDeps, refusal: WithdrawResult, unanswered: UnansweredWindow): Promise<TrackedWithdrawal> {
+  const remainingMs = deps.workEndMs - deps.clock.nowMs();
+  const reconciliation = await reconcileRefusal({ client: deps.client, item, unanswered, statusBefore: deps.statusBefore, readTimeoutMs: deps.readTimeoutMs, remainingMs });
+  return { result: settledBy(reconciliation, refusal), unanswered };
 }
 
 const isRefusal = (result: WithdrawResult): boolean => !result.Success && !result.Retryable && result.HttpStatusCode >= 400 && result.HttpStatusCode < 500;
 
 /**
- * A refusal after an unanswered attempt: ours when the read says so; kept when it says otherwise;
- * retryable when the read got no answer, so the retry (which keeps the window) reads again.
+ * A refusal after an attempt without a definite answer, as the read of the script settles it:
+ * ours, the refusal kept, unconfirmed (the review ended, by us or a reviewer), a final refusal
+ * of the read itself, or retryable when the read got no answer (the retry keeps the window).
  */
 function settledBy(reconciliation: Reconciliation, refusal: WithdrawResult): WithdrawResult {
-  if (reconciliation.verdict === 'not-ours') return refusal;
-  if (reconciliation.verdict === 'unknown') {
-    return {
-      ...refusal,
-      HttpStatusCode: 502,
-      Message: `${refusal.Message} (after an attempt that got no answer; reading the script to tell whether that attempt withdrew it failed: ${reconciliation.reason})`,
-      Retryable: true,
-    };
+  const after = 'after an attempt that got no definite answer';
+  switch (reconciliation.verdict) {
+    case 'not-ours':
+      return refusal;
+    case 'ours':
+      return {
+        ...refusal,
+        Success: true,
+        HttpStatusCode: 200,
+        Code: 'OK',
+        Message: `Withdrawn by an earlier attempt whose answer was lost (the retry was told ${refusal.Code})`,
+        Script: reconciliation.script,
+        Reconciled: true,
+      };
+    case 'unconfirmed':
+      return {
+        ...refusal,
+        HttpStatusCode: 409,
+        Code: 'ReviewEndedUnconfirmed',
+        Message: `The review ended while ${after} could have acted (now ${String(reconciliation.script.Status)}): an approval leaves the same state, so whether this withdrawal did it cannot be told`,
+        Script: reconciliation.script,
+      };
+    case 'refused':
+      return {
+        ...refusal,
+        HttpStatusCode: reconciliation.statusCode,
+        Code: reconciliation.code,
+        Message: `${refusal.Message} (${after}; reading the script to tell whether that attempt withdrew it was refused: ${reconciliation.message}${reconciliation.statusCode === 403 ? '; the role needs outboundbot:DescribeScript' : ''})`,
+      };
+    case 'unknown':
+      return {
+        ...refusal,
+        HttpStatusCode: 502,
+        Message: `${refusal.Message} (${after}; reading the script to tell whether that attempt withdrew it failed: ${reconciliation.reason})`,
+        Retryable: true,
+      };
   }
-  return {
-    ...refusal,
-    Success: true,
-    HttpStatusCode: 200,
-    Code: 'OK',
-    Message: `Withdrawn by an earlier attempt whose answer was lost (the retry was told ${refusal.Code})`,
-    Script: reconciliation.script,
-    Reconciled: true,
-  };
 }
 
 function resultOf(item: WithdrawalItem, run: RetryRun<ApiBody, CallFailure>): WithdrawResult {

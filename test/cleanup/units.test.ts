@@ -6,6 +6,7 @@ import path from 'node:path';
 import { issuesOf } from '../support/issues';
 import { describe, expect, it } from 'vitest';
 import { mapUntil, planBudget } from '../../lib/cleanup/budget';
+import { timelineOf } from '../../lib/fc/timeline';
 import { FcClientSettingsError } from '../../lib/cleanup/errors';
 import { chunk, createAsyncInvoker, dispatchChunk, resolveFanoutTarget, toDispatchFailure } from '../../lib/cleanup/fanout';
 import { listScripts, refusesQueryByStatus } from '../../lib/cleanup/list';
@@ -306,8 +307,9 @@ describe('selectStaleReviews', () => {
 
 describe('the run budget', () => {
   it('reserves a read timeout for work in flight and the callback timeout at the end, each at most 10%', () => {
-    expect(planBudget(0, 599_000, { readTimeoutMs: 10_000, callbackTimeoutMs: 5_000 })).toEqual({ listEndMs: 292_000, intakeEndMs: 584_000, workEndMs: 594_000, deadlineMs: 599_000 });
-    expect(planBudget(0, 1_800, { readTimeoutMs: 10_000 })).toEqual({ listEndMs: 810, intakeEndMs: 1_620, workEndMs: 1_800, deadlineMs: 1_800 });
+    const fn = (timeout: number) => ({ requestId: 'r', function: { timeout } });
+    expect(planBudget(timelineOf(0, fn(600), { callbackTimeoutMs: 5_000 }), 10_000)).toEqual({ listEndMs: 292_000, intakeEndMs: 584_000, workEndMs: 594_000, deadlineMs: 599_000 });
+    expect(planBudget(timelineOf(0, fn(2)), 10_000)).toEqual({ listEndMs: 810, intakeEndMs: 1_620, workEndMs: 1_800, deadlineMs: 1_800 });
   });
 
   it('mapUntil starts nothing after the intake end and keeps input order', async () => {

@@ -7,7 +7,7 @@ import { boundedBy } from '../../lib/idempotency/bounded-store';
 import { createMemoryStore } from '../../lib/idempotency/memory-store';
 import { openStore } from '../../lib/idempotency/open-store';
 import { createRedisStore } from '../../lib/idempotency/redis-store';
-import type { IdempotencyStore } from '../../lib/idempotency/store';
+import { storeOf, type IdempotencyStore } from '../../lib/idempotency/store';
 import { redisAvailable, startRedis, type RedisServer } from '../support/redis-server';
 
 type Made = { store: IdempotencyStore; close(): Promise<void> };
@@ -42,20 +42,20 @@ describe.each(makers)('%s store', (_, make, available) => {
   };
 
   run('claims a free key once; a second claim gets the holder', withStore(async (store) => {
-    expect(await store.claim('k', { owner: 'a', n: 1 }, 5_000)).toEqual({ claimed: true });
-    expect(await store.claim('k', { owner: 'b', n: 2 }, 5_000)).toEqual({ claimed: false, holder: { owner: 'a', n: 1 } });
+    expect(await store.claim('k', { owner: 'a', n: 1 }, 5_000, Date.now())).toEqual({ claimed: true });
+    expect(await store.claim('k', { owner: 'b', n: 2 }, 5_000, Date.now())).toEqual({ claimed: false, holder: { owner: 'a', n: 1 } });
     expect(await store.read('k')).toEqual({ owner: 'a', n: 1 });
   }));
 
   run('of many concurrent claims exactly one wins', withStore(async (store) => {
-    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim('race', { owner: `o${i}` }, 5_000)));
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim('race', { owner: `o${i}` }, 5_000, Date.now())));
     const winners = answers.flatMap((answer, i) => (answer.claimed ? [`o${i}`] : []));
     expect(winners).toHaveLength(1);
     expect(answers.filter((a) => !a.claimed && a.holder.owner !== winners[0])).toEqual([]);
   }));
 
   run('replaces and releases only for the owner', withStore(async (store) => {
-    await store.claim('k', { owner: 'a', state: 'IN_PROGRESS' }, 5_000);
+    await store.claim('k', { owner: 'a', state: 'IN_PROGRESS' }, 5_000, Date.now());
     expect(await store.replace('k', 'b', { owner: 'b', state: 'COMPLETED' }, 5_000)).toBe(false);
     await store.release('k', 'b');
     expect(await store.read('k')).toEqual({ owner: 'a', state: 'IN_PROGRESS' });
@@ -67,19 +67,63 @@ describe.each(makers)('%s store', (_, make, available) => {
   }));
 
   run('forgets a record when its time runs out', withStore(async (store) => {
-    await store.claim('short', { owner: 'a' }, 80);
+    await store.claim('short', { owner: 'a' }, 80, Date.now());
     await store.put('put', { owner: 'p' }, 80);
     expect(await store.read('short')).toBeDefined();
     await systemClock.sleep(150);
     expect(await store.read('short')).toBeUndefined();
     expect(await store.read('put')).toBeUndefined();
-    expect(await store.claim('short', { owner: 'b' }, 5_000)).toEqual({ claimed: true });
+    expect(await store.claim('short', { owner: 'b' }, 5_000, Date.now())).toEqual({ claimed: true });
   }));
 
-  run('lets a claim take over a reclaimable record, handing it back', withStore(async (store) => {
-    await store.put('k', { owner: 'a', reclaimable: true, carry: ['done'] }, 5_000);
-    expect(await store.claim('k', { owner: 'b' }, 5_000)).toEqual({ claimed: true, previous: { owner: 'a', reclaimable: true, carry: ['done'] } });
-    expect(await store.claim('k', { owner: 'c' }, 5_000)).toEqual({ claimed: false, holder: { owner: 'b' } });
+  run('lets a claim take over a record once it is reclaimable, handing it back and keeping its carry', withStore(async (store) => {
+    const now = Date.now();
+    await store.put('k', { owner: 'a', reclaimableFromMs: now + 1_000, carry: '["done"]' }, 5_000);
+    expect(await store.claim('k', { owner: 'b' }, 5_000, now + 999)).toEqual({ claimed: false, holder: { owner: 'a', reclaimableFromMs: now + 1_000, carry: '["done"]' } });
+    expect(await store.claim('k', { owner: 'b' }, 5_000, now + 1_000)).toEqual({ claimed: true, previous: { owner: 'a', reclaimableFromMs: now + 1_000, carry: '["done"]' } });
+    expect(await store.read('k')).toEqual({ owner: 'b', carry: '["done"]' });
+    expect(await store.claim('k', { owner: 'c' }, 5_000, now + 10_000)).toEqual({ claimed: false, holder: { owner: 'b', carry: '["done"]' } });
+  }));
+
+  run('hands a lapsed claim\'s life and the span before it to the claim that takes it over', withStore(async (store) => {
+    const now = Date.now();
+    const lapsed = { owner: 'a', fingerprint: 'f', claimedAtMs: now - 500, claimUntilMs: now - 100, reclaimableFromMs: now - 100, unsettled: { sinceMs: now - 900, untilMs: now - 700 } };
+    await store.put('k', lapsed, 5_000);
+    expect(await store.claim('k', { owner: 'b', fingerprint: 'f', claimedAtMs: now, claimUntilMs: now + 1_000, reclaimableFromMs: now + 1_000 }, 5_000, now)).toEqual({ claimed: true, previous: lapsed });
+    expect((await store.read('k'))?.unsettled).toEqual({ sinceMs: now - 900, untilMs: now - 100 });
+  }));
+
+  run('never lets a claim with another fingerprint take a record over', withStore(async (store) => {
+    const now = Date.now();
+    await store.put('k', { owner: 'a', fingerprint: 'f', reclaimableFromMs: now - 1 }, 5_000);
+    expect(await store.claim('k', { owner: 'b', fingerprint: 'g' }, 5_000, now)).toEqual({ claimed: false, holder: { owner: 'a', fingerprint: 'f', reclaimableFromMs: now - 1 } });
+  }));
+
+  run('relinquishes for the owner only: deletes what has nothing to leave, else makes it reclaimable without the claim\'s life', withStore(async (store) => {
+    const now = Date.now();
+    await store.claim('bare', { owner: 'a', claimedAtMs: now, claimUntilMs: now + 1_000 }, 5_000, now);
+    await store.relinquish('bare', 'b', now);
+    expect(await store.read('bare')).toBeDefined();
+    await store.relinquish('bare', 'a', now);
+    expect(await store.read('bare')).toBeUndefined();
+    await store.put('k', { owner: 'a', carry: '{}', claimedAtMs: now, claimUntilMs: now + 1_000, reclaimableFromMs: now + 1_000 }, 5_000);
+    await store.relinquish('k', 'a', now + 5);
+    expect(await store.read('k')).toEqual({ owner: 'a', carry: '{}', reclaimableFromMs: now + 5 });
+  }));
+
+  run('runs a batch in order, each operation on its own key, and answers each', withStore(async (store) => {
+    const now = Date.now();
+    const answers = await store.batch([
+      { op: 'claim', key: 'x', record: { owner: 'a' }, ttlMs: 5_000, nowMs: now },
+      { op: 'claim', key: 'x', record: { owner: 'b' }, ttlMs: 5_000, nowMs: now },
+      { op: 'put', key: 'y', record: { owner: 'p' }, ttlMs: 5_000 },
+      { op: 'read', key: 'y' },
+      { op: 'replace', key: 'x', owner: 'a', record: { owner: 'a', done: true }, ttlMs: 5_000 },
+      { op: 'release', key: 'y', owner: 'p' },
+      { op: 'read', key: 'y' },
+    ]);
+    expect(answers).toEqual([{ claimed: true }, { claimed: false, holder: { owner: 'a' } }, undefined, { owner: 'p' }, true, undefined, undefined]);
+    expect(await store.read('x')).toEqual({ owner: 'a', done: true });
   }));
 });
 
@@ -96,7 +140,7 @@ describe.runIf(redisAvailable)('redis store failures', () => {
   it('answers IdempotencyStoreUnavailable within its timeout when nothing listens, and never names the password', async () => {
     const store = await openStore({ redisUrl: 'redis://:s3cret-pass@127.0.0.1:1/0', timeoutMs: 300 }, systemClock);
     const startMs = Date.now();
-    const error = await store.claim('k', { owner: 'a' }, 1_000).catch((e: unknown) => e);
+    const error = await store.claim('k', { owner: 'a' }, 1_000, Date.now()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(IdempotencyStoreUnavailableError);
     expect(Date.now() - startMs).toBeLessThan(1_500);
     expect(JSON.stringify({ message: (error as Error).message, stack: (error as Error).stack })).not.toContain('s3cret-pass');
@@ -110,7 +154,7 @@ describe.runIf(redisAvailable)('redis store failures', () => {
       expect(error).toBeInstanceOf(IdempotencyStoreUnavailableError);
       expect((error as Error).message).not.toMatch(/wrong-password|right-password/);
       const good = await openStore({ redisUrl: secured.url, timeoutMs: 500 }, systemClock);
-      expect(await good.claim('k', { owner: 'a' }, 1_000)).toEqual({ claimed: true });
+      expect(await good.claim('k', { owner: 'a' }, 1_000, Date.now())).toEqual({ claimed: true });
     } finally {
       await secured.stop();
     }
@@ -120,7 +164,7 @@ describe.runIf(redisAvailable)('redis store failures', () => {
     const own = await startRedis();
     const store = await openStore({ redisUrl: own.url, timeoutMs: 400, keyPrefix: 'restart:' }, systemClock);
     try {
-      expect(await store.claim('before', { owner: 'a' }, 5_000)).toEqual({ claimed: true });
+      expect(await store.claim('before', { owner: 'a' }, 5_000, Date.now())).toEqual({ claimed: true });
       await own.stop();
       const startMs = Date.now();
       await expect(store.read('before')).rejects.toBeInstanceOf(IdempotencyStoreUnavailableError);
@@ -128,7 +172,7 @@ describe.runIf(redisAvailable)('redis store failures', () => {
       await own.restart();
       let recovered: unknown;
       for (let i = 0; i < 40 && recovered === undefined; i++) {
-        recovered = await store.claim('after', { owner: 'b' }, 5_000).then(() => true, () => undefined);
+        recovered = await store.claim('after', { owner: 'b' }, 5_000, Date.now()).then(() => true, () => undefined);
         if (recovered === undefined) await systemClock.sleep(100);
       }
       expect(recovered).toBe(true);
@@ -140,13 +184,7 @@ describe.runIf(redisAvailable)('redis store failures', () => {
 });
 
 describe('a store bounded by the invocation', () => {
-  const stalled: IdempotencyStore = {
-    claim: () => new Promise(() => undefined),
-    replace: () => new Promise(() => undefined),
-    release: () => new Promise(() => undefined),
-    read: () => new Promise(() => undefined),
-    put: () => new Promise(() => undefined),
-  };
+  const stalled: IdempotencyStore = storeOf(() => new Promise(() => undefined));
 
   it('a store that stalls fails as unavailable at the bound, whatever its own timeout', async () => {
     const bounded = boundedBy(stalled, Date.now() + 80, systemClock);
@@ -160,7 +198,7 @@ describe('a store bounded by the invocation', () => {
 
   it('answers as the store does inside the bound', async () => {
     const bounded = boundedBy(createMemoryStore(systemClock), Date.now() + 5_000, systemClock);
-    expect(await bounded.claim('k', { owner: 'o' }, 1_000)).toEqual({ claimed: true });
+    expect(await bounded.claim('k', { owner: 'o' }, 1_000, Date.now())).toEqual({ claimed: true });
     expect(await bounded.read('k')).toEqual({ owner: 'o' });
   });
 });

@@ -21,7 +21,7 @@ function depsWith(store: ReturnType<typeof createMemoryStore>, holdUntilMs: numb
     clock: systemClock,
     policy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 50 },
     readTimeoutMs: 400,
-    deadlineMs: Date.now() + 60_000,
+    workEndMs: Date.now() + 60_000,
     exclusive: { store, holdUntilMs, waitUntilMs: Date.now() + 1_000 },
   };
 }
