@@ -26,7 +26,7 @@ const STATUSES: Array<[status: string, description: string, body: 'result' | 'ba
   ['403', 'InstanceNotAllowed (an InstanceId outside ALLOWED_INSTANCE_IDS; nothing withdrawn), or an upstream 403 for the item', 'either'],
   ['404', 'The item\'s upstream 404 (NotExist.Script, NotExist.Instance, …)', 'result'],
   ['405', 'MethodNotAllowed: only POST', 'error', { allow: header('POST') }],
-  ['409', 'RequestInProgress: the same delivery or script is still at work in another invocation', 'either', RETRY_AFTER],
+  ['409', 'RequestInProgress: the same delivery or script is still at work in another invocation (with retry-after); or the item\'s ReviewEndedUnconfirmed: after an attempt without a definite answer the review ended in a state an approval leaves too, so whether this withdrawal did it cannot be told (final)', 'either', RETRY_AFTER],
   ['413', 'PayloadTooLarge: a body over the limit, or an event over 1 MiB', 'error'],
   ['415', 'UnsupportedMediaType: neither JSON nor form', 'error'],
   ['422', 'IdempotencyKeyMismatch: the same webhook-id with another payload; nothing withdrawn', 'error'],
