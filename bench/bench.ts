@@ -23,7 +23,9 @@ import { createInstanceCgroup, type InstanceCgroup } from './fc-instance';
 import { IpcChild, killAll, runChild, sleep, type ChildRun } from './processes';
 import type { RawTarget } from './raw-request';
 import { commandsProcessed } from './redis-info';
+import { judged, ms, ratio, spread, us, type Budget, type Row, type Status } from './rows';
 import { median, summarize, type Summary } from './stats';
+import { ROUND_TRIP_PREFIX, ROUND_TRIP_SEEDED, storeRoundTrips } from './store-round-trips';
 import type { RoundReply, WarmArgs, WarmVariant } from './warm-child';
 
 const root = path.resolve(__dirname, '..');
@@ -69,42 +71,6 @@ type Wrap = (command: string, args: string[]) => [string, string[]];
 function comparisonRun(bench: Bench): { label: string; nodeFlags: string[] } {
   return bench.instance ? { label: 'unconstrained', nodeFlags: [] } : { label: `with ${SMALL_YOUNG_GENERATION.join(' ')}`, nodeFlags: SMALL_YOUNG_GENERATION };
 }
-
-// ---------------------------------------------------------------------------------------------
-// Rows
-
-type Status = 'pass' | 'fail' | 'info' | 'skipped' | 'not-measurable';
-
-interface Budget {
-  op: '<=' | '<' | '>=';
-  limit: number;
-  text: string;
-}
-
-interface Row {
-  id: string;
-  name: string;
-  /** The figure the budget applies to (a ratio, MB, a share…). */
-  value: number | null;
-  unit: string;
-  /** One line for the table: the medians and their spread. */
-  measured: string;
-  budget: Budget | null;
-  status: Status;
-  /** Everything behind the figure: medians, spreads, samples, counts. */
-  data: Record<string, unknown>;
-  note?: string;
-}
-
-function judged(value: number, budget: Budget): Status {
-  const ok = budget.op === '<=' ? value <= budget.limit : budget.op === '<' ? value < budget.limit : value >= budget.limit;
-  return ok ? 'pass' : 'fail';
-}
-
-const ms = (v: number) => `${v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`;
-const us = (v: number) => `${v.toFixed(0)} µs`;
-const spread = (s: Summary, fmt: (v: number) => string) => `${fmt(s.median)} [${fmt(s.p25)}–${fmt(s.p75)}]`;
-const ratio = (v: number) => `${v.toFixed(3)}×`;
 
 // ---------------------------------------------------------------------------------------------
 // Setup
@@ -281,6 +247,11 @@ function warmSetups(redis: RedisServer | undefined): WarmSetup[] {
 interface WarmChild {
   setup: WarmSetup;
   child: IpcChild;
+}
+
+/** The store round-trip row's child: the handler, its store behind the latency proxy (bench/store-round-trips.ts). */
+function roundTripChild(bench: Bench) {
+  return (prefix: string, extraEnv: Record<string, string>) => startWarmChild(bench, { name: 'handler+redis via proxy', variant: 'handler', prefix, extraEnv }).child;
 }
 
 function startWarmChild(bench: Bench, setup: WarmSetup): WarmChild {
@@ -896,6 +867,7 @@ async function seedReviews(emulator: IpcChild): Promise<void> {
   const hot = [
     ...COLD_VARIANTS.map((variant) => review(`cold-${variant}-`, COLD_DISCARD + COLD_RUNS)),
     ...['handler', 'client', 'guarded', 'raw', 'redis'].map((v) => review(`warm-${v}-`, warmIds)),
+    review(ROUND_TRIP_PREFIX, ROUND_TRIP_SEEDED),
   ];
   await emulator.ask({ op: 'seed', seed: { instanceId: INSTANCE_HOT, groups: hot } });
   await emulator.ask({ op: 'seed', seed: { instanceId: INSTANCE_BATCH, groups: [review('batch-', (BATCH_RUNS + 1) * BATCHES * BATCH_SIZE)] } });
@@ -909,7 +881,11 @@ async function setUpBench(emulator: IpcChild, deployed: Deployed): Promise<Bench
   return { emulator, role, deployed, env: (fn, extra) => childEnv(deployed, fn, extra, endpoint) };
 }
 
+/** BENCH_ONLY=warm,store round trips: only the sections named (for working on one row; a partial run writes a partial results.json). */
+const ONLY = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
+
 async function section(name: string, run: () => Promise<Row[]>): Promise<Row[]> {
+  if (ONLY && !ONLY.includes(name)) return [];
   const t0 = Date.now();
   process.stderr.write(`bench: ${name}…`);
   const rows = await run();
@@ -924,6 +900,7 @@ async function measureAll(bench: Bench, redis: RedisServer | undefined): Promise
   const rows = [
     ...(await section('cold start', () => coldStart(bench))),
     ...(await section('warm CPU', () => warm(bench, redis))),
+    ...(await section('store round trips', () => storeRoundTrips(roundTripChild(bench), redis))),
     ...(await section('batches', () => batches(bench))),
     ...(await section('cleanup', () => cleanup(bench))),
     ...(await section('cleanup at scale', () => scaleCleanup(bench))),

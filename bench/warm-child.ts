@@ -37,6 +37,8 @@ export interface RoundReply {
   userUs: number;
   systemUs: number;
   wallMs: number;
+  /** Each call's own wall time, ms, when the round asked for them (`perCall`). */
+  callWallMs?: number[];
 }
 
 type Call = () => Promise<unknown>;
@@ -81,22 +83,31 @@ function prepare(): (from: number, count: number) => Call[] {
 
 const build = prepare();
 
-async function round(from: number, count: number): Promise<RoundReply> {
+async function round(from: number, count: number, perCall: boolean): Promise<RoundReply> {
   const calls = build(from, count);
+  const callWallMs: number[] = perCall ? new Array<number>(count) : [];
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
-  for (const call of calls) await call();
+  if (perCall) {
+    for (let k = 0; k < count; k++) {
+      const c0 = performance.now();
+      await calls[k]!();
+      callWallMs[k] = performance.now() - c0;
+    }
+  } else {
+    for (const call of calls) await call();
+  }
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  return { calls: count, cpuUs: cpu.user + cpu.system, userUs: cpu.user, systemUs: cpu.system, wallMs };
+  return { calls: count, cpuUs: cpu.user + cpu.system, userUs: cpu.user, systemUs: cpu.system, wallMs, ...(perCall ? { callWallMs } : {}) };
 }
 
-process.on('message', (message: { id: number; op: 'round'; from: number; count: number } | { id: number; op: 'exit' }) => {
+process.on('message', (message: { id: number; op: 'round'; from: number; count: number; perCall?: boolean } | { id: number; op: 'exit' }) => {
   if (message.op === 'exit') {
     process.send!({ id: message.id, ok: true, maxRssKb: process.resourceUsage().maxRSS }, () => process.exit(0));
     return;
   }
-  round(message.from, message.count).then(
+  round(message.from, message.count, message.perCall === true).then(
     (reply) => process.send!({ id: message.id, ok: true, ...reply }),
     (error: Error) => process.send!({ id: message.id, ok: false, error: error.message }),
   );
