@@ -119,7 +119,7 @@ function settledBy(reconciliation: Reconciliation, refusal: WithdrawResult): Wit
         ...refusal,
         HttpStatusCode: 409,
         Code: 'ReviewEndedUnconfirmed',
-        Message: `The review ended while ${after} could have acted (now ${String(reconciliation.script.Status)}): an approval leaves the same state, so whether this withdrawal did it cannot be told`,
+        Message: `The review ended (now ${String(reconciliation.script.Status)}) while an attempt without a definite answer could have acted: an approval leaves the same state, so whether this withdrawal ended it cannot be told`,
         Script: reconciliation.script,
       };
     case 'refused':
