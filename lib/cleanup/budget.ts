@@ -11,7 +11,7 @@ export interface CleanupBudget {
   /** Attempts (listing, withdrawals, dispatches) end by this, retries included. */
   workEndMs: number;
   /** The invocation's `answerByMs` (lib/fc/timeline.ts): the callback and the answer fit before it. */
-  deadlineMs: number;
+  answerByMs: number;
 }
 
 /**
@@ -23,7 +23,7 @@ export interface CleanupBudget {
 export function planBudget(timeline: Timeline, readTimeoutMs: number): CleanupBudget {
   const { startMs, workEndMs, answerByMs } = timeline;
   const intakeEndMs = workEndMs - Math.min(readTimeoutMs, Math.max(0, answerByMs - startMs) * MAX_RESERVE_FRACTION);
-  return { listEndMs: startMs + Math.max(0, intakeEndMs - startMs) * LISTING_SHARE, intakeEndMs, workEndMs, deadlineMs: answerByMs };
+  return { listEndMs: startMs + Math.max(0, intakeEndMs - startMs) * LISTING_SHARE, intakeEndMs, workEndMs, answerByMs };
 }
 
 /**

@@ -118,7 +118,7 @@ interface DispatchDeps {
   clock: Clock;
   policy: RetryPolicy;
   /** Epoch ms after which no attempt may start or still be running. */
-  deadlineMs: number;
+  workEndMs: number;
 }
 
 /** What an attempt that FC answered without refusing tells: queued now, or held already under the task id. */
@@ -146,7 +146,7 @@ export async function dispatchChunk(items: WithdrawalItem[], index: number, deps
       return failure.statusCode === 409 ? { ok: true, value: { requestId: undefined, already: true } } : { ok: false, failure };
     }
   };
-  const run = await runWithRetry(attempt, deps.policy, deps.clock, deps.deadlineMs);
+  const run = await runWithRetry(attempt, deps.policy, deps.clock, deps.workEndMs);
   const base = { Index: index, Size: items.length, Attempts: run.attempts, TaskId: taskId };
   if (run.outcome?.ok && run.outcome.value.already) {
     return { ...base, Success: true, Code: 'AlreadyDispatched', Message: `${deps.functionName} already holds task ${taskId}: an earlier attempt or run queued this chunk`, HttpStatusCode: 409 };

@@ -62,7 +62,7 @@ interface ListDeps {
   policy: RetryPolicy;
   readTimeoutMs: number;
   /** Epoch ms after which no page is asked for and no attempt may still be running: the listing's share of the run. */
-  deadlineMs: number;
+  workEndMs: number;
 }
 
 /** A malformed page is retried like a body that is not JSON: a proxy in the way, most likely. */
@@ -79,7 +79,7 @@ async function attemptPage(action: ListingAction, instanceId: string, pageNumber
 /** Reads one page of `action` under the withdrawal's retry policy and deadline. */
 function pageReader(action: ListingAction, instanceId: string, deps: ListDeps): (pageNumber: number) => Promise<PageOutcome> {
   return async (pageNumber) => {
-    const run = await runWithRetry((remainingMs) => attemptPage(action, instanceId, pageNumber, deps, remainingMs), deps.policy, deps.clock, deps.deadlineMs);
+    const run = await runWithRetry((remainingMs) => attemptPage(action, instanceId, pageNumber, deps, remainingMs), deps.policy, deps.clock, deps.workEndMs);
     if (run.outcome?.ok) return { ok: true, page: run.outcome.value };
     const { Code, Message, last } = runFailure(run, `while listing page ${pageNumber}`);
     return {
@@ -95,7 +95,7 @@ function pageReader(action: ListingAction, instanceId: string, deps: ListDeps): 
  * The choice is made afresh each run, so a permission granted later is used the next night.
  */
 export async function listScripts(instanceId: string, deps: ListDeps): Promise<Listing> {
-  const outOfTime = () => deps.clock.nowMs() >= deps.deadlineMs;
+  const outOfTime = () => deps.clock.nowMs() >= deps.workEndMs;
   const byStatus = await collectPages(pageReader('QueryScriptsByStatus', instanceId, deps), outOfTime);
   if (byStatus.ok || !refusesQueryByStatus(byStatus.failure)) return { ...byStatus, action: 'QueryScriptsByStatus' };
   const { Code, Message, HttpStatusCode, RequestId } = byStatus.failure;

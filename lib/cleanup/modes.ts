@@ -85,7 +85,7 @@ function dryRun(run: Run, selected: StaleReview[]): Outcome {
 async function withdrawInline(run: Run, { items, selected, client }: ModeWork, store: IdempotencyStore): Promise<Outcome> {
   const { clock, cfg, budget } = run;
   const shared = cfg.IDEMPOTENCY_REDIS_URL !== undefined;
-  const exclusive = shared ? { store, holdUntilMs: budget.deadlineMs, waitUntilMs: budget.workEndMs } : undefined;
+  const exclusive = shared ? { store, holdUntilMs: budget.answerByMs, waitUntilMs: budget.workEndMs } : undefined;
   const deps = { client, clock, policy: run.policy, readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, workEndMs: budget.workEndMs, exclusive };
   const statusOf = new Map(selected.map((script) => [script.ScriptId, script.Status]));
   const { done, notStarted } = await mapUntil(items, cfg.CLEANUP_CONCURRENCY, budget.intakeEndMs, clock, async (item) => {
@@ -107,7 +107,7 @@ async function withdrawInline(run: Run, { items, selected, client }: ModeWork, s
 /** Queues the items in chunks of FANOUT_CHUNK_SIZE as async invocations of the withdraw function. */
 async function fanOut(run: Run, items: WithdrawalItem[], target: FanoutTarget): Promise<Outcome> {
   const { clock, cfg, budget } = run;
-  const deps = { invoker: createAsyncInvoker(target), functionName: target.functionName, runRequestId: run.requestId, clock, policy: run.policy, deadlineMs: budget.workEndMs };
+  const deps = { invoker: createAsyncInvoker(target), functionName: target.functionName, runRequestId: run.requestId, clock, policy: run.policy, workEndMs: budget.workEndMs };
   const chunks = chunk(items, cfg.FANOUT_CHUNK_SIZE).map((slice, index) => ({ slice, index }));
   const { done, notStarted } = await mapUntil(chunks, cfg.CLEANUP_CONCURRENCY, budget.intakeEndMs, clock, async ({ slice, index }) => {
     const startedMs = clock.nowMs();

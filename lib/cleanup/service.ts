@@ -49,7 +49,7 @@ async function cleanUp(instance: CleanupInstance, run: Run, context: FcContext):
   const work = MODES[runModeOf(request, cfg)]({ run, context, credentials, store: () => instance.invocationStore(cfg, run.timeline) });
   const client = instance.client(credentials, cfg);
   const readTimeoutMs = cfg.OUTBOUNDBOT_READ_TIMEOUT_MS;
-  const listing = await listScripts(request.InstanceId, { client, clock, policy: run.policy, readTimeoutMs, deadlineMs: run.budget.listEndMs });
+  const listing = await listScripts(request.InstanceId, { client, clock, policy: run.policy, readTimeoutMs, workEndMs: run.budget.listEndMs });
   logListing(run.log, listing);
   const head = runHead(run.requestId, request, cfg.CLEANUP_MODE);
   const report = listingReport(listing);

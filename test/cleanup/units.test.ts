@@ -230,7 +230,7 @@ function fakeClient(byStatus: Array<Record<string, unknown>> | OutboundBotCallEr
 
 describe('listScripts', () => {
   const clock = new FakeClock();
-  const deps = (client: OutboundBotClient) => ({ client, clock, policy: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 }, readTimeoutMs: 1_000, deadlineMs: clock.nowMs() + 60_000 });
+  const deps = (client: OutboundBotClient) => ({ client, clock, policy: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 }, readTimeoutMs: 1_000, workEndMs: clock.nowMs() + 60_000 });
   const reviewed = { ScriptId: 'r', Status: 'EXAMINE_IN_PROGRESS', UpdateTime: 1 };
   const drafted = { ScriptId: 'd', Status: 'DRAFTED', UpdateTime: 1 };
 
@@ -308,8 +308,8 @@ describe('selectStaleReviews', () => {
 describe('the run budget', () => {
   it('reserves a read timeout for work in flight and the callback timeout at the end, each at most 10%', () => {
     const fn = (timeout: number) => ({ requestId: 'r', function: { timeout } });
-    expect(planBudget(timelineOf(0, fn(600), { callbackTimeoutMs: 5_000 }), 10_000)).toEqual({ listEndMs: 292_000, intakeEndMs: 584_000, workEndMs: 594_000, deadlineMs: 599_000 });
-    expect(planBudget(timelineOf(0, fn(2)), 10_000)).toEqual({ listEndMs: 810, intakeEndMs: 1_620, workEndMs: 1_800, deadlineMs: 1_800 });
+    expect(planBudget(timelineOf(0, fn(600), { callbackTimeoutMs: 5_000 }), 10_000)).toEqual({ listEndMs: 292_000, intakeEndMs: 584_000, workEndMs: 594_000, answerByMs: 599_000 });
+    expect(planBudget(timelineOf(0, fn(2)), 10_000)).toEqual({ listEndMs: 810, intakeEndMs: 1_620, workEndMs: 1_800, answerByMs: 1_800 });
   });
 
   it('mapUntil starts nothing after the intake end and keeps input order', async () => {
@@ -458,7 +458,7 @@ describe('the one DeadlineExceeded rule of the listing and the dispatch', () => 
     const credentials = { accessKeyId: 'key', accessKeySecret: 'secret' };
     // Real clients pointed at a closed port: a call would fail with ECONNREFUSED, not DeadlineExceeded.
     const client = createOutboundBotClient(credentials, { endpoint: '127.0.0.1:9', protocol: 'http', connectTimeoutMs: 100 });
-    const listing = await listScripts('instance-1', { client, clock, policy, readTimeoutMs: 100, deadlineMs: clock.nowMs() });
+    const listing = await listScripts('instance-1', { client, clock, policy, readTimeoutMs: 100, workEndMs: clock.nowMs() });
     expect(listing).toEqual({
       ok: false,
       action: 'QueryScriptsByStatus',
@@ -467,7 +467,7 @@ describe('the one DeadlineExceeded rule of the listing and the dispatch', () => 
     });
     const invoker = createAsyncInvoker({ accountId: '1111', region: 'cn-shanghai', endpoint: 'http://127.0.0.1:9', credentials });
     const items = [{ InstanceId: 'instance-1', ScriptId: 'script-1' }];
-    const chunkResult = await dispatchChunk(items, 0, { invoker, functionName: 'w', runRequestId: 'run-1', clock, policy, deadlineMs: clock.nowMs() });
+    const chunkResult = await dispatchChunk(items, 0, { invoker, functionName: 'w', runRequestId: 'run-1', clock, policy, workEndMs: clock.nowMs() });
     expect(chunkResult).toEqual({
       Index: 0,
       Size: 1,
