@@ -11,11 +11,7 @@ import { decodeWebhookSecret } from './verify';
 
 /** The URL, or undefined when it is not a valid absolute URL. */
 export function parseCallbackUrl(text: string): URL | undefined {
-  try {
-    return new URL(text);
-  } catch {
-    return undefined;
-  }
+  return URL.canParse(text) ? new URL(text) : undefined;
 }
 
 /** The URL as answers and logs show it: scheme and host only. Many receivers take a token in the path or query. */
@@ -47,6 +43,7 @@ function secretRefusal(secret: string | undefined): string | undefined {
     decodeWebhookSecret(secret, 'CALLBACK_SECRET');
     return undefined;
   } catch (error) {
+    // Stryker disable next-line StringLiteral: decodeWebhookSecret throws InvalidConfigurationError only; the fallback is defence in depth
     return error instanceof InvalidConfigurationError ? error.message : 'CALLBACK_SECRET is invalid';
   }
 }

@@ -39,6 +39,7 @@ const TIMESTAMP = /^\d{1,15}$/;
  * expiring) only stops a caller passing ever-new secrets from growing it for good.
  */
 const KEY_CACHE_ENTRIES = 16;
+// Stryker disable next-line ArrowFunction: the TTL is infinite; with `() => undefined` an entry expires at undefined + Infinity = NaN, and `NaN <= undefined` is false, so no entry ever expires, as with `() => 0`
 const keyCache = new MemoCache<Buffer>(KEY_CACHE_ENTRIES, Number.POSITIVE_INFINITY, () => 0);
 
 /**
@@ -75,16 +76,15 @@ export function decodeWebhookSecret(secret: string, variableName = 'WEBHOOK_SECR
  */
 export function parseWebhookSecrets(value: string | undefined, variableName = 'WEBHOOK_SECRET'): string[] {
   if (value === undefined) return [];
+  // Stryker disable next-line Regex: splitting on each separator instead of each run only adds empty entries, which the filter drops
   const secrets = value.split(/[\s,]+/).filter((s) => s !== '');
   for (const secret of secrets) decodeWebhookSecret(secret, variableName);
   return secrets;
 }
 
+/** Node hashes a string as its UTF-8 bytes, and a Buffer as the bytes it holds. */
 function hmacBase64(key: Buffer, id: string, timestampSeconds: number, body: string | Buffer): string {
-  return createHmac('sha256', key)
-    .update(`${id}.${timestampSeconds}.`, 'utf8')
-    .update(typeof body === 'string' ? Buffer.from(body, 'utf8') : body)
-    .digest('base64');
+  return createHmac('sha256', key).update(`${id}.${timestampSeconds}.`).update(body).digest('base64');
 }
 
 /**
@@ -152,19 +152,16 @@ export function verifyWebhook(input: {
   }
 
   const candidates: Buffer[] = [];
+  // Stryker disable next-line Regex: splitting on each space instead of each run only adds empty entries, which are no 'v1,' entry
   for (const entry of signatureHeader.split(/\s+/)) {
-    const comma = entry.indexOf(',');
-    if (comma > 0 && entry.slice(0, comma) === 'v1') candidates.push(Buffer.from(entry.slice(comma + 1), 'utf8'));
+    if (entry.startsWith('v1,')) candidates.push(Buffer.from(entry.slice('v1,'.length)));
   }
   if (candidates.length === 0) {
     throw new InvalidSignatureError('webhook-signature header has no v1 signature');
   }
 
   for (const secret of input.secrets) {
-    const expected = Buffer.from(
-      hmacBase64(decodeWebhookSecret(secret), webhookId, timestampSeconds, input.rawBody),
-      'utf8',
-    );
+    const expected = Buffer.from(hmacBase64(decodeWebhookSecret(secret), webhookId, timestampSeconds, input.rawBody));
     for (const candidate of candidates) {
       // Lengths are public (a SHA-256 base64 is always 44 characters); contents are not.
       if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) {
