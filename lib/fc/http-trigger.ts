@@ -38,7 +38,7 @@ export function readHttpRequest(event: FcHttpEvent): HttpRequest {
   // base64 expands 3 bytes to 4 characters: refuse before decoding a huge string.
   const approxBytes = event.isBase64Encoded ? Math.floor((body.length * 3) / 4) : Buffer.byteLength(body);
   if (approxBytes > MAX_BODY_BYTES + 2) throw new PayloadTooLargeError(approxBytes, MAX_BODY_BYTES);
-  const rawBody = Buffer.from(body, event.isBase64Encoded ? 'base64' : 'utf8');
+  const rawBody = event.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body); // a string is read as UTF-8
   if (rawBody.length > MAX_BODY_BYTES) throw new PayloadTooLargeError(rawBody.length, MAX_BODY_BYTES);
   return { method, headers: lowerCaseHeaders(event.headers), query: event.queryParameters ?? {}, rawBody };
 }

@@ -1,4 +1,5 @@
 import { InvalidParameterError, type Issue } from '../core/errors';
+import { isRecord } from '../core/records';
 import { pathText } from '../core/schema';
 import { UnsupportedMediaTypeError } from '../fc/errors';
 import type { HttpRequest } from '../fc/http-trigger';
@@ -69,7 +70,7 @@ function refuseQuery(query: Record<string, string>): void {
 /** A request that names two different scripts is refused rather than guessed at. */
 function refuseDisagreement(query: Record<string, string>, payload: unknown): void {
   for (const key of ID_KEYS) {
-    const inBody = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>)[key] : undefined;
+    const inBody = isRecord(payload) ? payload[key] : undefined;
     if (query[key] !== undefined && query[key] !== inBody) {
       throw new InvalidParameterError([{ Path: key, Message: 'differs between the query string and the body' }]);
     }
