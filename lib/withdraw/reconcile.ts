@@ -5,16 +5,14 @@
  * withdrawal leaves from the state it was in, changed while one of our attempts could have been
  * acting, that withdrawal was ours.
  */
+import type { Span } from '../idempotency/store';
 import { describeScript, mayHaveActed, type CallFailure } from '../outboundbot/call';
 import type { OutboundBotClient } from '../outboundbot/client';
 import { isUnderReview, WITHDRAWN_TO } from '../outboundbot/script-states';
 import type { WithdrawalItem } from './withdraw-item';
 
 /** When our attempts without a definite answer could have acted: from the first one's start to the last one's end, with slack. */
-export interface UnansweredWindow {
-  sinceMs: number;
-  untilMs: number;
-}
+export type UnansweredWindow = Span;
 
 /** Server-side processing after our timeout, and the clocks' difference: the window's far end only. */
 export const RECONCILE_SLACK_MS = 30_000;

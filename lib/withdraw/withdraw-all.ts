@@ -1,7 +1,7 @@
 import { mapWithConcurrency } from '../core/concurrency';
 import type { Timeline } from '../fc/timeline';
 import type { LockAhead } from '../idempotency/script-lock';
-import type { Span, StoreOp } from '../idempotency/store';
+import { union, type Span, type StoreOp } from '../idempotency/store';
 import type { WithdrawConfig } from '../runtime/config';
 import type { ItemResult } from './results';
 import type { InvocationScope, WithdrawInstance } from './scopes';
@@ -116,7 +116,8 @@ async function withdrawOnce(item: WithdrawalItem, run: WithdrawalRun, instance: 
   if (remembered && ahead?.answer.claimed) atEnd?.push({ op: 'release', key: ahead.op.key, owner: ahead.op.record.owner });
   const unanswered = windowOf(memory.unanswered[key], unsettled);
   const tracked = remembered ? { result: remembered } : await withdrawTracked(item, unanswered ? { ...run.deps, unanswered } : run.deps);
-  const settled = { ...tracked, startedMs, remembered: remembered !== undefined };
+  // Written out, not `{ ...tracked, … }`: on Node 20 each property after a spread is a runtime call.
+  const settled: SettledWithdrawal = { result: tracked.result, unanswered: tracked.unanswered, startedMs, remembered: remembered !== undefined };
   // Without a callback to wait for, the line is written as soon as the item is settled.
   if (!run.callbackUrl || settled.remembered) logSettled(settled, run.scope, instance);
   return settled;
@@ -125,8 +126,7 @@ async function withdrawOnce(item: WithdrawalItem, run: WithdrawalRun, instance: 
 /** An item's own window, widened by when earlier runs may have acted unsettled (their end plus the slack). */
 function windowOf(own: UnansweredWindow | undefined, unsettled: Span | undefined): UnansweredWindow | undefined {
   if (unsettled === undefined) return own;
-  const untilMs = unsettled.untilMs + RECONCILE_SLACK_MS;
-  return own === undefined ? { sinceMs: unsettled.sinceMs, untilMs } : { sinceMs: Math.min(own.sinceMs, unsettled.sinceMs), untilMs: Math.max(own.untilMs, untilMs) };
+  return union(own, { sinceMs: unsettled.sinceMs, untilMs: unsettled.untilMs + RECONCILE_SLACK_MS });
 }
 
 /** Every new result called back at once, each until the callbacks' end; then its line. */
