@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock';
 import { RequestInProgressError } from './errors';
-import type { Claim, IdempotencyStore, OwnedRecord, StoreOp } from './store';
+import type { Claim, IdempotencyStore, OwnedRecord, StoreAnswer, StoreOp } from './store';
 import { pollUntil, secondsUntil } from './wait';
 
 export interface ScriptLockOptions {
@@ -62,20 +62,23 @@ export async function lockScript<T>(options: ScriptLockOptions, ahead?: LockAhea
   const holders = new Map<string, LockRecord>();
   let sentAhead = ahead?.answer;
   let untilMs = ahead?.op.record.expiresAtMs as number | undefined;
-  const decided = await pollUntil(clock, options.waitUntilMs, async () => {
-    // The outcomes first: a holder publishes, then lets go, and the free lock must not hide what it did.
-    for (const holder of holders.keys()) {
-      const published = await store.read(outcomeKey(name, holder));
-      if (published) return { outcome: published.outcome as T };
-    }
+  const decided = await pollUntil(clock, options.waitUntilMs, async (): Promise<{ outcome: T } | { acquired: true } | undefined> => {
     let answer = sentAhead;
+    let published: StoreAnswer[] = [];
+    sentAhead = undefined;
     if (answer === undefined) {
       const op = lockClaimOp(options, owner, clock.nowMs());
       untilMs = op.record.expiresAtMs as number;
-      answer = ((await store.batch([op])) as Claim[])[0]!;
+      // The claim, then what the holders seen so far published: a holder publishes before it lets
+      // go, so a claim that finds the lock free still learns what the holder did.
+      [answer, ...published] = (await store.batch([op, ...[...holders.keys()].map((holder) => ({ op: 'read' as const, key: outcomeKey(name, holder) }))])) as [Claim, ...StoreAnswer[]];
     }
-    sentAhead = undefined;
-    if (answer.claimed) return { acquired: true as const };
+    const outcome = published.find((record) => record !== undefined) as OwnedRecord | undefined;
+    if (outcome) {
+      if (answer.claimed) await store.batch([{ op: 'release', key: lockKey(name), owner }]).catch(() => undefined);
+      return { outcome: outcome.outcome as T };
+    }
+    if (answer.claimed) return { acquired: true };
     holders.set(answer.holder.owner, answer.holder as LockRecord);
     return undefined;
   });

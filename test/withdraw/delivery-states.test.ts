@@ -142,7 +142,8 @@ it('keeps a store round trip before the answer: a slow store still gets the outc
   const { results } = await withdrawDelivery(work, scope, made.instance);
   const answeredMs = Date.now() - scope.startMs;
   expect(results[0]).toMatchObject({ Code: 'DeadlineExceeded', Retryable: true });
-  expect(answeredMs).toBeLessThan(scope.timeline.answerByMs - scope.startMs + 50);
+  // Before FC ends the invocation at 3 s, with room to return (the answer is due at 2.7 s).
+  expect(answeredMs).toBeLessThan(scope.timeline.endMs - scope.startMs - 150);
   // The record says what the retry needs: the unanswered attempts, not a lapsed claim.
   expect(made.lines.filter((line) => line.includes('idempotency record not updated'))).toEqual([]);
   expect(await memory.read(`delivery:${work.key}`)).toMatchObject({ status: 'UNFINISHED' });
