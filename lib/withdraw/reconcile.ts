@@ -2,7 +2,7 @@
  * Truthful outcomes after an ambiguous attempt (docs/DESIGN.md, "Exactly once"): an attempt
  * that got no answer, or a gateway error, may still have withdrawn the script, and the retry is
  * then refused as "not under review". Reading the script tells which: if it is in the state a
- * withdrawal leaves from the state it was in, changed while one of our attempts could have been
+ * withdrawal leaves, and no approval does, changed while one of our attempts could have been
  * acting, that withdrawal was ours.
  */
 import type { Span } from '../idempotency/store';
@@ -58,15 +58,22 @@ const isDefiniteRefusal = (failure: CallFailure): boolean =>
 
 /**
  * Clock skew errs on the safe side: a change stamped before our first attempt is never claimed.
- * A review state left by the window's end is a withdrawal's only from the state it leaves: DRAFTED
- * is where only a withdrawal of a new script's review goes, while PUBLISHED is also where an
- * approval goes, so it is ours only when the script was known to be PUBLISHED_AND_EXAMINE_IN_PROGRESS.
+ * DRAFTED is where a withdrawal of a new script's review goes, and no approval does: ours, unless
+ * the script was known to be an update under review. PUBLISHED is where a withdrawal of an update
+ * goes, and an approval of either: never ours, and unconfirmed unless the script was known to be
+ * new (then it was approved). Who acted cannot be read from the script: a DRAFTED in the window is
+ * reported as our withdrawal even if a person withdrew it at the same moment; the review did end
+ * as the request asked.
  */
 function verdictOn(script: Record<string, unknown> & { Status: string; UpdateTime: number }, input: ReconcileInput): Reconciliation {
   const { unanswered, statusBefore } = input;
   const inWindow = script.UpdateTime >= unanswered.sinceMs && script.UpdateTime <= unanswered.untilMs;
   if (!inWindow || isUnderReview(script.Status)) return { verdict: 'not-ours' };
-  if (statusBefore !== undefined) return WITHDRAWN_TO[statusBefore] === script.Status ? { verdict: 'ours', script } : { verdict: 'not-ours' };
-  if (script.Status === WITHDRAWN_TO.EXAMINE_IN_PROGRESS) return { verdict: 'ours', script };
-  return script.Status === WITHDRAWN_TO.PUBLISHED_AND_EXAMINE_IN_PROGRESS ? { verdict: 'unconfirmed', script } : { verdict: 'not-ours' };
+  const fromNew = statusBefore === undefined || statusBefore === NEW_SCRIPT_REVIEW;
+  if (script.Status === WITHDRAWN_TO[NEW_SCRIPT_REVIEW]) return fromNew ? { verdict: 'ours', script } : { verdict: 'not-ours' };
+  if (script.Status === WITHDRAWN_TO[UPDATE_REVIEW]) return statusBefore === NEW_SCRIPT_REVIEW ? { verdict: 'not-ours' } : { verdict: 'unconfirmed', script };
+  return { verdict: 'not-ours' };
 }
+
+const NEW_SCRIPT_REVIEW = 'EXAMINE_IN_PROGRESS';
+const UPDATE_REVIEW = 'PUBLISHED_AND_EXAMINE_IN_PROGRESS';

@@ -53,7 +53,10 @@ export async function withdrawTracked(item: WithdrawalItem, deps: WithdrawDeps):
   // end: a killed cleanup (600 s) must not hold a webhook's script for ten minutes. Attempts end
   // by that lapse too: an instance stalled after taking the lock must not call once another may.
   const holdForMs = longestWithdrawalMs(deps.policy, deps.readTimeoutMs);
-  const tracked = await exclusively(item, { ...deps.exclusive, holdForMs }, deps.clock, (lockUntilMs) => attemptAll(item, { ...deps, workEndMs: Math.min(deps.workEndMs, lockUntilMs) }));
+  // Object.assign, not spreads: on Node 20 each property after a spread is a runtime call.
+  const tracked = await exclusively(item, Object.assign({}, deps.exclusive, { holdForMs }), deps.clock, (lockUntilMs) =>
+    attemptAll(item, Object.assign({}, deps, { workEndMs: Math.min(deps.workEndMs, lockUntilMs) })),
+  );
   // Another holder's refusal says the script is not under review, not who withdrew it: with
   // attempts of our own that may have acted, the script's state tells (no lock needed to read).
   if (tracked.result.Attempts === 0 && deps.unanswered && isRefusal(tracked.result)) return settleRefusal(item, deps, tracked.result, deps.unanswered);
@@ -110,7 +113,7 @@ function settledBy(reconciliation: Reconciliation, refusal: WithdrawResult): Wit
         Success: true,
         HttpStatusCode: 200,
         Code: 'OK',
-        Message: `Withdrawn by an earlier attempt whose answer was lost (the retry was told ${refusal.Code})`,
+        Message: `The review was withdrawn (now ${String(reconciliation.script.Status)}) while an earlier attempt whose answer was lost could have acted; the retry was told ${refusal.Code}`,
         Script: reconciliation.script,
         Reconciled: true,
       };

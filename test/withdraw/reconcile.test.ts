@@ -19,7 +19,7 @@ describe('reconcileRefusal', () => {
   it.each([
     ['a draft changed inside the window, the state before unknown: ours (only a withdrawal of a new review drafts it)', 'DRAFTED', nowMs, undefined, 'ours'],
     ['published inside the window, the state before unknown: an approval leaves the same state, unconfirmed', 'PUBLISHED', nowMs, undefined, 'unconfirmed'],
-    ['published inside the window from an update under review: ours', 'PUBLISHED', nowMs, UPDATE, 'ours'],
+    ['published inside the window from an update under review: an approval of the update leaves the same state, unconfirmed', 'PUBLISHED', nowMs, UPDATE, 'unconfirmed'],
     ['published inside the window from a new script under review: an approval, not ours', 'PUBLISHED', nowMs, NEW, 'not-ours'],
     ['drafted inside the window from an update under review: not a withdrawal, not ours', 'DRAFTED', nowMs, UPDATE, 'not-ours'],
     ['drafted inside the window from a new script under review: ours', 'DRAFTED', nowMs, NEW, 'ours'],
