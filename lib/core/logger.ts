@@ -35,6 +35,7 @@ export function createLogger(options: LoggerOptions, bound: LogFields = {}): Log
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    child: (fields) => createLogger(options, { ...bound, ...fields }),
+    // Object.assign, not `{ ...bound, ...fields }`: on Node 20 what follows a leading spread is a runtime call per property.
+    child: (fields) => createLogger(options, Object.assign({}, bound, fields)),
   };
 }

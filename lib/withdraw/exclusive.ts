@@ -40,7 +40,8 @@ export async function exclusively(
   let lock: ScriptLock<WithdrawResult>;
   try {
     const waitUntilMs = Math.min(settings.waitUntilMs, clock.nowMs() + DUPLICATE_WAIT_MS);
-    lock = await lockScript<WithdrawResult>({ ...settings, waitUntilMs, clock, name, outcomeTtlMs: OUTCOME_TTL_MS }, settings.ahead);
+    // Object.assign, not `{ ...settings, … }`: on Node 20 each property after a spread is a runtime call.
+    lock = await lockScript<WithdrawResult>(Object.assign({}, settings, { waitUntilMs, clock, name, outcomeTtlMs: OUTCOME_TTL_MS }), settings.ahead);
   } catch (error) {
     if (error instanceof ServiceError) return { result: notAttempted(item, error) };
     throw error;
