@@ -11,7 +11,9 @@
 // - guarded:  the function's own OutboundBot client (lib/outboundbot/client.ts): the official one
 //             behind the transport guard (hard deadline, read-timer release) and the text scrub;
 // - raw:      the hand-signed request (bench/raw-request.ts) on one keep-alive socket.
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { Session } from 'node:inspector';
 import { performance } from 'node:perf_hooks';
 import { createOutboundBotClient } from '../lib/outboundbot/client';
 import { fail } from './child-report';
@@ -102,7 +104,40 @@ async function round(from: number, count: number, perCall: boolean): Promise<Rou
   return { calls: count, cpuUs: cpu.user + cpu.system, userUs: cpu.user, systemUs: cpu.system, wallMs, ...(perCall ? { callWallMs } : {}) };
 }
 
-process.on('message', (message: { id: number; op: 'round'; from: number; count: number; perCall?: boolean } | { id: number; op: 'exit' }) => {
+/** V8's sampling profiler over chosen rounds only (bench/warm-profile.ts): the warm-up's JIT work stays out of it. */
+let profiler: Session | undefined;
+function profile(op: 'profile-start' | 'profile-stop', file?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | null) => (error ? reject(error) : resolve());
+    if (op === 'profile-start') {
+      profiler = new Session();
+      profiler.connect();
+      profiler.post('Profiler.enable', () => profiler!.post('Profiler.setSamplingInterval', { interval: 100 }, () => profiler!.post('Profiler.start', done)));
+      return;
+    }
+    profiler!.post('Profiler.stop', (error, result) => {
+      if (error) return done(error);
+      writeFileSync(file!, JSON.stringify(result.profile));
+      profiler!.disconnect();
+      done(null);
+    });
+  });
+}
+
+type Message =
+  | { id: number; op: 'round'; from: number; count: number; perCall?: boolean }
+  | { id: number; op: 'exit' }
+  | { id: number; op: 'profile-start' }
+  | { id: number; op: 'profile-stop'; file: string };
+
+process.on('message', (message: Message) => {
+  if (message.op === 'profile-start' || message.op === 'profile-stop') {
+    profile(message.op, message.op === 'profile-stop' ? message.file : undefined).then(
+      () => process.send!({ id: message.id, ok: true }),
+      (error: Error) => process.send!({ id: message.id, ok: false, error: error.message }),
+    );
+    return;
+  }
   if (message.op === 'exit') {
     process.send!({ id: message.id, ok: true, maxRssKb: process.resourceUsage().maxRSS }, () => process.exit(0));
     return;

@@ -159,10 +159,22 @@ export async function buildTools(outdir = path.join(root, 'build')) {
       'bench-warm': 'bench/warm-child.ts',
       'bench-emulator': 'bench/emulator-process.ts',
       'bench-schemas-cold': 'bench/schemas-cold.ts',
+      'bench-profile': 'bench/warm-profile.ts',
+      'bench-ab': 'bench/warm-ab.ts',
     },
     outdir,
     sourcemap: true,
   });
+  // The withdraw function bundled as in dist/, but not minified, for bench/warm-profile.ts: esbuild's
+  // `// <path>` comment before each module's code tells which source a profiled line came from.
+  await build({
+    ...common,
+    entryPoints: ['functions/withdraw/index.ts'],
+    outfile: path.join(outdir, 'profile-withdraw', 'index.js'),
+    alias: stubAliases('withdraw'),
+    plugins: [sideModulesApart, lazyBuiltins],
+  });
+  await build({ ...common, entryPoints: Object.fromEntries(Object.entries(SIDE_MODULES)), outdir: path.join(outdir, 'profile-withdraw') });
   // The cold baseline of the official client alone, and the function's schemas alone, bundled as the withdraw function is.
   await build({
     ...common,
