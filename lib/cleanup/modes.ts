@@ -85,7 +85,7 @@ function dryRun(run: Run, selected: StaleReview[]): Outcome {
 async function withdrawInline(run: Run, { items, selected, client }: ModeWork, store: IdempotencyStore): Promise<Outcome> {
   const { clock, cfg, budget } = run;
   const shared = cfg.IDEMPOTENCY_REDIS_URL !== undefined;
-  const exclusive = shared ? { store, holdUntilMs: budget.answerByMs, waitUntilMs: budget.workEndMs } : undefined;
+  const exclusive = shared ? { store, holdUntilMs: budget.answerByMs, waitUntilMs: budget.workEndMs, markTtlMs: cfg.IDEMPOTENCY_TTL_SECONDS * 1000 } : undefined;
   const deps = { client, clock, policy: run.policy, readTimeoutMs: cfg.OUTBOUNDBOT_READ_TIMEOUT_MS, workEndMs: budget.workEndMs, exclusive };
   const statusOf = new Map(selected.map((script) => [script.ScriptId, script.Status]));
   const { done, notStarted } = await mapUntil(items, cfg.CLEANUP_CONCURRENCY, budget.intakeEndMs, clock, async (item) => {

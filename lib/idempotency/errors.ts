@@ -7,6 +7,19 @@ export class IdempotencyStoreUnavailableError extends ServiceError {
   override readonly retryable = true;
   /** The client reconnects in the background; a second later is a fair next try. */
   override readonly retryAfterSeconds = 1;
+
+  constructor(
+    message: string,
+    options?: ErrorOptions & {
+      /** False only when the commands were never sent (no connection): nothing they would write was written. */
+      mayHaveApplied?: boolean;
+    },
+  ) {
+    super(message, options);
+    this.mayHaveApplied = options?.mayHaveApplied ?? true;
+  }
+
+  readonly mayHaveApplied: boolean;
 }
 
 /** The key was first used for another payload: a client bug, never a retry. */

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock';
-import { IdempotencyKeyMismatchError, RequestInProgressError } from './errors';
+import { IdempotencyKeyMismatchError, IdempotencyStoreUnavailableError, RequestInProgressError } from './errors';
 import { inherit, union, unsettledAfter, type Claim, type IdempotencyStore, type OwnedRecord, type Span, type StoreOp } from './store';
 import { pollUntil, secondsUntil } from './wait';
 
@@ -161,7 +161,7 @@ async function claimOrWait(options: OnceOptions, claim: KeyRecord): Promise<Foun
   let holder: KeyRecord | undefined;
   const found = await pollUntil(clock, options.waitUntilMs, async (): Promise<Found | undefined> => {
     const ops: StoreOp[] = [{ op: 'claim', key, record: claim, ttlMs: options.ttlMs, nowMs: clock.nowMs() }, ...alongside];
-    const [answer, ...others] = (await sendClaims(store, ops, clock)) as Claim[];
+    const [answer, ...others] = (await sendClaims(store, ops, clock, options.waitUntilMs)) as Claim[];
     const sent = alongside;
     alongside = [];
     if (answer!.claimed) {
@@ -179,16 +179,18 @@ async function claimOrWait(options: OnceOptions, claim: KeyRecord): Promise<Foun
 }
 
 /**
- * Claims whose answer was lost may still have been written: each is given back (best effort, in
- * one round trip) before the failure is passed on, so a retry soon after does not meet its own
- * claim and wait for it to lapse.
+ * Claims whose answer was lost may still have been written: each is given back (in one round trip,
+ * tried again while the store is away, until the wait for the key would have ended) before the
+ * failure is passed on, so a retry soon after does not meet its own claim and wait for it to lapse.
+ * Claims never sent (no connection) are passed on at once: a store that is down answers 503 fast.
  */
-async function sendClaims(store: IdempotencyStore, ops: StoreOp[], clock: Pick<Clock, 'nowMs'>) {
+async function sendClaims(store: IdempotencyStore, ops: StoreOp[], clock: Pick<Clock, 'nowMs' | 'sleep'>, untilMs: number) {
   try {
     return await store.batch(ops);
   } catch (error) {
+    if (error instanceof IdempotencyStoreUnavailableError && !error.mayHaveApplied) throw error;
     const claims = ops.flatMap((op) => (op.op === 'claim' ? [{ op: 'relinquish' as const, key: op.key, owner: op.record.owner, nowMs: clock.nowMs() }] : []));
-    await store.batch(claims).catch(() => undefined);
+    await pollUntil(clock, untilMs, () => store.batch(claims).then(() => true, () => undefined));
     throw error;
   }
 }

@@ -36,5 +36,6 @@ function guarded(store: IdempotencyStore): IdempotencyStore {
 function unavailable(what: string, error: unknown): IdempotencyStoreUnavailableError {
   const code = (error as { code?: unknown })?.code;
   const detail = typeof code === 'string' ? code : error instanceof Error ? error.message.slice(0, 120) : 'unknown error';
-  return new IdempotencyStoreUnavailableError(`The idempotency store did not answer (${what}: ${detail})`, { cause: error });
+  const notSent = (error as { notSent?: unknown })?.notSent === true;
+  return new IdempotencyStoreUnavailableError(`The idempotency store did not answer (${what}: ${detail})`, { cause: error, mayHaveApplied: !notSent });
 }

@@ -134,7 +134,8 @@ export function createRedisStore(options: RedisStoreOptions): IdempotencyStore &
   // must not take twice the timeout out of the invocation.
   async function send(ops: readonly StoreOp[]): Promise<unknown[]> {
     const startedMs = Date.now();
-    if (redis.status !== 'ready') await ready(redis, options.timeoutMs);
+    // Not connected: nothing is sent (the offline queue is off), so nothing can have been written.
+    if (redis.status !== 'ready') await ready(redis, options.timeoutMs).catch((error: unknown) => Promise.reject(Object.assign(error as Error, { notSent: true })));
     const pipeline = redis.pipeline() as Pipeline;
     for (const op of ops) queue(pipeline, op);
     const replies = within(pipeline.exec(), options.timeoutMs - (Date.now() - startedMs), () => new Error("no answer within the store's timeout"));

@@ -3,7 +3,9 @@
  * once"), whatever keys the requests carry. The holder publishes a definite outcome under a key
  * of its own before it lets go, so every request that waited on it reports that outcome instead
  * of asking OutboundBot again (which would answer "not under review" for a withdrawal that
- * worked), however many waited and whoever takes the lock next.
+ * worked), however many waited and whoever takes the lock next. A holder may also leave a mark
+ * for later holders (what it did, kept longer); the next holder reads it in the round trip that
+ * takes the lock, and since nobody else acts under the lock, it is current while the lock is held.
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock';
@@ -23,12 +25,14 @@ export interface ScriptLockOptions {
   waitUntilMs: number;
   /** How long a published outcome stays readable for those who waited. */
   outcomeTtlMs: number;
+  /** How long a holder's mark is kept for later holders. */
+  markTtlMs: number;
 }
 
-/** A first claim of the lock sent ahead (with a delivery's own claim, in one round trip), and its answer. */
+/** The lock's first claim and the read of its mark, sent ahead (with a delivery's own claim, in one round trip), and their answers. */
 export interface LockAhead {
-  op: Extract<StoreOp, { op: 'claim' }>;
-  answer: Claim;
+  ops: [claim: Extract<StoreOp, { op: 'claim' }>, readMark: Extract<StoreOp, { op: 'read' }>];
+  answers: [claim: Claim, mark: OwnedRecord | undefined];
 }
 
 export type ScriptLock<T> =
@@ -36,8 +40,10 @@ export type ScriptLock<T> =
       acquired: true;
       /** The lock lapses here (epoch ms, this instance's clock): nothing done under it may still run then. */
       untilMs: number;
-      /** The operations that publish `outcome` (when there is one) and let go: send them, or add them to a batch. */
-      releaseOps(outcome: T | undefined): StoreOp[];
+      /** What the last holder that left a mark left, read as the lock was taken. */
+      mark: OwnedRecord | undefined;
+      /** The operations that publish `outcome` and leave `mark` (when there are) and let go: send them, or add them to a batch. */
+      releaseOps(outcome: T | undefined, mark?: Record<string, unknown>): StoreOp[];
     }
   | { acquired: false; outcome: T };
 
@@ -47,37 +53,41 @@ interface LockRecord extends OwnedRecord {
 
 const lockKey = (name: string) => `lock:${name}`;
 const outcomeKey = (name: string, owner: string) => `lock-outcome:${name}:${owner}`;
+const markKey = (name: string) => `lock-mark:${name}`;
 
-/** The claim that takes the lock for `owner` now: what `lockScript` sends, or a caller sends ahead. */
-export function lockClaimOp(options: Pick<ScriptLockOptions, 'name' | 'holdForMs' | 'holdUntilMs'>, owner: string, nowMs: number): LockAhead['op'] {
+/** The claim that takes the lock for `owner` now, and the read of its mark after it: what `lockScript` sends, or a caller sends ahead. */
+export function lockClaimOps(options: Pick<ScriptLockOptions, 'name' | 'holdForMs' | 'holdUntilMs'>, owner: string, nowMs: number): LockAhead['ops'] {
   const untilMs = Math.min(options.holdUntilMs, nowMs + options.holdForMs);
   // Reclaimable at its lapse by the claimer's clock, as a delivery's claim is: the store's own expiry only collects it.
-  return { op: 'claim', key: lockKey(options.name), record: { owner, expiresAtMs: untilMs, reclaimableFromMs: untilMs }, ttlMs: Math.max(1, untilMs - nowMs), nowMs };
+  const record = { owner, expiresAtMs: untilMs, reclaimableFromMs: untilMs };
+  return [{ op: 'claim', key: lockKey(options.name), record, ttlMs: Math.max(1, untilMs - nowMs), nowMs }, { op: 'read', key: markKey(options.name) }];
 }
 
 /** Takes the script's lock, or waits for the outcome of a holder it saw; 409 when neither comes in time. */
 export async function lockScript<T>(options: ScriptLockOptions, ahead?: LockAhead): Promise<ScriptLock<T>> {
   const { store, clock, name } = options;
-  const owner = ahead?.op.record.owner ?? randomUUID();
+  const owner = ahead?.ops[0].record.owner ?? randomUUID();
   const holders = new Map<string, LockRecord>();
-  let sentAhead = ahead?.answer;
-  let untilMs = ahead?.op.record.expiresAtMs as number | undefined;
+  let sentAhead: StoreAnswer[] | undefined = ahead?.answers;
+  let untilMs = ahead?.ops[0].record.expiresAtMs as number | undefined;
+  let mark: OwnedRecord | undefined;
   const decided = await pollUntil(clock, options.waitUntilMs, async (): Promise<{ outcome: T } | { acquired: true } | undefined> => {
-    let answer = sentAhead;
-    let published: StoreAnswer[] = [];
+    let answers = sentAhead;
     sentAhead = undefined;
-    if (answer === undefined) {
-      const op = lockClaimOp(options, owner, clock.nowMs());
-      untilMs = op.record.expiresAtMs as number;
-      // The claim, then what the holders seen so far published: a holder publishes before it lets
-      // go, so a claim that finds the lock free still learns what the holder did.
-      [answer, ...published] = (await store.batch([op, ...[...holders.keys()].map((holder) => ({ op: 'read' as const, key: outcomeKey(name, holder) }))])) as [Claim, ...StoreAnswer[]];
+    if (answers === undefined) {
+      const ops = lockClaimOps(options, owner, clock.nowMs());
+      untilMs = ops[0].record.expiresAtMs as number;
+      // The claim, its mark, then what the holders seen so far published: a holder publishes before
+      // it lets go, so a claim that finds the lock free still learns what the holder did.
+      answers = await store.batch([...ops, ...[...holders.keys()].map((holder) => ({ op: 'read' as const, key: outcomeKey(name, holder) }))]);
     }
+    const [answer, markRead, ...published] = answers as [Claim, OwnedRecord | undefined, ...StoreAnswer[]];
     const outcome = published.find((record) => record !== undefined) as OwnedRecord | undefined;
     if (outcome) {
       if (answer.claimed) await store.batch([{ op: 'release', key: lockKey(name), owner }]).catch(() => undefined);
       return { outcome: outcome.outcome as T };
     }
+    mark = markRead;
     if (answer.claimed) return { acquired: true };
     holders.set(answer.holder.owner, answer.holder as LockRecord);
     return undefined;
@@ -90,8 +100,10 @@ export async function lockScript<T>(options: ScriptLockOptions, ahead?: LockAhea
   return {
     acquired: true,
     untilMs: untilMs!,
-    releaseOps: (outcome) => [
+    mark,
+    releaseOps: (outcome, left) => [
       ...(outcome !== undefined ? [{ op: 'put' as const, key: outcomeKey(name, owner), record: { owner, outcome }, ttlMs: options.outcomeTtlMs }] : []),
+      ...(left !== undefined ? [{ op: 'put' as const, key: markKey(name), record: { ...left, owner }, ttlMs: options.markTtlMs }] : []),
       { op: 'release' as const, key: lockKey(name), owner },
     ],
   };

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import type { Timeline } from '../fc/timeline';
 import { fingerprintOf } from '../idempotency/fingerprint';
 import { runOnce } from '../idempotency/once';
-import { lockClaimOp } from '../idempotency/script-lock';
+import { lockClaimOps, type LockAhead } from '../idempotency/script-lock';
 import type { WithdrawConfig } from '../runtime/config';
 import type { ItemResult } from './results';
 import { deliveryTimeline, type InvocationScope, type WithdrawInstance } from './scopes';
@@ -45,14 +45,14 @@ export async function withdrawDelivery(work: DeliveryWork, scope: InvocationScop
       claimUntilMs: timeline.endMs,
       waitUntilMs: Math.min(clock.nowMs() + DUPLICATE_WAIT_MS, timeline.workEndMs),
       ttlMs: cfg.IDEMPOTENCY_TTL_SECONDS * 1000,
-      ...(ahead ? { alongside: [ahead] } : {}),
+      ...(ahead ? { alongside: ahead } : {}),
       onLostOutcome: (error) => scope.log.warn('idempotency record not updated; it lapses at the invocation end', { key: work.key, error }),
     },
     async (run) => {
       const carried = {
         memory: run.carried ?? { done: {}, unanswered: {} },
         unsettled: run.unsettled,
-        ...(ahead && run.alongside ? { ahead: { op: ahead, answer: run.alongside[0]! } } : {}),
+        ...(ahead && run.alongside ? { ahead: { ops: ahead, answers: run.alongside as LockAhead['answers'] } } : {}),
         // A single item's lock leaves with the outcome; a batch lets each go as soon as it is done.
         ...(single ? { atEnd: run.atEnd } : {}),
       };
@@ -65,9 +65,9 @@ export async function withdrawDelivery(work: DeliveryWork, scope: InvocationScop
   return { results: once.value, replayed: once.replayed };
 }
 
-/** The script lock's first claim, to send with the delivery's: only where locks are taken (a shared store). */
+/** The script lock's first claim and the read of its mark, to send with the delivery's claim: only where locks are taken (a shared store). */
 function lockAhead(item: WithdrawalItem, cfg: WithdrawConfig, timeline: Timeline, instance: WithdrawInstance) {
   if (cfg.IDEMPOTENCY_REDIS_URL === undefined) return undefined;
   const holdForMs = longestWithdrawalMs(instance.state.retryPolicy(cfg), cfg.OUTBOUNDBOT_READ_TIMEOUT_MS);
-  return lockClaimOp({ name: `${item.InstanceId}/${item.ScriptId}`, holdForMs, holdUntilMs: timeline.answerByMs }, randomUUID(), instance.clock.nowMs());
+  return lockClaimOps({ name: `${item.InstanceId}/${item.ScriptId}`, holdForMs, holdUntilMs: timeline.answerByMs }, randomUUID(), instance.clock.nowMs());
 }

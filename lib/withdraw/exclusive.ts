@@ -14,7 +14,11 @@ export interface ExclusiveSettings {
   ahead?: LockAhead;
   /** Where the release goes when it is to leave with the delivery's outcome (same round trip); else it is sent at once. */
   atEnd?: StoreOp[];
+  /** How long a withdrawal's mark is kept (IDEMPOTENCY_TTL_SECONDS): as long as a retry may still reconcile. */
+  markTtlMs: number;
 }
+
+
 
 /** How long a request waits for another instance's work on the same delivery or script before 409. */
 export const DUPLICATE_WAIT_MS = 5_000;
@@ -33,8 +37,11 @@ export async function exclusively(
   /** `holdForMs`: the longest the withdrawal can run; the lock lapses that long after it is taken. */
   settings: ExclusiveSettings & { holdForMs: number },
   clock: Clock,
-  /** Gets the lock's lapse: its attempts must be over by then, however long this instance was stalled. */
-  withdraw: (lockUntilMs: number) => Promise<TrackedWithdrawal>,
+  /**
+   * Gets the lock's lapse (its attempts must be over by then) and the UpdateTime of the last
+   * withdrawal another holder made and saw answered (its mark): a change that is not ours.
+   */
+  withdraw: (lockUntilMs: number, withdrawnElsewhereAtMs: number | undefined) => Promise<TrackedWithdrawal>,
 ): Promise<TrackedWithdrawal> {
   const name = `${item.InstanceId}/${item.ScriptId}`;
   let lock: ScriptLock<WithdrawResult>;
@@ -49,14 +56,27 @@ export async function exclusively(
   if (!lock.acquired) return { result: { ...lock.outcome, Attempts: 0 } };
   let tracked: TrackedWithdrawal | undefined;
   try {
-    tracked = await withdraw(lock.untilMs);
+    const marked = lock.mark?.UpdateTime;
+    tracked = await withdraw(lock.untilMs, typeof marked === 'number' ? marked : undefined);
     return tracked;
   } finally {
     // Only a definite outcome is worth reporting to waiters; a lost release lapses with the lock.
-    const release = lock.releaseOps(tracked && !tracked.result.Retryable ? tracked.result : undefined);
+    const outcome = tracked && !tracked.result.Retryable ? tracked.result : undefined;
+    const release = lock.releaseOps(outcome, markOf(outcome));
     if (settings.atEnd) settings.atEnd.push(...release);
     else await settings.store.batch(release).catch(() => undefined);
   }
+}
+
+/**
+ * The mark of a withdrawal this request made and saw answered: the script's UpdateTime, so that a
+ * later holder whose own attempt got no answer does not take this change for its own. A reconciled
+ * one leaves none: it is an inference, and another request whose window covers the same change may
+ * be the one that made it; a mark would turn that request's truth into a refusal.
+ */
+function markOf(outcome: WithdrawResult | undefined): { UpdateTime: number } | undefined {
+  const updateTime = outcome?.Success && !outcome.Reconciled ? outcome.Script?.UpdateTime : undefined;
+  return typeof updateTime === 'number' ? { UpdateTime: updateTime } : undefined;
 }
 
 function notAttempted(item: WithdrawalItem, error: ServiceError): WithdrawResult {

@@ -23,6 +23,8 @@ export interface ReconcileInput {
   unanswered: UnansweredWindow;
   /** The script's state before our first attempt, when known (the cleanup's listing). */
   statusBefore: string | undefined;
+  /** The UpdateTime another request's answered withdrawal of this script left (its mark in the shared store). */
+  withdrawnElsewhereAtMs?: number;
   readTimeoutMs: number;
   remainingMs: number;
 }
@@ -61,14 +63,14 @@ const isDefiniteRefusal = (failure: CallFailure): boolean =>
  * DRAFTED is where a withdrawal of a new script's review goes, and no approval does: ours, unless
  * the script was known to be an update under review. PUBLISHED is where a withdrawal of an update
  * goes, and an approval of either: never ours, and unconfirmed unless the script was known to be
- * new (then it was approved). Who acted cannot be read from the script: a DRAFTED in the window is
- * reported as our withdrawal even if a person withdrew it at the same moment; the review did end
- * as the request asked.
+ * new (then it was approved). A change another request of ours answered for (its mark) is its own.
+ * Who else acted cannot be read from the script: a DRAFTED in the window is reported as our
+ * withdrawal even if a person withdrew it at the same moment; the review did end as asked.
  */
 function verdictOn(script: Record<string, unknown> & { Status: string; UpdateTime: number }, input: ReconcileInput): Reconciliation {
   const { unanswered, statusBefore } = input;
   const inWindow = script.UpdateTime >= unanswered.sinceMs && script.UpdateTime <= unanswered.untilMs;
-  if (!inWindow || isUnderReview(script.Status)) return { verdict: 'not-ours' };
+  if (!inWindow || isUnderReview(script.Status) || script.UpdateTime === input.withdrawnElsewhereAtMs) return { verdict: 'not-ours' };
   const fromNew = statusBefore === undefined || statusBefore === NEW_SCRIPT_REVIEW;
   if (script.Status === WITHDRAWN_TO[NEW_SCRIPT_REVIEW]) return fromNew ? { verdict: 'ours', script } : { verdict: 'not-ours' };
   if (script.Status === WITHDRAWN_TO[UPDATE_REVIEW]) return statusBefore === NEW_SCRIPT_REVIEW ? { verdict: 'not-ours' } : { verdict: 'unconfirmed', script };

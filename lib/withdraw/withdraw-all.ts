@@ -93,7 +93,14 @@ async function withdrawDeps(cfg: WithdrawConfig, scope: InvocationScope, timelin
     // The timeline keeps the callback and the store's round trip after the work.
     workEndMs: timeline.workEndMs,
     exclusive: shared
-      ? { store: await state.invocationStore(cfg, timeline), holdUntilMs: timeline.answerByMs, waitUntilMs: timeline.workEndMs, ...(ahead ? { ahead } : {}), ...(atEnd ? { atEnd } : {}) }
+      ? {
+          store: await state.invocationStore(cfg, timeline),
+          holdUntilMs: timeline.answerByMs,
+          waitUntilMs: timeline.workEndMs,
+          markTtlMs: cfg.IDEMPOTENCY_TTL_SECONDS * 1000,
+          ...(ahead ? { ahead } : {}),
+          ...(atEnd ? { atEnd } : {}),
+        }
       : undefined,
   };
 }
@@ -113,7 +120,7 @@ async function withdrawOnce(item: WithdrawalItem, run: WithdrawalRun, instance: 
   const { memory, unsettled, ahead, atEnd } = run.carried;
   const remembered = memory.done[key];
   // A lock taken ahead for an item an earlier run settled is let go with the outcome.
-  if (remembered && ahead?.answer.claimed) atEnd?.push({ op: 'release', key: ahead.op.key, owner: ahead.op.record.owner });
+  if (remembered && ahead?.answers[0].claimed) atEnd?.push({ op: 'release', key: ahead.ops[0].key, owner: ahead.ops[0].record.owner });
   const unanswered = windowOf(memory.unanswered[key], unsettled);
   const tracked = remembered ? { result: remembered } : await withdrawTracked(item, unanswered ? { ...run.deps, unanswered } : run.deps);
   // Written out, not `{ ...tracked, … }`: on Node 20 each property after a spread is a runtime call.

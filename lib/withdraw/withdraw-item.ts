@@ -29,6 +29,8 @@ export interface WithdrawDeps {
   unanswered?: UnansweredWindow;
   /** The script's state before this withdrawal, when known (the cleanup's listing). */
   statusBefore?: string;
+  /** The UpdateTime of the last withdrawal another request made and saw answered (the lock's mark): never ours. */
+  withdrawnElsewhereAtMs?: number;
 }
 
 /** A withdrawal, and when attempts without an answer could have acted, if any did (a retry needs it). */
@@ -54,8 +56,8 @@ export async function withdrawTracked(item: WithdrawalItem, deps: WithdrawDeps):
   // by that lapse too: an instance stalled after taking the lock must not call once another may.
   const holdForMs = longestWithdrawalMs(deps.policy, deps.readTimeoutMs);
   // Object.assign, not spreads: on Node 20 each property after a spread is a runtime call.
-  const tracked = await exclusively(item, Object.assign({}, deps.exclusive, { holdForMs }), deps.clock, (lockUntilMs) =>
-    attemptAll(item, Object.assign({}, deps, { workEndMs: Math.min(deps.workEndMs, lockUntilMs) })),
+  const tracked = await exclusively(item, Object.assign({}, deps.exclusive, { holdForMs }), deps.clock, (lockUntilMs, withdrawnElsewhereAtMs) =>
+    attemptAll(item, Object.assign({}, deps, { workEndMs: Math.min(deps.workEndMs, lockUntilMs), withdrawnElsewhereAtMs })),
   );
   // Another holder's refusal says the script is not under review, not who withdrew it: with
   // attempts of our own that may have acted, the script's state tells (no lock needed to read).
@@ -91,7 +93,8 @@ async function attemptAll(item: WithdrawalItem, deps: WithdrawDeps): Promise<Tra
 /** A refusal after attempts that may have acted, as reading the script settles it. */
 async function settleRefusal(item: WithdrawalItem, deps: WithdrawDeps, refusal: WithdrawResult, unanswered: UnansweredWindow): Promise<TrackedWithdrawal> {
   const remainingMs = deps.workEndMs - deps.clock.nowMs();
-  const reconciliation = await reconcileRefusal({ client: deps.client, item, unanswered, statusBefore: deps.statusBefore, readTimeoutMs: deps.readTimeoutMs, remainingMs });
+  const { statusBefore, withdrawnElsewhereAtMs } = deps;
+  const reconciliation = await reconcileRefusal({ client: deps.client, item, unanswered, statusBefore, withdrawnElsewhereAtMs, readTimeoutMs: deps.readTimeoutMs, remainingMs });
   return { result: settledBy(reconciliation, refusal), unanswered };
 }
 

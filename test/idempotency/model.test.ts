@@ -94,8 +94,8 @@ interface World {
   story: string[];
   scheduler: fc.Scheduler;
   scripts: Map<string, { Status: string; UpdateTime: number }>;
-  /** Withdrawals that changed a script, by the delivery key whose invocation sent them. */
-  applied: Array<{ script: string; key: string }>;
+  /** Withdrawals that changed a script: the delivery key and the invocation that sent them, and whether it was told so. */
+  applied: Array<{ script: string; key: string; answered: boolean; by: Invocation }>;
   /**
    * WithdrawScriptReview calls: each in flight from when it was sent (`sentAt`, in the order of
    * events) until it was answered (`answeredAt`) or its timeout passed (`toMs`), whichever came first.
@@ -245,14 +245,14 @@ function upstreamFor(world: World, invocation: Invocation): OutboundBotClient {
         call.answeredAt = ++world.events;
       }
       const late = world.nowMs > call.toMs;
-      const answer = withdrawOnModel(world, invocation, id, timeoutMs);
+      const answer = withdrawOnModel(world, invocation, id, timeoutMs, late);
       if (late) throw noAnswer();
       return answer;
     },
   };
 }
 
-function withdrawOnModel(world: World, invocation: Invocation, id: string, timeoutMs: number) {
+function withdrawOnModel(world: World, invocation: Invocation, id: string, timeoutMs: number, late: boolean) {
   const fault = world.faults.upstream.shift() ?? 'ok';
   if (fault === 'reset') throw noAnswer();
   if (fault === 'hang') {
@@ -265,7 +265,7 @@ function withdrawOnModel(world: World, invocation: Invocation, id: string, timeo
   const next = { EXAMINE_IN_PROGRESS: 'DRAFTED', PUBLISHED_AND_EXAMINE_IN_PROGRESS: 'PUBLISHED' }[script.Status];
   if (next === undefined) throw new OutboundBotCallError('OperationDenied.ScriptNotUnderReview', 'not under review (model)', 400, 'rid');
   Object.assign(script, { Status: next, UpdateTime: world.nowMs });
-  world.applied.push({ script: id, key: invocation.key });
+  world.applied.push({ script: id, key: invocation.key, answered: fault === 'ok' && !late, by: invocation });
   if (fault === 'lost-after-apply') {
     world.nowMs += timeoutMs;
     spend(invocation, timeoutMs);
@@ -301,8 +301,9 @@ async function invoke(world: World, shared: IdempotencyStore, key: string, scrip
   }
   await claimsLetGo(world, shared, invocation, key);
   if (invocation.ownMs > TIMEOUT_S * 1000) world.violations.push(`${context.requestId} waited ${invocation.ownMs} ms of its own, past its ${TIMEOUT_S} s`);
-  // An answer after the invocation's end never reached anyone: FC had ended it (and retries it).
-  if (world.nowMs >= endMs) outcome = { final: false };
+  // An answer after the invocation's end, or from an invocation killed on the way (a kill the code
+  // caught, as a lost store write), never reached anyone: FC retries it.
+  if (world.nowMs >= endMs || invocation.killed) outcome = { final: false };
   return { outcome, invocation, lost: lines.find((line) => line.includes('idempotency record not updated')) };
 }
 
@@ -341,6 +342,10 @@ function check(world: World, outcomes: Array<{ key: string; script: string; outc
     if (result instanceof ServiceError) continue;
     const ours = world.applied.filter((a) => a.script === script);
     if (result.Success && ours.length === 0) world.violations.push(`${key} reported ${script} withdrawn, but no withdrawal of ours changed it`);
+    // A change another delivery was answered for is that delivery's withdrawal, never reconciled as this one's.
+    // Answered, and its invocation lived to store what it did (a kill or a lost write loses the mark).
+    const answeredToOther = world.applied.some((a) => a.script === script && a.key !== key && a.answered && !a.by.killed && !a.by.faulted);
+    if (result.Reconciled && answeredToOther && !ours.some((a) => a.key === key)) world.violations.push(`${key} reconciled ${script} as its own withdrawal, which another delivery was answered for`);
     if (!result.Success && result.Code === 'OperationDenied.ScriptNotUnderReview' && ours.some((a) => a.key === key)) {
       world.violations.push(`${key} reported a refusal for ${script}, which its own call withdrew`);
     }

@@ -146,6 +146,7 @@ describe.each(stores)('lockScript over the %s store', (_, makeStore, available) 
     holdUntilMs: Date.now() + 5_000,
     waitUntilMs: Date.now() + waitMs,
     outcomeTtlMs: 60_000,
+    markTtlMs: 60_000,
   });
 
   run('lets one holder in; a concurrent request reports the holder outcome', async () => {
@@ -189,6 +190,16 @@ describe.each(stores)('lockScript over the %s store', (_, makeStore, available) 
     const later = await lockScript<string>(lockOptions(store));
     expect(later.acquired).toBe(true);
     if (later.acquired) await store.batch(later.releaseOps(undefined));
+  });
+
+  run('hands the mark a holder left to the next holder, read as it takes the lock', async () => {
+    const store = makeStore();
+    const first = await lockScript<string>(lockOptions(store));
+    expect(first.acquired && first.mark).toBeUndefined();
+    if (first.acquired) await store.batch(first.releaseOps('withdrawn', { UpdateTime: 42 }));
+    const next = await lockScript<string>(lockOptions(store));
+    expect(next.acquired && next.mark).toMatchObject({ UpdateTime: 42 });
+    if (next.acquired) await store.batch(next.releaseOps(undefined));
   });
 
   run('answers 409 when the holder keeps it past the wait', async () => {

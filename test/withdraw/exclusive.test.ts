@@ -22,7 +22,7 @@ function depsWith(store: ReturnType<typeof createMemoryStore>, holdUntilMs: numb
     policy: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 50 },
     readTimeoutMs: 400,
     workEndMs: Date.now() + 60_000,
-    exclusive: { store, holdUntilMs, waitUntilMs: Date.now() + 1_000 },
+    exclusive: { store, holdUntilMs, waitUntilMs: Date.now() + 1_000, markTtlMs: 60_000 },
   };
 }
 
