@@ -35,7 +35,7 @@ export function createLogger(options: LoggerOptions, bound: LogFields = {}): Log
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    // Object.assign, not `{ ...bound, ...fields }`: on Node 20 what follows a leading spread is a runtime call per property.
+    // Hot path: Object.assign, not a spread (docs/ARCHITECTURE.md, Conventions).
     child: (fields) => createLogger(options, Object.assign({}, bound, fields)),
   };
 }

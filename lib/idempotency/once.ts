@@ -136,7 +136,7 @@ export async function runOnce<T, C = unknown>(options: OnceOptions, work: (run: 
 /** The record a run's owner writes when it ends (ON_END). */
 function ended<T, C>(taken: KeyRecord, how: 'final' | 'retryable' | 'threw', nowMs: number, ttlMs: number, result?: OnceWork<T, C>): KeyRecord {
   const base = { owner: taken.owner, fingerprint: taken.fingerprint, expiresAtMs: nowMs + ttlMs, ...(taken.unsettled ? { unsettled: taken.unsettled as Span } : {}) };
-  // Object.assign, not `{ ...base, … }`: on Node 20 each property after a spread is a runtime call.
+  // Hot path: Object.assign, not a spread (docs/ARCHITECTURE.md, Conventions).
   if (how === 'final') return Object.assign({}, base, { status: ON_END.final, outcome: result!.value });
   if (how === 'retryable') {
     return { ...base, status: ON_END.retryable, reclaimableFromMs: nowMs, ...(result!.carry !== undefined ? { carry: JSON.stringify(result!.carry) } : {}) };

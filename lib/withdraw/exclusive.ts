@@ -47,7 +47,7 @@ export async function exclusively(
   let lock: ScriptLock<WithdrawResult>;
   try {
     const waitUntilMs = Math.min(settings.waitUntilMs, clock.nowMs() + DUPLICATE_WAIT_MS);
-    // Object.assign, not `{ ...settings, … }`: on Node 20 each property after a spread is a runtime call.
+    // Hot path: Object.assign, not a spread (docs/ARCHITECTURE.md, Conventions).
     lock = await lockScript<WithdrawResult>(Object.assign({}, settings, { waitUntilMs, clock, name, outcomeTtlMs: OUTCOME_TTL_MS }), settings.ahead);
   } catch (error) {
     if (error instanceof ServiceError) return { result: notAttempted(item, error) };

@@ -55,7 +55,7 @@ export async function withdrawTracked(item: WithdrawalItem, deps: WithdrawDeps):
   // end: a killed cleanup (600 s) must not hold a webhook's script for ten minutes. Attempts end
   // by that lapse too: an instance stalled after taking the lock must not call once another may.
   const holdForMs = longestWithdrawalMs(deps.policy, deps.readTimeoutMs);
-  // Object.assign, not spreads: on Node 20 each property after a spread is a runtime call.
+  // Hot path: Object.assign, not a spread (docs/ARCHITECTURE.md, Conventions).
   const tracked = await exclusively(item, Object.assign({}, deps.exclusive, { holdForMs }), deps.clock, (lockUntilMs, withdrawnElsewhereAtMs) =>
     attemptAll(item, Object.assign({}, deps, { workEndMs: Math.min(deps.workEndMs, lockUntilMs), withdrawnElsewhereAtMs })),
   );
