@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseCleanupRequest } from '../lib/cleanup/request';
 import type { Credentials } from '../lib/core/credentials';
@@ -12,6 +13,7 @@ import { InvalidConfigurationError, InvalidParameterError } from '../lib/core/er
 import type { FcTarget } from '../lib/fc/client';
 import { FUNCTION_NAME_PATTERN } from '../lib/fc/function-name';
 import { parseWithdrawalItem } from '../lib/withdraw/items';
+import { EVENT_KINDS, eventBridgeEvent, httpTriggerEvent, mnsTopicEvent, timerEvent, type EventKind } from './fc-events';
 import { LOCAL_ACCOUNT_ID, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY, LOCAL_REGION } from './local-keys';
 import { signingSecret } from './signed-curl';
 
@@ -30,7 +32,8 @@ export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'sign'; url: string; body: string; secret: string }
-  | { kind: 'invoke'; mode: Mode; payload: Record<string, unknown>; functionName: string; async: boolean; target: Target };
+  /** `trigger`: set by `send --event`, whose payload is that trigger's FC event (or the event read from --file). */
+  | { kind: 'invoke'; mode: Mode; payload: unknown; functionName: string; async: boolean; target: Target; trigger?: EventKind };
 
 /** The names s.yaml deploys the functions under. */
 export const DEFAULT_FUNCTION: Record<Mode, string> = {
@@ -52,6 +55,8 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   'max-withdrawals': { type: 'string' },
   url: { type: 'string' },
+  event: { type: 'string' },
+  file: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -60,10 +65,12 @@ type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extend
 
 const TARGET_OPTIONS = ['async', 'function', 'region', 'account-id', 'endpoint'] as const;
 /** Which options each command takes; any other is refused rather than silently ignored. */
-const ALLOWED: Record<Mode | 'sign', readonly string[]> = {
+const ALLOWED: Record<Mode | 'sign' | 'send', readonly string[]> = {
   withdraw: [...TARGET_OPTIONS, 'callback-url'],
   cleanup: [...TARGET_OPTIONS, 'cleanup', 'older-than-minutes', 'dry-run', 'max-withdrawals'],
   sign: ['url'],
+  // The kind says sync or async (`--event async`), so --async is not one of them.
+  send: [...TARGET_OPTIONS.filter((name) => name !== 'async'), 'event', 'file', 'callback-url', 'older-than-minutes', 'dry-run', 'max-withdrawals'],
 };
 
 const REGION = /^[a-z]{2,}-[a-z0-9-]+$/;
@@ -76,6 +83,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
   if (positionals[0] === 'sign') return signCommand(values, positionals.slice(1), env);
+  if (positionals[0] === 'send') return seeHelp(() => sendCommand(values, positionals.slice(1), env));
   const mode: Mode = values.cleanup === undefined ? 'withdraw' : 'cleanup';
   onlyAllowed(values, mode);
   const functionName = values.function ?? DEFAULT_FUNCTION[mode];
@@ -120,9 +128,93 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-function onlyAllowed(values: Values, command: Mode | 'sign'): void {
+function onlyAllowed(values: Values, command: Mode | 'sign' | 'send'): void {
   const extra = Object.keys(values).filter((name) => name !== 'help' && name !== 'version' && !ALLOWED[command].includes(name));
   if (extra.length > 0) throw new UsageError(`--${extra[0]} does not go with ${command === 'withdraw' ? 'a withdrawal' : command}; see --help`);
+}
+
+/** Every usage error of `send` ends "see --help", including those of the checks it shares. */
+function seeHelp(parse: () => Command): Command {
+  try {
+    return parse();
+  } catch (error) {
+    if (!(error instanceof UsageError) || error.message.endsWith('see --help')) throw error;
+    throw new UsageError(`${error.message}; see --help`);
+  }
+}
+
+/** Which options each kind of `send` takes besides the target ones. */
+const SEND_OPTIONS: Record<EventKind, readonly string[]> = {
+  http: ['callback-url'],
+  async: ['callback-url'],
+  eventbridge: [],
+  'mns-topic': [],
+  timer: ['older-than-minutes', 'dry-run', 'max-withdrawals'],
+};
+
+/**
+ * `send --event KIND (<ids> | --file PATH)`: the FC event that trigger would hand the function
+ * (local/fc-events.ts), for the withdraw function, or the cleanup function for `timer`.
+ */
+function sendCommand(values: Values, positionals: string[], env: NodeJS.ProcessEnv): Command {
+  if (values.async) throw new UsageError('--async does not go with send: --event async queues the item');
+  onlyAllowed(values, 'send');
+  const kind = values.event;
+  if (kind === undefined) throw new UsageError(`send needs --event ${EVENT_KINDS.join('|')}`);
+  if (!(EVENT_KINDS as readonly string[]).includes(kind)) throw new UsageError(`--event ${JSON.stringify(kind)} is not one of ${EVENT_KINDS.join(', ')}`);
+  const trigger = kind as EventKind;
+  const mode: Mode = trigger === 'timer' ? 'cleanup' : 'withdraw';
+  const payloadOptions = new Set(Object.values(SEND_OPTIONS).flat());
+  const own = Object.keys(values).find((name) => payloadOptions.has(name) && !SEND_OPTIONS[trigger].includes(name));
+  if (own !== undefined) {
+    const why = own === 'callback-url' ? ': its message carries the item alone, and the function calls back to its CALLBACK_URL' : '';
+    throw new UsageError(`--${own} does not go with --event ${trigger}${why}`);
+  }
+  const functionName = values.function ?? DEFAULT_FUNCTION[mode];
+  if (!FUNCTION_NAME_PATTERN.test(functionName)) throw new UsageError(`--function ${JSON.stringify(functionName)} is not a Function Compute function name`);
+  const target = resolveTarget(values, env);
+  const invocation = { kind: 'invoke' as const, mode, functionName, async: trigger === 'async', target, trigger };
+  if (values.file !== undefined) {
+    const extra = positionals[0] ?? SEND_OPTIONS[trigger].find((name) => values[name as keyof Values] !== undefined);
+    if (extra !== undefined) throw new UsageError(`--file holds the whole event; ${positionals[0] === undefined ? `--${extra}` : JSON.stringify(extra)} does not go with it`);
+    return { ...invocation, payload: eventFile(values.file) };
+  }
+  const nowMs = Date.now();
+  if (trigger === 'timer') {
+    if (positionals.length !== 1) throw new UsageError(`send --event timer expects <InstanceId>, got ${positionals.length} argument(s)`);
+    const payload = cleanupPayload({ ...values, cleanup: positionals[0] }, [], 'send --event timer');
+    return { ...invocation, payload: timerEvent(JSON.stringify(payload), nowMs) };
+  }
+  const request = withdrawPayload(values, positionals);
+  const body = JSON.stringify(request);
+  const payload =
+    trigger === 'http' ? httpTriggerEvent(body, secretIfAny(env), nowMs) : trigger === 'eventbridge' ? eventBridgeEvent(body, nowMs) : trigger === 'mns-topic' ? mnsTopicEvent(body, nowMs) : request;
+  return { ...invocation, payload };
+}
+
+/** The event in a file, as JSON (fc2 sends it re-serialised: the same value, compact). */
+function eventFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--file: cannot read ${JSON.stringify(file)} (${(error as { code?: string }).code ?? 'error'})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`--file ${JSON.stringify(file)} is not JSON: an FC event is a JSON document`);
+  }
+}
+
+/** The first WEBHOOK_SECRET, as `sign` uses it; none: the event goes unsigned (accepted where ALLOW_UNSIGNED_HTTP=true, as under `npm start` without a secret). */
+function secretIfAny(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return signingSecret(env.WEBHOOK_SECRET);
+  } catch (error) {
+    if (error instanceof InvalidConfigurationError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 function withdrawPayload(values: Values, positionals: string[]): Record<string, unknown> {
@@ -132,16 +224,16 @@ function withdrawPayload(values: Values, positionals: string[]): Record<string, 
 }
 
 /** The cleanup function's own payload rule (lib/cleanup/request.ts), reported in option names. */
-function cleanupPayload(values: Values, positionals: string[]): Record<string, unknown> {
+function cleanupPayload(values: Values, positionals: string[], command = '--cleanup'): Record<string, unknown> {
   if (positionals.length > 0) throw new UsageError(`--cleanup takes the InstanceId as its value and no other arguments, got ${JSON.stringify(positionals[0])}`);
-  if (values['older-than-minutes'] === undefined) throw new UsageError('--cleanup needs --older-than-minutes N: reviews older than N minutes are withdrawn');
+  if (values['older-than-minutes'] === undefined) throw new UsageError(`${command} needs --older-than-minutes N: reviews older than N minutes are withdrawn`);
   const payload = {
     InstanceId: values.cleanup,
     OlderThanMinutes: wholeNumber(values['older-than-minutes'], '--older-than-minutes'),
     ...(values['dry-run'] ? { DryRun: true } : {}),
     ...(values['max-withdrawals'] === undefined ? {} : { MaxWithdrawals: wholeNumber(values['max-withdrawals'], '--max-withdrawals') }),
   };
-  const optionOf: Record<string, string> = { InstanceId: '--cleanup <InstanceId>', OlderThanMinutes: '--older-than-minutes', MaxWithdrawals: '--max-withdrawals' };
+  const optionOf: Record<string, string> = { InstanceId: command === '--cleanup' ? '--cleanup <InstanceId>' : '<InstanceId>', OlderThanMinutes: '--older-than-minutes', MaxWithdrawals: '--max-withdrawals' };
   withParameterCheck(() => parseCleanupRequest(payload), (path) => optionOf[path] ?? path);
   return payload;
 }

@@ -40,6 +40,10 @@ const INVOKE_TIMEOUT_MS: Record<Mode, number> = { withdraw: 60_000, cleanup: 660
 const USAGE = `usage: ${PROGRAM} <InstanceId> <ScriptId> [--async] [--callback-url URL] [target]
        ${PROGRAM} --cleanup <InstanceId> --older-than-minutes N [--dry-run] [--max-withdrawals N] [--async] [target]
        ${PROGRAM} sign [--url URL] '<JSON body>'
+       ${PROGRAM} send --event http|async <InstanceId> <ScriptId> [--callback-url URL] [target]
+       ${PROGRAM} send --event eventbridge|mns-topic <InstanceId> <ScriptId> [target]
+       ${PROGRAM} send --event timer <InstanceId> --older-than-minutes N [--dry-run] [--max-withdrawals N] [target]
+       ${PROGRAM} send --event http|eventbridge|mns-topic|timer|async --file PATH [target]
        ${PROGRAM} --version
 
 Withdraws the review of an OutboundBot script by invoking the withdraw function
@@ -64,8 +68,17 @@ sign: prints a curl line for the HTTP trigger, signed with the first secret in W
   (the timestamp makes it valid for 5 minutes). --url defaults to http://127.0.0.1:$PORT/;
   for the deployed function pass the trigger URL that \`npx s withdraw info\` shows.
 
-Exit status: 0 done (or accepted with --async), 1 the function ran and the withdrawal or
-cleanup failed, 2 a usage, credential or connection error.
+send: invokes the function with the event that trigger would hand it in FC 3.0, to try a
+  trigger locally: http (an HTTP-trigger event, signed with the first secret in WEBHOOK_SECRET
+  when it is set), eventbridge (a CloudEvent from the MNS request queue, in an array as the
+  mns-requests trigger delivers it), mns-topic (an MNS topic message, JSON format), timer (the
+  cleanup function's timer event, its payload from the cleanup options), async (the item,
+  invoked with x-fc-invocation-type: Async). --file PATH sends the event in that file instead.
+  eventbridge, mns-topic and timer events carry no CallbackUrl: their results go to the
+  function's CALLBACK_URL (under \`npm start\`, its callback receiver).
+
+Exit status: 0 done (or accepted with --async or --event async), 1 the function ran and the
+withdrawal or cleanup failed, 2 a usage, credential or connection error.
 `;
 
 /**
@@ -126,9 +139,21 @@ function report(response: { headers: IncomingHttpHeaders; data: unknown }, invoc
     io.stderr(`${PROGRAM}: the function failed (${String(errorType)}): ${oneLine(field(result, 'errorMessage'))}; request id ${String(requestId)}\n`);
     return EXIT_WITHDRAWAL_FAILED;
   }
-  if (field(result, 'Success') === true) return EXIT_SUCCESS;
-  io.stderr(`${PROGRAM}: ${failure(invocation.mode, result)}\n`);
+  const answer = invocation.trigger === 'http' ? httpBody(result) : result;
+  if (field(answer, 'Success') === true) return EXIT_SUCCESS;
+  io.stderr(`${PROGRAM}: ${failure(invocation.mode, answer)}\n`);
   return EXIT_WITHDRAWAL_FAILED;
+}
+
+/** An HTTP-trigger event is answered with the response FC would send (`{statusCode, headers, body}`): the result is its JSON body. */
+function httpBody(response: unknown): unknown {
+  const body = field(response, 'body');
+  if (typeof body !== 'string') return response;
+  try {
+    return JSON.parse(field(response, 'isBase64Encoded') === true ? Buffer.from(body, 'base64').toString('utf8') : body);
+  } catch {
+    return response;
+  }
 }
 
 /** A refusal carries a Code; a cleanup run that went ahead but not cleanly only carries counts. */

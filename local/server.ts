@@ -4,8 +4,11 @@
  * The wiring is in local-stack.ts (shared with the tests); this file reads the
  * environment, prints how to use the server, and stops it cleanly on Ctrl-C.
  */
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { DemoSeed } from '../emulator/outboundbot';
+import { parseWebhookSecrets } from '../lib/webhooks/verify';
+import { defaultReceiverPort, startCallbackReceiver, type CallbackReceiver } from './callback-receiver';
 import { defaultEmulatorPort, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY } from './local-keys';
 import { startLocal, type LocalStack } from './local-stack';
 import { shellQuote, signedCurl, signingSecret, unsignedCurl, validityNote } from './signed-curl';
@@ -15,9 +18,11 @@ async function main() {
   const realCredentials = Boolean(env.ALIBABA_CLOUD_ACCESS_KEY_ID && env.ALIBABA_CLOUD_ACCESS_KEY_SECRET);
   // PORT=0 picks a free port; the lines below print the real one.
   const port = Number(env.PORT ?? LOCAL_DEFAULT_PORT);
+  const host = env.HOST ?? '127.0.0.1';
+  const callbacks = await startReceiver(host, port);
   const stack = await startLocal({
     root: path.resolve(__dirname, '..'),
-    host: env.HOST ?? '127.0.0.1',
+    host,
     port,
     upstream:
       realCredentials && !env.OUTBOUNDBOT_ENDPOINT
@@ -27,12 +32,34 @@ async function main() {
     asyncRetryDelayMs: 1_000,
     log: (line) => process.stdout.write(`${line}\n`),
   });
-  for (const line of banner(stack)) process.stderr.write(`${line}\n`);
-  stopOnSignals(stack);
+  for (const line of banner(stack, callbacks)) process.stderr.write(`${line}\n`);
+  stopOnSignals(stack, callbacks.receiver);
+}
+
+interface Callbacks {
+  receiver: CallbackReceiver;
+  /** The receiver is the functions' CALLBACK_URL (the user set none), so every result reaches it. */
+  isCallbackUrl: boolean;
+}
+
+/**
+ * The callback receiver, and the functions' callback settings aimed at it: CALLBACK_SECRET (a
+ * fresh one unless set), CALLBACK_URL (unless set) and CALLBACK_ALLOWED_HOSTS (added to). Set
+ * before the bundles load, as FC sets a function's variables before it starts.
+ */
+async function startReceiver(host: string, port: number): Promise<Callbacks> {
+  const env = process.env;
+  if (!env.CALLBACK_SECRET) env.CALLBACK_SECRET = `whsec_${randomBytes(24).toString('base64')}`;
+  const secrets = parseWebhookSecrets(env.CALLBACK_SECRET, 'CALLBACK_SECRET');
+  const receiver = await startCallbackReceiver({ host, port: defaultReceiverPort(port), secrets, print: (line) => process.stdout.write(`${line}\n`) });
+  const isCallbackUrl = !env.CALLBACK_URL;
+  if (isCallbackUrl) env.CALLBACK_URL = receiver.url;
+  env.CALLBACK_ALLOWED_HOSTS = [env.CALLBACK_ALLOWED_HOSTS, receiver.hostEntry].filter(Boolean).join(',');
+  return { receiver, isCallbackUrl };
 }
 
 /** What is running and what to try: every command line below works exactly as printed (test/local/npm-start.test.ts runs them). */
-function banner(stack: LocalStack): string[] {
+function banner(stack: LocalStack, callbacks: Callbacks): string[] {
   const { frontend, functions, emulator, demo } = stack;
   const lines = [
     `withdraw-script-review local Function Compute on ${frontend.url}`,
@@ -42,8 +69,11 @@ function banner(stack: LocalStack): string[] {
     `  functions: ${[...functions.keys()].filter((n) => !n.includes('-')).join(', ')}; invoke path ${frontend.url}/2023-03-30/functions/{name}/invocations (key ${LOCAL_FC_KEY.accessKeyId})`,
     `  as s.yaml sets them: ${timeoutsText(functions)}`,
     '  locally every request shares one process and one memory store; deployed, FC gives each request an instance of its own, and only IDEMPOTENCY_REDIS_URL makes a duplicate on another instance meet the first',
+    callbacks.isCallbackUrl
+      ? `  callback receiver on ${callbacks.receiver.url}: the functions' CALLBACK_URL (and in CALLBACK_ALLOWED_HOSTS); it prints each callback it gets on stdout, its signature checked with CALLBACK_SECRET`
+      : `  callback receiver on ${callbacks.receiver.url}: in CALLBACK_ALLOWED_HOSTS (CALLBACK_URL is yours: pass this one as --callback-url); it prints each callback it gets on stdout, its signature checked with CALLBACK_SECRET`,
   ];
-  if (demo) lines.push(...demoLines(stack, demo));
+  if (demo) lines.push(...demoLines(stack, demo, callbacks));
   lines.push('Ctrl-C to stop.');
   return lines;
 }
@@ -65,19 +95,22 @@ function underReview(demo: DemoSeed) {
  * withdraws two reviews instead of failing the second; the cleanup is a dry run, so it
  * works in any order and as often as you like.
  */
-function demoLines({ frontend }: LocalStack, demo: DemoSeed): string[] {
+function demoLines({ frontend }: LocalStack, demo: DemoSeed, callbacks: Callbacks): string[] {
   const scripts = underReview(demo);
-  const [first, second] = scripts;
+  const [first, second, third] = scripts;
   const lines = [`Demo scripts under review in instance ${demo.instanceId}:`];
   for (const s of scripts) lines.push(`  ${s.ScriptId}  ${s.Status.padEnd(33)}  updated ${ageHours(s.UpdateTime)} h ago  ${s.ScriptName}`);
-  if (!first || !second) return lines;
+  if (!first || !second || !third) return lines;
   // The CLI finds a server on the default port by itself; elsewhere it is told where.
   const onDefaultPort = frontend.url === `http://127.0.0.1:${LOCAL_DEFAULT_PORT}`;
   const endpoint = onDefaultPort ? '' : ` --endpoint ${frontend.url}`;
-  lines.push('Try it (every line works as printed; the curl and the withdrawal line each withdraw a demo script, the cleanup is a dry run):');
+  lines.push('Try it (every line works as printed; the curl, the withdrawal and the send line each withdraw a demo script, the cleanup is a dry run):');
   lines.push(...httpLines(`${frontend.url}/`, JSON.stringify({ InstanceId: demo.instanceId, ScriptId: first.ScriptId }), onDefaultPort));
   lines.push(`  node build/cli.js ${demo.instanceId} ${second.ScriptId}${endpoint}`);
   lines.push(`  node build/cli.js --cleanup ${demo.instanceId} --older-than-minutes 1440 --dry-run${endpoint}`);
+  // A trigger's own event (README, "The command-line client", has one per trigger); its result arrives at the receiver.
+  const send = callbacks.isCallbackUrl ? `--event eventbridge ${demo.instanceId} ${third.ScriptId}` : `--event async ${demo.instanceId} ${third.ScriptId} --callback-url ${callbacks.receiver.url}`;
+  lines.push(`  node build/cli.js send ${send}${endpoint}`);
   return lines;
 }
 
@@ -104,13 +137,14 @@ function ageHours(updateTimeMs: number): number {
 }
 
 /** Lets accepted async invocations finish before exiting, so Ctrl-C never cuts a withdrawal in half. */
-function stopOnSignals(stack: LocalStack): void {
+function stopOnSignals(stack: LocalStack, receiver: CallbackReceiver): void {
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
     process.stderr.write('stopping…\n');
     await stack.close();
+    await receiver.close();
     process.exit(0);
   };
   process.on('SIGINT', stop);
