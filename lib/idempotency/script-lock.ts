@@ -45,7 +45,7 @@ export type ScriptLock<T> =
       /** The operations that publish `outcome` and leave `mark` (when there are) and let go: send them, or add them to a batch. */
       releaseOps(outcome: T | undefined, mark?: Record<string, unknown>): StoreOp[];
     }
-  | { acquired: false; outcome: T };
+  | { acquired: false; outcome: T; /** The lock's mark, read with the outcome. */ mark: OwnedRecord | undefined };
 
 interface LockRecord extends OwnedRecord {
   expiresAtMs: number;
@@ -83,11 +83,11 @@ export async function lockScript<T>(options: ScriptLockOptions, ahead?: LockAhea
     }
     const [answer, markRead, ...published] = answers as [Claim, OwnedRecord | undefined, ...StoreAnswer[]];
     const outcome = published.find((record) => record !== undefined) as OwnedRecord | undefined;
+    mark = markRead;
     if (outcome) {
       if (answer.claimed) await store.batch([{ op: 'release', key: lockKey(name), owner }]).catch(() => undefined);
       return { outcome: outcome.outcome as T };
     }
-    mark = markRead;
     if (answer.claimed) return { acquired: true };
     holders.set(answer.holder.owner, answer.holder as LockRecord);
     return undefined;
@@ -96,7 +96,7 @@ export async function lockScript<T>(options: ScriptLockOptions, ahead?: LockAhea
     const latest = [...holders.values()].at(-1)!;
     throw new RequestInProgressError(`A withdrawal of script ${name}`, secondsUntil(latest.expiresAtMs, clock.nowMs()));
   }
-  if ('outcome' in decided) return { acquired: false, outcome: decided.outcome as T };
+  if ('outcome' in decided) return { acquired: false, outcome: decided.outcome as T, mark };
   return {
     acquired: true,
     untilMs: untilMs!,

@@ -53,11 +53,12 @@ export async function exclusively(
     if (error instanceof ServiceError) return { result: notAttempted(item, error) };
     throw error;
   }
-  if (!lock.acquired) return { result: { ...lock.outcome, Attempts: 0 } };
+  const marked = lock.mark?.UpdateTime;
+  const withdrawnElsewhereAtMs = typeof marked === 'number' ? marked : undefined;
+  if (!lock.acquired) return { result: { ...lock.outcome, Attempts: 0 }, withdrawnElsewhereAtMs };
   let tracked: TrackedWithdrawal | undefined;
   try {
-    const marked = lock.mark?.UpdateTime;
-    tracked = await withdraw(lock.untilMs, typeof marked === 'number' ? marked : undefined);
+    tracked = await withdraw(lock.untilMs, withdrawnElsewhereAtMs);
     return tracked;
   } finally {
     // Only a definite outcome is worth reporting to waiters; a lost release lapses with the lock.

@@ -37,6 +37,8 @@ export interface WithdrawDeps {
 export interface TrackedWithdrawal {
   result: WithdrawResult;
   unanswered?: UnansweredWindow;
+  /** A holder's outcome adopted without an attempt: the lock's mark, read with it (see WithdrawDeps). */
+  withdrawnElsewhereAtMs?: number;
 }
 
 function attemptWithdrawal(item: WithdrawalItem, deps: WithdrawDeps, remainingMs: number): Promise<AttemptOutcome<ApiBody, CallFailure>> {
@@ -61,7 +63,9 @@ export async function withdrawTracked(item: WithdrawalItem, deps: WithdrawDeps):
   );
   // Another holder's refusal says the script is not under review, not who withdrew it: with
   // attempts of our own that may have acted, the script's state tells (no lock needed to read).
-  if (tracked.result.Attempts === 0 && deps.unanswered && isRefusal(tracked.result)) return settleRefusal(item, deps, tracked.result, deps.unanswered);
+  if (tracked.result.Attempts === 0 && deps.unanswered && isRefusal(tracked.result)) {
+    return settleRefusal(item, Object.assign({}, deps, { withdrawnElsewhereAtMs: tracked.withdrawnElsewhereAtMs }), tracked.result, deps.unanswered);
+  }
   return tracked;
 }
 
