@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { errorAnswer, type Answer } from './answers';
+import { errorAnswer, okAnswer, type Answer } from './answers';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Fault, RandomFaultRates } from './types';
 
@@ -110,6 +110,8 @@ export function playFault(fault: Fault | undefined, run: () => Answer, requestId
     }
     case 'echo-secrets':
       return errorAnswer(fault.status, 'InvalidParameter', `Rejected request with authorization=${headers.authorization} and x-acs-security-token=${headers['x-acs-security-token']}`, requestId);
+    case 'answer':
+      return okAnswer(requestId, fault.fields);
     case 'success-false':
       return {
         kind: 'json',

@@ -48,6 +48,8 @@ export type Fault =
   | { kind: 'non-json' }
   /** 200 whose body says `Success: false` (code `OperationFailed`): a 2xx is not proof of success. */
   | { kind: 'success-false' }
+  /** A success envelope (200, `Success: true`) around these fields instead of the action's: an answer whose shape changed. The action is not performed. */
+  | { kind: 'answer'; fields: Record<string, unknown> }
   /**
    * The action IS performed; the headers go out at once and the body follows one byte every
    * `intervalMs`: a slow-dripping answer that no idle-socket timeout ever cuts.

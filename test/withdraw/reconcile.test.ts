@@ -38,13 +38,57 @@ describe('reconcileRefusal', () => {
   it.each([
     ['a gone script (404 NotExist.Script): refused for good', 404, 'NotExist.Script', 'refused'],
     ['a role without DescribeScript (403): refused for good', 403, 'Forbidden.RAM', 'refused'],
+    ['a plain 400: refused for good (the lowest definite status)', 400, 'InvalidParameter', 'refused'],
     ['a 500: no verdict, the read may work later', 500, 'InternalError', 'unknown'],
     ['throttled: no verdict', 429, 'Throttling.User', 'unknown'],
+    ['a 429 whatever its code: no verdict', 429, 'TooManyRequests', 'unknown'],
+    ['a throttling code on a 400: no verdict', 400, 'Throttling.Api', 'unknown'],
   ])('a read answered %s', async (_, status, code, verdict) => {
     env.emulator.addInstance(INSTANCE, [{ ...script('read-fails'), Status: 'DRAFTED', UpdateTime: nowMs }]);
     env.emulator.injectFault({ kind: 'status', status, code }, { action: 'DescribeScript' });
     const reconciliation = await reconcileRefusal({ client: env.client, item: { InstanceId: INSTANCE, ScriptId: 'read-fails' }, unanswered: windowAround(nowMs), statusBefore: undefined, readTimeoutMs: 1_000, remainingMs: 5_000 });
     expect(reconciliation).toMatchObject({ verdict, ...(verdict === 'refused' ? { code, statusCode: status } : { reason: code }) });
+  });
+
+  it('takes a change stamped at the window\'s very end as ours, and one a millisecond later as not', async () => {
+    const window = windowAround(nowMs);
+    for (const [id, UpdateTime, verdict] of [
+      ['at-end', window.untilMs, 'ours'],
+      ['past-end', window.untilMs + 1, 'not-ours'],
+      ['at-start', window.sinceMs, 'ours'],
+      ['before-start', window.sinceMs - 1, 'not-ours'],
+    ] as const) {
+      env.emulator.addInstance(INSTANCE, [{ ...script(id), Status: 'DRAFTED', UpdateTime }]);
+      const reconciliation = await reconcileRefusal({ client: env.client, item: { InstanceId: INSTANCE, ScriptId: id }, unanswered: window, statusBefore: undefined, readTimeoutMs: 1_000, remainingMs: 5_000 });
+      expect(reconciliation.verdict, id).toBe(verdict);
+    }
+  });
+
+  it('never takes the change another request was answered for (the lock\'s mark) as ours', async () => {
+    env.emulator.addInstance(INSTANCE, [{ ...script('marked'), Status: 'DRAFTED', UpdateTime: nowMs }]);
+    const input = { client: env.client, item: { InstanceId: INSTANCE, ScriptId: 'marked' }, unanswered: windowAround(nowMs), statusBefore: undefined, readTimeoutMs: 1_000, remainingMs: 5_000 };
+    expect((await reconcileRefusal({ ...input, withdrawnElsewhereAtMs: nowMs })).verdict).toBe('not-ours');
+    // Another change (an older mark) does not hide ours.
+    expect((await reconcileRefusal({ ...input, withdrawnElsewhereAtMs: nowMs - 1 })).verdict).toBe('ours');
+  });
+
+  it.each([
+    ['no Script', {}],
+    ['a Script without Status', { Script: { ScriptId: 'x', UpdateTime: nowMs } }],
+    ['a Script without UpdateTime', { Script: { ScriptId: 'x', Status: 'DRAFTED' } }],
+    ['a Status that is not text', { Script: { ScriptId: 'x', Status: 7, UpdateTime: nowMs } }],
+  ])('gives no verdict on an answer with %s: the read tells nothing', async (_, fields) => {
+    env.emulator.addInstance(INSTANCE, [{ ...script('odd-answer'), Status: 'DRAFTED', UpdateTime: nowMs }]);
+    env.emulator.injectFault({ kind: 'answer', fields }, { action: 'DescribeScript' });
+    const reconciliation = await reconcileRefusal({ client: env.client, item: { InstanceId: INSTANCE, ScriptId: 'odd-answer' }, unanswered: windowAround(nowMs), statusBefore: undefined, readTimeoutMs: 1_000, remainingMs: 5_000 });
+    expect(reconciliation).toEqual({ verdict: 'unknown', reason: 'no script state in the answer' });
+  });
+
+  it('gives no verdict on a read answered 200 with Success: false', async () => {
+    env.emulator.addInstance(INSTANCE, [{ ...script('success-false'), Status: 'DRAFTED', UpdateTime: nowMs }]);
+    env.emulator.injectFault({ kind: 'success-false' }, { action: 'DescribeScript' });
+    const reconciliation = await reconcileRefusal({ client: env.client, item: { InstanceId: INSTANCE, ScriptId: 'success-false' }, unanswered: windowAround(nowMs), statusBefore: undefined, readTimeoutMs: 1_000, remainingMs: 5_000 });
+    expect(reconciliation.verdict).toBe('unknown');
   });
 });
 
