@@ -18,6 +18,7 @@ import { cloudEvent } from '../support/events';
 import type { InstanceAnswer } from '../support/instances';
 import { redisAvailable, startRedis, type RedisServer } from '../support/redis-server';
 import { script } from '../support/stack';
+import { storeLink } from '../support/store-link';
 import { ALLOWED, SECRET, baseEnv, ctx, fresh, httpAnswer, signed, sleep, useWorld } from './helpers';
 
 const world = useWorld(redisAvailable);
@@ -149,67 +150,6 @@ function overlapping(scriptId: string): Array<[Call, Call]> {
   return pairs;
 }
 const withdrawCalls = (id: string) => upstream.calls.filter((c) => c.action === 'WithdrawScriptReview' && c.scriptId === id).length;
-
-/** A loopback TCP proxy to Redis: constant added latency, freeze/thaw, or a cut on a command naming `marker`. */
-interface StoreLink {
-  url: string;
-  freeze(): void;
-  thaw(): void;
-  /** The next client chunk naming `marker` reaches Redis, its reply never comes back, and the link refuses connections for `outageMs`. */
-  cutOn(marker: string, outageMs: number): void;
-  close(): void;
-}
-async function storeLink(port: number, latencyMs = 0): Promise<StoreLink> {
-  let frozen = false;
-  let cut: { marker: string; outageMs: number } | undefined;
-  let refuseUntil = 0;
-  const held: Array<() => void> = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    if (Date.now() < refuseUntil) return void client.destroy();
-    const upstreamSocket = net.connect(port, '127.0.0.1');
-    sockets.add(client).add(upstreamSocket);
-    const send = (to: net.Socket, chunk: Buffer) => {
-      const write = () => !to.destroyed && to.write(chunk);
-      if (frozen) held.push(write);
-      else if (latencyMs > 0) setTimeout(write, latencyMs);
-      else write();
-    };
-    client.on('data', (chunk: Buffer) => {
-      if (cut && chunk.includes(cut.marker)) {
-        const { outageMs } = cut;
-        cut = undefined;
-        upstreamSocket.write(chunk);
-        refuseUntil = Date.now() + outageMs;
-        client.destroy();
-        setTimeout(() => upstreamSocket.destroy(), 200);
-        for (const s of sockets) if (s !== upstreamSocket) s.destroy();
-        return;
-      }
-      send(upstreamSocket, chunk);
-    });
-    upstreamSocket.on('data', (chunk: Buffer) => send(client, chunk));
-    client.on('error', () => upstreamSocket.destroy());
-    upstreamSocket.on('error', () => client.destroy());
-    client.on('close', () => setTimeout(() => upstreamSocket.destroy(), 200));
-    upstreamSocket.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const proxyPort = (server.address() as net.AddressInfo).port;
-  return {
-    url: `redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${proxyPort}/0`,
-    freeze: () => (frozen = true),
-    thaw: () => {
-      frozen = false;
-      for (const f of held.splice(0)) f();
-    },
-    cutOn: (marker, outageMs) => (cut = { marker, outageMs }),
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
 
 const env = (extra: Record<string, string> = {}): Record<string, string> => ({
   ...baseEnv(world),
@@ -429,7 +369,7 @@ describe.runIf(redisAvailable)('the delivery record under attack (built bundles,
   // holder's outcome"). lib/idempotency/script-lock.ts lockScript: the outcome is read before the
   // claim and never after a successful claim.
   it('held (was BROKE, fixed in 189606d): a waiter on a slow store link reads the holder\'s outcome in the round trip of its claim: one call, and the holder\'s success reported', async () => {
-    const slow = await storeLink(redis.port, 250);
+    const slow = await storeLink(redis.port, PASSWORD, 250);
     try {
       const [holder, waiter] = await Promise.all([spawn(env({ OUTBOUNDBOT_READ_TIMEOUT_MS: '3000' })), spawn(env({ IDEMPOTENCY_REDIS_URL: slow.url, IDEMPOTENCY_TIMEOUT_MS: '2000' }))]);
       await waiter.invoke(item(fresh(world, 1)[0]!), ctx(world)); // connected
@@ -457,7 +397,7 @@ describe.runIf(redisAvailable)('the delivery record under attack (built bundles,
   // nothing was sent upstream. lib/idempotency/once.ts sendClaims (one best-effort give-back,
   // never retried while the invocation still has ~19 s).
   it('held (was BROKE): a claim written but its reply lost in a 1.5 s store outage is given back once the store returns: the retry after the outage is not told 409', async () => {
-    const link = await storeLink(redis.port);
+    const link = await storeLink(redis.port, PASSWORD);
     try {
       const a = await spawn(env({ IDEMPOTENCY_REDIS_URL: link.url }));
       const b = await spawn(env());
@@ -478,7 +418,7 @@ describe.runIf(redisAvailable)('the delivery record under attack (built bundles,
   }, 20_000);
 
   it('held: the store freezes mid-work (IDEMPOTENCY_TIMEOUT_MS 5 s, a 3 s function): a batch and a waiter on its script both answer before 3 s', async () => {
-    const link = await storeLink(redis.port);
+    const link = await storeLink(redis.port, PASSWORD);
     try {
       const [a, b] = await Promise.all([spawn(env({ IDEMPOTENCY_REDIS_URL: link.url, IDEMPOTENCY_TIMEOUT_MS: '5000' })), spawn(env({ IDEMPOTENCY_REDIS_URL: link.url, IDEMPOTENCY_TIMEOUT_MS: '5000' }))]);
       await Promise.all([a.invoke(item(fresh(world, 1)[0]!), ctx(world)), b.invoke(item(fresh(world, 1)[0]!), ctx(world))]);

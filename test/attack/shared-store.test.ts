@@ -1,48 +1,14 @@
 // Attacks on exactly-once with a shared Redis: two built instances, races, a stalled store, TTL reuse.
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloudEvent, mnsQueueEvent } from '../support/events';
 import { freePort, redisAvailable, startRedis, type RedisServer } from '../support/redis-server';
+import { storeLink } from '../support/store-link';
 import { ALLOWED, calls, ctx, fresh, httpAnswer, instance, signed, sleep, useWorld } from './helpers';
 
 const world = useWorld(redisAvailable);
 let redis: RedisServer;
 const PASSWORD = 'p@ss:w/rd+atk%20long';
-
-/** A loopback TCP proxy to Redis that can be frozen: connections stay open, nothing is forwarded. */
-interface Proxy { url: string; freeze(): void; thaw(): void; close(): Promise<void> }
-async function proxyTo(port: number): Promise<Proxy> {
-  let frozen = false;
-  const held: Array<() => void> = [];
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, '127.0.0.1');
-    sockets.add(client).add(upstream);
-    const pipe = (from: net.Socket, to: net.Socket) =>
-      from.on('data', (chunk) => (frozen ? held.push(() => to.write(chunk)) : to.write(chunk)));
-    pipe(client, upstream);
-    pipe(upstream, client);
-    client.on('error', () => upstream.destroy());
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const proxyPort = (server.address() as net.AddressInfo).port;
-  return {
-    url: `redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${proxyPort}/0`,
-    freeze: () => (frozen = true),
-    thaw: () => {
-      frozen = false;
-      for (const f of held.splice(0)) f();
-    },
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 beforeAll(async () => {
   if (redisAvailable) redis = await startRedis({ password: PASSWORD });
@@ -158,7 +124,7 @@ describe.runIf(redisAvailable)('two instances, one Redis', () => {
   });
 
   it('a store that stalls after the withdrawal (default IDEMPOTENCY_TIMEOUT_MS): the answer still comes before context.function.timeout', async () => {
-    const proxy = await proxyTo(redis.port);
+    const proxy = await storeLink(redis.port, PASSWORD);
     try {
       const w = await instance(world, env(proxy.url, { IDEMPOTENCY_TIMEOUT_MS: '__unset__' }));
       const [id] = fresh(world, 1);
@@ -182,7 +148,7 @@ describe.runIf(redisAvailable)('two instances, one Redis', () => {
   }, 30_000);
 
   it('a store that stalls at the start: the 503 still comes before context.function.timeout', async () => {
-    const proxy = await proxyTo(redis.port);
+    const proxy = await storeLink(redis.port, PASSWORD);
     try {
       const w = await instance(world, env(proxy.url, { IDEMPOTENCY_TIMEOUT_MS: '5000' }));
       const [id] = fresh(world, 1);
