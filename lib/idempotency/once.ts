@@ -166,7 +166,10 @@ async function claimOrWait(options: OnceOptions, claim: KeyRecord): Promise<Foun
     alongside = [];
     if (answer!.claimed) {
       const previous = answer!.previous as KeyRecord | undefined;
-      return { action: 'run', previous, alongside: sent.length > 0 ? others : undefined };
+      // The store decided atomically; the table must agree, or one of them is wrong.
+      const action = ON_CLAIM[stateOf(previous, clock.nowMs())];
+      if (action !== 'run') throw new Error(`the store let a claim take over a record the table says to ${action} on`);
+      return { action, previous, alongside: sent.length > 0 ? others : undefined };
     }
     await giveBack(store, sent, others);
     holder = answer!.holder as KeyRecord;

@@ -160,3 +160,16 @@ describe('a claim whose answer was lost', () => {
     expect(clock.sleeps).toEqual([]);
   });
 });
+
+describe('the store and the table', () => {
+  it('refuses to run when the store lets a claim take over what the table says to replay or wait on', async () => {
+    const { options, clock } = setup();
+    const broken = (status: 'COMPLETED' | 'IN_PROGRESS') =>
+      storeOf(async (ops) => ops.map(() => ({ claimed: true, previous: { owner: 'x', status, fingerprint: 'fp', expiresAtMs: 0, claimUntilMs: clock.now + 1_000 } })));
+    let worked = false;
+    const work = async () => ((worked = true), { value: 'v', keep: true });
+    await expect(runOnce(options({ store: broken('COMPLETED') }), work)).rejects.toThrow(/table says to replay/);
+    await expect(runOnce(options({ store: broken('IN_PROGRESS') }), work)).rejects.toThrow(/table says to wait/);
+    expect(worked).toBe(false);
+  });
+});
