@@ -71,7 +71,7 @@ export async function lockScript<T>(options: ScriptLockOptions, ahead?: LockAhea
   let sentAhead: StoreAnswer[] | undefined = ahead?.answers;
   let untilMs = ahead?.ops[0].record.expiresAtMs as number | undefined;
   let mark: OwnedRecord | undefined;
-  const decided = await pollUntil(clock, options.waitUntilMs, async (): Promise<{ outcome: T } | { acquired: true } | undefined> => {
+  const decided = await pollUntil(clock, options.waitUntilMs, async (): Promise<{ outcome: T } | 'acquired' | undefined> => {
     let answers = sentAhead;
     sentAhead = undefined;
     if (answers === undefined) {
@@ -88,7 +88,7 @@ export async function lockScript<T>(options: ScriptLockOptions, ahead?: LockAhea
       if (answer.claimed) await store.batch([{ op: 'release', key: lockKey(name), owner }]).catch(() => undefined);
       return { outcome: outcome.outcome as T };
     }
-    if (answer.claimed) return { acquired: true };
+    if (answer.claimed) return 'acquired';
     holders.set(answer.holder.owner, answer.holder as LockRecord);
     return undefined;
   });
@@ -96,7 +96,7 @@ export async function lockScript<T>(options: ScriptLockOptions, ahead?: LockAhea
     const latest = [...holders.values()].at(-1)!;
     throw new RequestInProgressError(`A withdrawal of script ${name}`, secondsUntil(latest.expiresAtMs, clock.nowMs()));
   }
-  if ('outcome' in decided) return { acquired: false, outcome: decided.outcome as T, mark };
+  if (decided !== 'acquired') return { acquired: false, outcome: decided.outcome as T, mark };
   return {
     acquired: true,
     untilMs: untilMs!,
