@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock';
 import { IdempotencyKeyMismatchError, IdempotencyStoreUnavailableError, RequestInProgressError } from './errors';
-import { inherit, union, unsettledAfter, type Claim, type IdempotencyStore, type OwnedRecord, type Span, type StoreOp } from './store';
+import { inherit, union, type Claim, type IdempotencyStore, type OwnedRecord, type Span, type StoreOp } from './store';
 import { pollUntil, secondsUntil } from './wait';
 
 /**
@@ -112,15 +112,14 @@ export async function runOnce<T, C = unknown>(options: OnceOptions, work: (run: 
   };
   const found = await claimOrWait(options, claim);
   if (found.action === 'replay') return { replayed: true, value: found.record.outcome as T };
-  const previous = found.previous;
+  // The record as the store wrote it: the claim, with what it took over; the run starts from that.
+  const taken = (found.previous ? inherit(claim, found.previous) : claim) as KeyRecord;
   const run: OnceRun<C> = {
-    carried: previous?.carry === undefined ? undefined : (JSON.parse(previous.carry) as C),
-    unsettled: previous && unsettledAfter(previous),
+    carried: taken.carry === undefined ? undefined : (JSON.parse(taken.carry) as C),
+    unsettled: taken.unsettled as Span | undefined,
     alongside: found.alongside,
     atEnd: [],
   };
-  // The record as the store wrote it: the claim, with what it took over.
-  const taken = (previous ? inherit(claim, previous) : claim) as KeyRecord;
   let result: OnceWork<T, C>;
   try {
     result = await work(run);
