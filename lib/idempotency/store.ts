@@ -88,7 +88,7 @@ export function inherit(record: OwnedRecord, previous: OwnedRecord): OwnedRecord
 }
 
 /** When the runs behind `previous` may have acted unsettled: its span, and the life of a claim it still holds. */
-export function unsettledAfter(previous: OwnedRecord): Span | undefined {
+function unsettledAfter(previous: OwnedRecord): Span | undefined {
   const { unsettled, claimedAtMs, claimUntilMs } = previous;
   return claimedAtMs !== undefined && claimUntilMs !== undefined ? union(unsettled, { sinceMs: claimedAtMs, untilMs: claimUntilMs }) : unsettled;
 }
