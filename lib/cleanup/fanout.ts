@@ -12,7 +12,7 @@ import type { CleanupConfig } from '../runtime/config';
 import type { WithdrawalItem } from '../withdraw/withdraw-item';
 import { FcClientSettingsError } from './errors';
 import { runFailure } from './run-failure';
-import { chunkTaskId } from './task-id';
+import type { PlannedChunk } from './chunk-plan';
 
 /** FC answers an async invocation once it is queued; this only bounds a network that hangs. */
 const INVOKE_TIMEOUT_MS = 10_000;
@@ -103,18 +103,9 @@ export function toDispatchFailure(error: unknown): CallFailure {
   return { ...transportFailure(error, 'Function Compute'), statusCode: undefined, requestId: undefined };
 }
 
-/** Consecutive slices of at most `size`. */
-export function chunk<T>(items: readonly T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size));
-  return chunks;
-}
-
 interface DispatchDeps {
   invoker: AsyncInvoker;
   functionName: string;
-  /** The cleanup invocation's requestId, which FC keeps across its async retries: the task ids are made from it. */
-  runRequestId: string;
   clock: Clock;
   policy: RetryPolicy;
   /** Epoch ms after which no attempt may start or still be running. */
@@ -133,8 +124,7 @@ interface Queued {
  * was queued by an earlier attempt whose answer was lost, or by an earlier run of this
  * invocation (FC's async retry keeps the requestId), so it counts as dispatched, not failed.
  */
-export async function dispatchChunk(items: WithdrawalItem[], index: number, deps: DispatchDeps): Promise<ChunkResult> {
-  const taskId = chunkTaskId(deps.runRequestId, index, items);
+export async function dispatchChunk({ index, taskId, items }: PlannedChunk, deps: DispatchDeps): Promise<ChunkResult> {
   const attempt = async (remainingMs: number): Promise<AttemptOutcome<Queued, CallFailure>> => {
     try {
       // fc2's own timeout is not held to: cut the attempt at what is left (the task id keeps a retry from queueing twice).

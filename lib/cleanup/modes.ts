@@ -10,7 +10,8 @@ import type { CleanupConfig } from '../runtime/config';
 import { logWithdrawal, withdrawItem, type WithdrawalItem } from '../withdraw/withdraw-item';
 import { mapUntil, type CleanupBudget } from './budget';
 import { leftReview } from './left-review';
-import { chunk, createAsyncInvoker, dispatchChunk, logChunk, resolveFanoutTarget, type ChunkResult, type FanoutTarget } from './fanout';
+import { planChunks } from './chunk-plan';
+import { createAsyncInvoker, dispatchChunk, logChunk, resolveFanoutTarget, type ChunkResult, type FanoutTarget } from './fanout';
 import type { CleanupRequest } from './request';
 import type { StaleReview } from './select';
 import type { Outcome } from './summary';
@@ -35,7 +36,7 @@ interface ModeSetup {
   run: Run;
   context: FcContext;
   credentials: Credentials;
-  /** The instance's idempotency store (shared when IDEMPOTENCY_REDIS_URL is set), opened on first use: the inline mode's script locks. */
+  /** The instance's idempotency store (shared when IDEMPOTENCY_REDIS_URL is set), opened on first use: the inline mode's script locks, the fan-out's chunk of each item. */
   store: () => Promise<IdempotencyStore>;
 }
 
@@ -104,15 +105,21 @@ async function withdrawInline(run: Run, { items, selected, client }: ModeWork, s
   };
 }
 
-/** Queues the items in chunks of FANOUT_CHUNK_SIZE as async invocations of the withdraw function. */
-async function fanOut(run: Run, items: WithdrawalItem[], target: FanoutTarget): Promise<Outcome> {
+/**
+ * Queues the items in chunks of FANOUT_CHUNK_SIZE as async invocations of the withdraw function.
+ * With a shared store, each item's chunk is recorded first (lib/cleanup/chunk-plan.ts), so FC's
+ * retry of the run queues no item twice though it lists less; this instance's memory would be
+ * seen by no retry on another instance, so without one the task ids alone protect the chunks.
+ */
+async function fanOut(run: Run, items: WithdrawalItem[], target: FanoutTarget, store: IdempotencyStore | undefined): Promise<Outcome> {
   const { clock, cfg, budget } = run;
-  const deps = { invoker: createAsyncInvoker(target), functionName: target.functionName, runRequestId: run.requestId, clock, policy: run.policy, workEndMs: budget.workEndMs };
-  const chunks = chunk(items, cfg.FANOUT_CHUNK_SIZE).map((slice, index) => ({ slice, index }));
-  const { done, notStarted } = await mapUntil(chunks, cfg.CLEANUP_CONCURRENCY, budget.intakeEndMs, clock, async ({ slice, index }) => {
+  const record = store && { store, ttlMs: cfg.IDEMPOTENCY_TTL_SECONDS * 1000, nowMs: clock.nowMs() };
+  const chunks = await planChunks(items, run.requestId, cfg.FANOUT_CHUNK_SIZE, record);
+  const deps = { invoker: createAsyncInvoker(target), functionName: target.functionName, clock, policy: run.policy, workEndMs: budget.workEndMs };
+  const { done, notStarted } = await mapUntil(chunks, cfg.CLEANUP_CONCURRENCY, budget.intakeEndMs, clock, async (planned) => {
     const startedMs = clock.nowMs();
-    const result = await dispatchChunk(slice, index, deps);
-    logChunk(run.log, result, slice, { functionName: target.functionName, durationMs: clock.nowMs() - startedMs, coldStart: run.coldStart });
+    const result = await dispatchChunk(planned, deps);
+    logChunk(run.log, result, planned.items, { functionName: target.functionName, durationMs: clock.nowMs() - startedMs, coldStart: run.coldStart });
     return result;
   });
   const sizeOf = (chunks: readonly ChunkResult[]) => chunks.reduce((sum, c) => sum + c.Size, 0);
@@ -123,7 +130,7 @@ async function fanOut(run: Run, items: WithdrawalItem[], target: FanoutTarget): 
       Failed: sizeOf(done.filter((c) => !c.Success)),
       Dispatched: sizeOf(queued),
       AlreadyDispatched: sizeOf(queued.filter((c) => c.Code === 'AlreadyDispatched')),
-      Remaining: notStarted.flatMap((c) => c.slice),
+      Remaining: notStarted.flatMap((c) => c.items),
     },
     detail: { Chunks: done },
   };
@@ -139,8 +146,9 @@ export const MODES: { readonly [M in RunMode]: Mode } = {
     return async ({ selected }) => dryRun(setup.run, selected);
   },
   inline: ({ run, store }) => async (work) => withdrawInline(run, work, await store()),
-  fanout: ({ run, context, credentials }) => {
+  fanout: ({ run, context, credentials, store }) => {
     const target = resolveFanoutTarget(run.cfg, context, credentials);
-    return ({ items }) => fanOut(run, items, target);
+    const shared = run.cfg.IDEMPOTENCY_REDIS_URL !== undefined;
+    return async ({ items }) => fanOut(run, items, target, shared ? await store() : undefined);
   },
 };

@@ -20,6 +20,9 @@ const PLAIN_RUN_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 const sha256Hex = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
+/** The run's requestId as it goes in ids and keys: as it is when plain and short, else hashed. */
+export const runIdOf = (runRequestId: string): string => (PLAIN_RUN_ID.test(runRequestId) ? runRequestId : `h${sha256Hex(runRequestId).slice(0, 32)}`);
+
 /**
  * `cleanup-<run>-<index>-<digest>`: `<run>` the cleanup invocation's requestId (hashed when it is
  * long or has characters FC refuses), `<digest>` 64 bits of SHA-256 over the chunk's items in
@@ -28,7 +31,7 @@ const sha256Hex = (text: string): string => createHash('sha256').update(text, 'u
  * At most 8 + 64 + 1 + 5 + 1 + 16 = 95 characters for the 10 000 items a run may select.
  */
 export function chunkTaskId(runRequestId: string, index: number, items: readonly WithdrawalItem[]): string {
-  const run = PLAIN_RUN_ID.test(runRequestId) ? runRequestId : `h${sha256Hex(runRequestId).slice(0, 32)}`;
+  const run = runIdOf(runRequestId);
   const digest = sha256Hex(items.map((item) => `${item.InstanceId}/${item.ScriptId}`).join('\n')).slice(0, 16);
   return `cleanup-${run}-${index}-${digest}`;
 }

@@ -33,7 +33,7 @@ it('an FC endpoint that drips its answer: the dispatch ends at the deadline, not
   const invoker = createAsyncInvoker({ accountId: '1111', region: 'cn-shanghai', endpoint, credentials: { accessKeyId: 'key', accessKeySecret: 'secret' } });
   const items = [{ InstanceId: 'instance-1', ScriptId: 'script-1' }];
   const startMs = Date.now();
-  const result = await dispatchChunk(items, 0, { invoker, functionName: 'w', runRequestId: 'run-1', clock: systemClock, policy: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 5 }, workEndMs: startMs + 800 });
+  const result = await dispatchChunk({ index: 0, taskId: 'cleanup-run-1-0-test', items }, { invoker, functionName: 'w', clock: systemClock, policy: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 5 }, workEndMs: startMs + 800 });
   expect(Date.now() - startMs).toBeLessThan(900);
   expect(result).toMatchObject({ Success: false, NotDispatched: items });
 }, 10_000);
@@ -43,7 +43,7 @@ it('a transport that outlives its own timeout (fc2 bounds connect and read apart
   const invoker = { invokeAsync: () => new Promise<string | undefined>(() => undefined) };
   const items = [{ InstanceId: 'instance-1', ScriptId: 'script-1' }];
   const startMs = Date.now();
-  const result = await dispatchChunk(items, 0, { invoker, functionName: 'w', runRequestId: 'run-1', clock: systemClock, policy: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 }, workEndMs: startMs + 300 });
+  const result = await dispatchChunk({ index: 0, taskId: 'cleanup-run-1-0-test', items }, { invoker, functionName: 'w', clock: systemClock, policy: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 }, workEndMs: startMs + 300 });
   expect(Date.now() - startMs).toBeLessThan(600);
   expect(result).toMatchObject({ Success: false, Code: 'DeadlineExceeded', NotDispatched: items });
 });

@@ -3,103 +3,38 @@
 // x-fc-async-task-id with 409 as FC does), which withdraws against the emulator.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EmulatorScript, OutboundBotEmulator } from '../../emulator/outboundbot';
+import type { OutboundBotEmulator } from '../../emulator/outboundbot';
 import { createCleanupService } from '../../lib/cleanup/service';
 import type { CleanupResult } from '../../lib/cleanup/summary';
 import { systemClock } from '../../lib/core/clock';
-import { startFrontend, type FcHandler, type Frontend } from '../../local/fc-frontend';
-import type { FcKey } from '../../local/fc-signature';
-import { contextFor, startTestEmulator, type RoleCredentials } from '../support/stack';
+import type { FcHandler, Frontend } from '../../local/fc-frontend';
+import { startFanoutStack, timerEvent, WITHDRAW_FUNCTION, type FanoutStack } from '../support/fanout-stack';
+import { contextFor, type RoleCredentials } from '../support/stack';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const WITHDRAW_FUNCTION = 'withdraw-script-review-withdraw';
-const MINUTE_MS = 60_000;
-
+let stack: FanoutStack;
 let emulator: OutboundBotEmulator;
 let role: RoleCredentials;
 let frontend: Frontend;
 let cleanup: FcHandler;
-/** The withdraw function starts a queued invocation only once this settles: a test holds the queue to retry the cleanup meanwhile. */
-let queueOpen: Promise<void> = Promise.resolve();
-let metafiles: Record<string, { inputs: Record<string, unknown> }>;
-/** The role's key as the front end knows it; a test swaps the secret to see a refused signature. */
-const keys = new Map<string, FcKey>();
-const frontendLog: string[] = [];
-const stdoutLines: string[] = [];
-const savedEnv = { ...process.env };
-const writeStdout = process.stdout.write.bind(process.stdout);
+let stdoutLines: string[];
+let frontendLog: string[];
 
 beforeAll(async () => {
-  const build = (await import(pathToFileURL(path.join(ROOT, 'scripts/build.mjs')).href)) as { buildFunctions(): Promise<typeof metafiles> };
-  metafiles = await build.buildFunctions();
-  ({ emulator, role } = await startTestEmulator());
-  keys.set(role.accessKeyId, { accessKeySecret: role.accessKeySecret, securityToken: role.securityToken });
-
-  // Both bundles run in this process and read process.env on their first invocation.
-  for (const name of Object.keys(process.env)) if (/^(CALLBACK_|WEBHOOK_|ALIBABA_CLOUD_|FC_|CLEANUP_|FANOUT_)/.test(name)) delete process.env[name];
-  const requireBundle = createRequire(import.meta.url);
-  const withdraw = (requireBundle(path.join(ROOT, 'dist/withdraw/index.js')) as { handler: FcHandler }).handler;
-  cleanup = (requireBundle(path.join(ROOT, 'dist/cleanup/index.js')) as { handler: FcHandler }).handler;
-  frontend = await startFrontend({
-    host: '127.0.0.1',
-    port: 0,
-    functions: new Map([[WITHDRAW_FUNCTION, { handler: async (event, context) => (await queueOpen, withdraw(event, context)), timeoutSeconds: 30 }]]),
-    httpFunction: WITHDRAW_FUNCTION,
-    keys,
-    roleCredentials: () => ({ ...role }),
-    asyncRetries: 1,
-    asyncRetryDelayMs: 10,
-    log: (line) => frontendLog.push(line),
-  });
-  Object.assign(process.env, {
-    OUTBOUNDBOT_ENDPOINT: emulator.endpoint,
-    OUTBOUNDBOT_PROTOCOL: 'http',
-    RETRY_BASE_DELAY_MS: '1',
-    RETRY_MAX_DELAY_MS: '5',
-    CLEANUP_MODE: 'fanout',
-    FANOUT_CHUNK_SIZE: '3',
-    WITHDRAW_FUNCTION_NAME: WITHDRAW_FUNCTION,
-    FC_ENDPOINT: frontend.url,
-  });
-  // The bundles log JSON lines to stdout: keep them for assertions, out of the test report.
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    const text = chunk.toString();
-    if (text.startsWith('{')) {
-      stdoutLines.push(...text.split('\n').filter(Boolean));
-      return true;
-    }
-    return (writeStdout as (...args: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write;
+  stack = await startFanoutStack();
+  ({ emulator, role, frontend, cleanup, stdoutLines, frontendLog } = stack);
 });
 
 afterAll(async () => {
-  process.stdout.write = writeStdout;
-  for (const name of Object.keys(process.env)) if (!(name in savedEnv)) delete process.env[name];
-  Object.assign(process.env, savedEnv);
-  await frontend?.close();
-  await emulator?.close();
+  await stack?.close();
 });
 
-function staleInstance(reviews: number, others: string[]): { instanceId: string; stale: EmulatorScript[]; all: EmulatorScript[] } {
-  const aged = (Status: string, ageMinutes: number): EmulatorScript => ({ ScriptId: randomUUID(), ScriptName: Status, Status, UpdateTime: Date.now() - ageMinutes * MINUTE_MS });
-  const stale = Array.from({ length: reviews }, (_, i) => aged(i % 2 ? 'PUBLISHED_AND_EXAMINE_IN_PROGRESS' : 'EXAMINE_IN_PROGRESS', 600 + i));
-  const all = [...stale, ...others.map((status) => aged(status, 600)), aged('EXAMINE_IN_PROGRESS', 1)];
-  const instanceId = randomUUID();
-  emulator.addInstance(instanceId, all);
-  return { instanceId, stale, all };
-}
-
-const timerEvent = (payload: Record<string, unknown>) =>
-  Buffer.from(JSON.stringify({ triggerTime: '2026-11-24T19:00:00Z', triggerName: 'nightly', payload: JSON.stringify(payload) }));
+const staleInstance = (reviews: number, others: string[]) => stack.staleInstance(reviews, others);
 
 describe('cleanup fan-out through @alicloud/fc2 and the local FC front end', () => {
   it('keeps @alicloud/fc2 out of the withdraw bundle and lazily inside the cleanup bundle', () => {
-    const fromPackage = (name: string, pkg: string) => Object.keys(metafiles[name]!.inputs).some((input) => input.includes(`node_modules/${pkg}/`));
+    const fromPackage = (name: string, pkg: string) => Object.keys(stack.metafiles[name]!.inputs).some((input) => input.includes(`node_modules/${pkg}/`));
     expect(fromPackage('withdraw', '@alicloud/fc2')).toBe(false);
     expect(fromPackage('withdraw', 'ali-oss')).toBe(false);
     expect(fromPackage('cleanup', '@alicloud/fc2')).toBe(true);
@@ -134,7 +69,8 @@ describe('cleanup fan-out through @alicloud/fc2 and the local FC front end', () 
     const event = timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60 });
     let openQueue!: () => void;
     // The chunks stay queued, their scripts still under review, while FC runs the timer event again.
-    queueOpen = new Promise((resolve) => (openQueue = resolve));
+    const queueOpen = new Promise<void>((resolve) => (openQueue = resolve));
+    stack.gate = () => queueOpen;
     let first: CleanupResult;
     let retried: CleanupResult;
     try {
@@ -142,7 +78,7 @@ describe('cleanup fan-out through @alicloud/fc2 and the local FC front end', () 
       retried = (await cleanup(event, contextFor(role, 60, 'fanout-retried-run'))) as CleanupResult;
     } finally {
       openQueue();
-      queueOpen = Promise.resolve();
+      stack.gate = async () => {};
     }
 
     expect(first).toMatchObject({ Success: true, Selected: 7, Dispatched: 7, AlreadyDispatched: 0, Failed: 0 });
@@ -170,7 +106,7 @@ describe('cleanup fan-out through @alicloud/fc2 and the local FC front end', () 
 
   it('a refused signature fails every chunk without retrying it, lists the items, and nothing is withdrawn', async () => {
     const { instanceId, stale } = staleInstance(4, ['DRAFTED']);
-    keys.set(role.accessKeyId, { accessKeySecret: randomBytes(24).toString('base64'), securityToken: role.securityToken });
+    stack.keys.set(role.accessKeyId, { accessKeySecret: randomBytes(24).toString('base64'), securityToken: role.securityToken });
     try {
       const result = (await cleanup(timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60 }), contextFor(role, 60, 'fanout-refused'))) as CleanupResult;
 
@@ -185,7 +121,7 @@ describe('cleanup fan-out through @alicloud/fc2 and the local FC front end', () 
       expect(failures).toHaveLength(2);
       expect(failures[0]).toMatchObject({ level: 'error', HttpStatusCode: 403 });
     } finally {
-      keys.set(role.accessKeyId, { accessKeySecret: role.accessKeySecret, securityToken: role.securityToken });
+      stack.keys.set(role.accessKeyId, { accessKeySecret: role.accessKeySecret, securityToken: role.securityToken });
     }
   });
 });

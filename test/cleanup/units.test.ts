@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { mapUntil, planBudget } from '../../lib/cleanup/budget';
 import { timelineOf } from '../../lib/fc/timeline';
 import { FcClientSettingsError } from '../../lib/cleanup/errors';
-import { chunk, createAsyncInvoker, dispatchChunk, resolveFanoutTarget, toDispatchFailure } from '../../lib/cleanup/fanout';
+import { chunk } from '../../lib/cleanup/chunk-plan';
+import { createAsyncInvoker, dispatchChunk, resolveFanoutTarget, toDispatchFailure } from '../../lib/cleanup/fanout';
 import { listScripts, refusesQueryByStatus } from '../../lib/cleanup/list';
 import { collectPages, MAX_LIST_PAGES, readScriptPage, type ListedScript, type PageOutcome } from '../../lib/cleanup/pages';
 import { parseCleanupRequest } from '../../lib/cleanup/request';
@@ -467,7 +468,7 @@ describe('the one DeadlineExceeded rule of the listing and the dispatch', () => 
     });
     const invoker = createAsyncInvoker({ accountId: '1111', region: 'cn-shanghai', endpoint: 'http://127.0.0.1:9', credentials });
     const items = [{ InstanceId: 'instance-1', ScriptId: 'script-1' }];
-    const chunkResult = await dispatchChunk(items, 0, { invoker, functionName: 'w', runRequestId: 'run-1', clock, policy, workEndMs: clock.nowMs() });
+    const chunkResult = await dispatchChunk({ index: 0, taskId: chunkTaskId('run-1', 0, items), items }, { invoker, functionName: 'w', clock, policy, workEndMs: clock.nowMs() });
     expect(chunkResult).toEqual({
       Index: 0,
       Size: 1,
