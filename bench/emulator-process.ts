@@ -1,5 +1,5 @@
 // The emulator in a process of its own, as the real gateway is: its work does not share the
-// measured process's CPU. Driven over IPC by bench/bench.ts: each message carries an `id` and
+// measured process's CPU. Driven over IPC by the bench (bench/setup.ts and the row modules): each message carries an `id` and
 // gets exactly one reply with the same `id`.
 //
 // It also measures what it really adds to each request (service time: from the request's

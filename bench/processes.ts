@@ -1,6 +1,7 @@
 // Child processes of the bench: every one is tracked so a failed or timed-out bench kills what
 // it started (by pid, its own children only), and every wait is bounded.
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { RESULT_MARK } from './child-report';
 
@@ -122,3 +123,20 @@ export class IpcChild {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime. */
+export const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
+
+/**
+ * user + system CPU of a live child as the kernel's /proc/<pid>/stat has it, µs, in ticks of
+ * 1/CLK_TCK s: too coarse for a cold start, fine as an independent check of a warm round.
+ */
+export function procCpuUs(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK;
+  } catch {
+    return undefined;
+  }
+}

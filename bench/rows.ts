@@ -24,6 +24,9 @@ export interface Row {
   note?: string;
 }
 
+/** Peak RSS of every memory row: a 128 MB instance with room to spare (DESIGN §11). */
+export const RSS_BUDGET: Budget = { op: '<', limit: 96, text: '< 96 MB' };
+
 export function judged(value: number, budget: Budget): Status {
   const ok = budget.op === '<=' ? value <= budget.limit : budget.op === '<' ? value < budget.limit : value >= budget.limit;
   return ok ? 'pass' : 'fail';

@@ -8,17 +8,13 @@
 // it: a delivery that waits idle also pays a fixed ~2–3 ms to wake up (scheduler, cold caches),
 // which the plain difference counts as a fraction of a round trip and the slope does not.
 import type { RedisServer } from '../local/redis-server';
+import { int } from './config';
 import { startLatencyProxy, type LatencyProxy, type LatencyProxyStats } from '../local/latency-proxy';
 import type { IpcChild } from './processes';
 import { judged, ms, spread, us, type Budget, type Row } from './rows';
 import { median, summarize } from './stats';
 import type { RoundReply } from './warm-child';
 
-const int = (name: string, fallback: number, min = 1) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}`);
-  return value;
-};
 
 /** Held per chunk each way: 20 ms a round trip, far above loopback's and the handler's own jitter. */
 const DELAY_MS = int('BENCH_RTT_DELAY_MS', 10);

@@ -1,4 +1,4 @@
-// One warm variant in a process of its own, driven in rounds by bench/bench.ts over IPC. Each
+// One warm variant in a process of its own, driven in rounds by bench/warm-rounds.ts over IPC. Each
 // round makes `count` withdrawals one after another (as warm invocations arrive) and answers
 // with the process's CPU (process.cpuUsage(), all threads: GC and compiler included) and wall
 // time over exactly those calls. Inputs (events, contexts, queries) are built before the clock

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultEmulatorPort, LOCAL_DEFAULT_PORT } from '../../local/local-keys';
+import { markedBlock } from '../support/doc-blocks';
 import { buildScript, ROOT } from '../support/local-stack';
 import net from 'node:net';
 import { shell, startServerProcess, type ServerProcess } from './shell';
@@ -31,12 +32,9 @@ function json(text: string): Record<string, unknown> {
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-/** docs/OPERATIONS.md's "Invoking the built handler yourself" snippet, between its markers. */
+/** docs/OPERATIONS.md's "Invoking the built handler yourself" snippet, under its marker. */
 function readmeHandlerExample(): string {
-  const readme = readFileSync(path.join(ROOT, 'docs/OPERATIONS.md'), 'utf8');
-  const section = /<!-- handler-example -->\s*```sh\n([\s\S]*?)```\s*<!-- \/handler-example -->/.exec(readme);
-  if (!section?.[1]) throw new Error('docs/OPERATIONS.md has no <!-- handler-example --> block');
-  return section[1];
+  return markedBlock(readFileSync(path.join(ROOT, 'docs/OPERATIONS.md'), 'utf8'), 'handler-example');
 }
 
 describe('npm start without WEBHOOK_SECRET (unsigned requests allowed)', () => {

@@ -614,6 +614,26 @@ describe('Serverless Devs (the installed `s`, offline, in a temporary HOME)', ()
     expect(preview.stdout + preview.stderr).toMatch(/env\('WEBHOOK_SECRET'\) not found/);
   });
 
+  it('`npm run preview` renders s.yaml with the shell\'s secrets as *** on the terminal and in s\'s log of the run (issue #22.7)', async () => {
+    const secrets = { WEBHOOK_SECRET: SAMPLE_SECRET, CALLBACK_SECRET: `whsec_${Buffer.alloc(32, 9).toString('base64')}`, IDEMPOTENCY_REDIS_URL: 'rediss://:p%40ss-w0rd-long@r-bp1example.redis.rds.aliyuncs.com:6379/0' };
+    const shellEnv = { ...env, OUTBOUNDBOT_INSTANCE_ID: '38d2e8ed-04e9-4dac-83b5-a8e57642ef13', ...secrets };
+    // Plain `s preview` shows them: what the wrapper is for.
+    const plain = await shell(`${s} preview`, shellEnv);
+    expect(plain.stdout).toContain(SAMPLE_SECRET);
+    const preview = await shell('npm run -s preview', shellEnv, 60_000);
+    expect(preview.code, preview.stderr).toBe(0);
+    // s colours the keys: `WEBHOOK_SECRET: ` is followed by an escape code, then the value.
+    expect(preview.stdout).toMatch(/WEBHOOK_SECRET: (\x1b\[\d+m)?\s*\*\*\*\n/);
+    expect(preview.stdout).toContain('withdraw-script-review-withdraw');
+    for (const part of [...Object.values(secrets), 'p%40ss-w0rd-long', 'p@ss-w0rd-long']) expect(preview.stdout + preview.stderr).not.toContain(part);
+    const logs = readdirSync(path.join(home, '.s/logs')).filter((name) => name.startsWith('npm-preview-'));
+    expect(logs).toHaveLength(1);
+    for (const file of readdirSync(path.join(home, '.s/logs', logs[0]!))) {
+      const text = readFileSync(path.join(home, '.s/logs', logs[0]!, file), 'utf8');
+      for (const value of Object.values(secrets)) expect(text, file).not.toContain(value);
+    }
+  }, 60_000);
+
   it('`s deploy` runs the one pre-deploy build, then hands both functions their props', async () => {
     const deploy = await shell(`${s} deploy`, { ...env, ...deployEnv }, 120_000);
     expect(deploy.code, deploy.stderr + deploy.stdout).toBe(0);
@@ -642,6 +662,64 @@ describe('Serverless Devs (the installed `s`, offline, in a temporary HOME)', ()
     expect(calls.map((c) => c.resource).sort()).toEqual([...names].sort());
     for (const call of calls) expect(call.args).toContain('--skip-actions');
   }, 120_000);
+});
+
+describe('`npm run deploy` when s cannot fetch its fc3 component (issue #22.7)', () => {
+  const s = path.join(root, 'node_modules/.bin/s');
+  let home: string;
+  const deployEnv = { OUTBOUNDBOT_INSTANCE_ID: '38d2e8ed-04e9-4dac-83b5-a8e57642ef13', WEBHOOK_SECRET: SAMPLE_SECRET };
+
+  beforeAll(async () => {
+    // No component in this HOME's cache: s must download fc3 from its registry first.
+    home = mkdtempSync(path.join(tmpdir(), 's-offline-'));
+    const added = await shell(`${s} config add --AccessKeyID LTAI5tDummyDeployKey --AccessKeySecret dummy-secret --AccountID ${ACCOUNT_ID} -a default -f`, { HOME: home });
+    expect(added.code, added.stderr + added.stdout).toBe(0);
+  }, 60_000);
+
+  afterAll(() => {
+    if (home) rmSync(home, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+  });
+
+  /** A loopback port nothing listens on. */
+  async function closedPort(): Promise<number> {
+    const net = await import('node:net');
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+
+  it.each([
+    ['refused', async () => `http://127.0.0.1:${await closedPort()}/v3`, /\(ECONNREFUSED 127\.0\.0\.1:\d+\)/],
+    ['not found', async () => 'http://devs-registry.invalid/v3', /\((ENOTFOUND|EAI_AGAIN) devs-registry\.invalid\)/],
+  ])('a registry %s: s\'s block ends with one line saying what failed and what to do', async (_, registryUrl, code) => {
+    const registry = await registryUrl();
+    const set = await shell(`${s} set registry ${registry}`, { HOME: home });
+    expect(set.code, set.stderr + set.stdout).toBe(0);
+    const deploy = await shell('node scripts/s-deploy.mjs --skip-actions', { HOME: home, ...deployEnv }, 60_000);
+    expect(deploy.code).not.toBe(0);
+    const last = deploy.stderr.trim().split('\n').at(-1)!;
+    expect(last).toMatch(new RegExp(`^npm run deploy: s could not download its fc3 component from the registry ${registry.replace(/[.]/g, '\\.')} `));
+    expect(last).toMatch(code);
+    expect(last).toContain(`${home}/.s/set-config.yml`);
+    expect(last).toContain(`cached in ${home}/.s/components`);
+    expect(deploy.stderr.trim().split('\n')).toHaveLength(1);
+    expect(deploy.stdout + deploy.stderr).not.toContain(SAMPLE_SECRET);
+  }, 60_000);
+
+  it('with the component cached, a network failure is said as one, not as a download', async () => {
+    const { explain } = (await import(pathToFileURL(path.join(root, 'scripts/s-deploy.mjs')).href)) as { explain: (messages: string[], home: string) => string | undefined };
+    const cached = mkdtempSync(path.join(tmpdir(), 's-cached-'));
+    try {
+      mkdirSync(path.join(cached, 'components/devsapp.cn/v3/fc3'), { recursive: true });
+      writeFileSync(path.join(cached, 'components/devsapp.cn/v3/fc3/.s.lock'), '{}');
+      expect(explain(['connect ETIMEDOUT 47.100.1.1:443'], cached)).toMatch(/^s lost the network while deploying \(ETIMEDOUT 47\.100\.1\.1:443\)/);
+      expect(explain(['config(\'AccountID\') not found'], cached)).toBeUndefined();
+    } finally {
+      rmSync(cached, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('deployer RAM policy (deploy/ram/deployer-policy.json)', () => {

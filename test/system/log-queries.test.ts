@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import type { OutboundBotEmulator } from '../../emulator/outboundbot';
 import { startCallbackReceiver, type CallbackReceiver } from '../support/callback-receiver';
+import { fencedBlocks } from '../support/doc-blocks';
 import { cloudEvent, httpEvent } from '../support/events';
 import { startInstance, type Instance } from '../support/instances';
 import { buildScript } from '../support/local-stack';
@@ -185,7 +186,7 @@ function documentedQueries(): Map<string, string> {
   const doc = read('docs/OPERATIONS.md');
   const section = doc.slice(doc.indexOf('\n## Finding answers in the logs\n'));
   const found = new Map<string, string>();
-  for (const m of section.matchAll(/<!-- sls-query: ([\w-]+) -->\n```text\n([\s\S]*?)\n```/g)) found.set(m[1]!, m[2]!);
+  for (const block of fencedBlocks(section)) if (block.lang === 'text' && block.marker?.startsWith('sls-query: ')) found.set(block.marker.slice('sls-query: '.length), block.text.replace(/\n$/, ''));
   return found;
 }
 
