@@ -160,4 +160,23 @@ describe.runIf(redisAvailable)('adversary: FC retries a fan-out run on another i
     // The message names the operation once per op: 400 claims, 2.4 KB; 56,000 claims (tests/attack/cleanup-memory), a 280 KB answer.
     expect(String(answer.Message).length, String(answer.Message).slice(0, 120)).toBeLessThan(500);
   }, 30_000);
+
+  it('HELD: a wrong Redis password: the run queues nothing, and neither password reaches the answer or a log line', async () => {
+    const { instanceId } = stack.staleInstance(2, []);
+    const wrong = 'adv24-wrong-redis-password';
+    const url = process.env.IDEMPOTENCY_REDIS_URL!;
+    const before = stack.frontend.counts('withdraw-script-review-withdraw').async;
+    process.env.IDEMPOTENCY_REDIS_URL = `redis://:${wrong}@127.0.0.1:${redis.port}/0`;
+    let answer: Record<string, unknown>;
+    try {
+      answer = (await stack.anotherCleanup()(timerEvent({ InstanceId: instanceId, OlderThanMinutes: 60 }), contextFor(stack.role, 60, `adv24-wrongpass-${randomUUID()}`))) as Record<string, unknown>;
+    } finally {
+      process.env.IDEMPOTENCY_REDIS_URL = url;
+    }
+    expect(answer).toMatchObject({ Success: false, Code: 'IdempotencyStoreUnavailable' });
+    expect(stack.frontend.counts('withdraw-script-review-withdraw').async).toBe(before);
+    const seen = JSON.stringify(answer) + stack.stdoutLines.join('\n');
+    expect(seen).not.toContain(wrong);
+    expect(seen).not.toContain(PASSWORD);
+  }, 30_000);
 });
