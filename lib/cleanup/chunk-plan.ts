@@ -5,7 +5,7 @@
  * again. FC's retry of the whole run lists less, though: the scripts already withdrawn have left
  * review, every later chunk boundary moves, and chunks still queued would be queued again under
  * new ids. So, with a shared store, each item's chunk is recorded before anything is queued (a
- * claim per item, all in one round trip; the first claim of an item wins): a retried run puts
+ * claim per item, a thousand to a round trip; the first claim of an item wins): a retried run puts
  * every item it finds recorded back under that chunk's task id, which FC refuses if it holds it
  * and queues if the earlier run never got to send it. Items found unrecorded get chunks of their own.
  *
@@ -30,6 +30,9 @@ export interface ChunkRecord {
   nowMs: number;
 }
 
+/** Claims per store round trip: 10,000 items (a run's most) take 10. */
+export const CLAIMS_PER_BATCH = 1_000;
+
 /** Consecutive slices of at most `size`. */
 export function chunk<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = [];
@@ -51,7 +54,9 @@ export async function planChunks(items: readonly WithdrawalItem[], runRequestId:
   const ops: StoreOp[] = slices.flatMap(({ taskId, items }) =>
     items.map((item) => ({ op: 'claim' as const, key: dispatchKey(runRequestId, item), record: { owner: runRequestId, taskId }, ttlMs: record.ttlMs, nowMs: record.nowMs })),
   );
-  const answers = (await record.store.batch(ops)) as Claim[];
+  const answers: Claim[] = [];
+  // A round trip per CLAIMS_PER_BATCH: each answers within the store's timeout however many items a run selects.
+  for (let start = 0; start < ops.length; start += CLAIMS_PER_BATCH) answers.push(...((await record.store.batch(ops.slice(start, start + CLAIMS_PER_BATCH))) as Claim[]));
   const byTask = new Map<string, WithdrawalItem[]>();
   let next = 0;
   for (const { taskId, items } of slices) {

@@ -56,6 +56,12 @@ export interface ChunkResult {
   Attempts: number;
   /** The chunk's items when it was not queued, so the operator (or the next run) can take them up. */
   NotDispatched?: WithdrawalItem[];
+  /**
+   * Code `DispatchUnconfirmed`: the chunk's items when no attempt was answered yes or no, yet one
+   * may have reached FC (its answer lost, or a 5xx). FC's task list tells, by `TaskId`; sent again
+   * under it, FC would refuse the chunk if it holds it.
+   */
+  Unconfirmed?: WithdrawalItem[];
 }
 
 interface AsyncInvoker {
@@ -118,6 +124,12 @@ interface Queued {
   already: boolean;
 }
 
+/** Failures of the connection itself: the request never left, so FC cannot have queued it. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+
+/** May FC have queued the chunk though the attempt failed? A lost answer or a 5xx may follow a queued task. */
+const mayHaveQueued = (failure: CallFailure): boolean => (failure.statusCode === undefined ? !NOT_SENT.has(failure.code) : failure.statusCode >= 500);
+
 /**
  * Queues one chunk under the withdrawal's retry policy (network errors, 5xx, 429), with the
  * chunk's task id on every attempt. FC refuses a task id it already holds with 409: the chunk
@@ -125,6 +137,7 @@ interface Queued {
  * invocation (FC's async retry keeps the requestId), so it counts as dispatched, not failed.
  */
 export async function dispatchChunk({ index, taskId, items }: PlannedChunk, deps: DispatchDeps): Promise<ChunkResult> {
+  let unconfirmed = false;
   const attempt = async (remainingMs: number): Promise<AttemptOutcome<Queued, CallFailure>> => {
     try {
       // fc2's own timeout is not held to: cut the attempt at what is left (the task id keeps a retry from queueing twice).
@@ -133,6 +146,7 @@ export async function dispatchChunk({ index, taskId, items }: PlannedChunk, deps
       return { ok: true, value: { requestId, already: false } };
     } catch (error) {
       const failure = toDispatchFailure(error);
+      unconfirmed ||= mayHaveQueued(failure);
       return failure.statusCode === 409 ? { ok: true, value: { requestId: undefined, already: true } } : { ok: false, failure };
     }
   };
@@ -145,7 +159,12 @@ export async function dispatchChunk({ index, taskId, items }: PlannedChunk, deps
     return { ...base, Success: true, Code: 'Accepted', Message: `Queued for ${deps.functionName}`, RequestId: run.outcome.value.requestId };
   }
   const { Code, Message, last } = runFailure(run, 'before the chunk was queued');
-  return { ...base, Success: false, Code, Message, HttpStatusCode: last?.statusCode, RequestId: last?.requestId, NotDispatched: items };
+  const failed = { ...base, Success: false, HttpStatusCode: last?.statusCode, RequestId: last?.requestId };
+  if (unconfirmed) {
+    const detail = `${Code}: ${Message}`;
+    return { ...failed, Code: 'DispatchUnconfirmed', Message: `Function Compute may have queued the chunk (an attempt went unanswered); its task list tells by TaskId. Last: ${detail}`, Unconfirmed: items };
+  }
+  return { ...failed, Code, Message, NotDispatched: items };
 }
 
 /** A chunk's log line: info when queued (now or before), error when not; `fields` adds timing and context. */

@@ -11,7 +11,7 @@ import { runWithRetry, type AttemptOutcome, type RetryPolicy } from '../core/ret
 import { attemptCall, type CallFailure } from '../outboundbot/call';
 import type { OutboundBotClient } from '../outboundbot/client';
 import { REVIEW_STATES } from '../outboundbot/script-states';
-import { collectPages, LIST_PAGE_SIZE, readScriptPage, type CollectedPages, type ListingFailure, type PageOutcome, type ScriptPage } from './pages';
+import { collectPages, LIST_PAGE_SIZE, readScriptPage, type CollectedPages, type ListingFailure, type PageOutcome, type ScriptPage, type ScriptSink } from './pages';
 import { runFailure } from './run-failure';
 
 /** How the scripts were listed: only the review states, or every script of the instance. */
@@ -94,12 +94,12 @@ function pageReader(action: ListingAction, instanceId: string, deps: ListDeps): 
  * (see {@link refusesQueryByStatus}), every script with ListScripts, for the rest of the run.
  * The choice is made afresh each run, so a permission granted later is used the next night.
  */
-export async function listScripts(instanceId: string, deps: ListDeps): Promise<Listing> {
+export async function listScripts(instanceId: string, deps: ListDeps, sink: ScriptSink): Promise<Listing> {
   const outOfTime = () => deps.clock.nowMs() >= deps.workEndMs;
-  const byStatus = await collectPages(pageReader('QueryScriptsByStatus', instanceId, deps), outOfTime);
+  const byStatus = await collectPages(pageReader('QueryScriptsByStatus', instanceId, deps), sink, outOfTime);
   if (byStatus.ok || !refusesQueryByStatus(byStatus.failure)) return { ...byStatus, action: 'QueryScriptsByStatus' };
   const { Code, Message, HttpStatusCode, RequestId } = byStatus.failure;
-  const all = await collectPages(pageReader('ListScripts', instanceId, deps), outOfTime);
+  const all = await collectPages(pageReader('ListScripts', instanceId, deps), sink, outOfTime);
   return { ...all, action: 'ListScripts', fallback: { Code, Message, HttpStatusCode, RequestId } };
 }
 
@@ -109,7 +109,7 @@ export function logListing(log: Logger, listing: Listing): void {
     log.warn('listing fell back to ListScripts', { ListingFallback: listing.fallback, note: 'QueryScriptsByStatus was refused; every script is listed and filtered here' });
   }
   if (listing.ok && listing.issues.length > 0) {
-    const { action, pages, totalCount, issues, scripts } = listing;
-    log.warn('listing incomplete', { Listing: action, Pages: pages, Listed: scripts.length, TotalCount: totalCount, ListingIssues: issues });
+    const { action, pages, totalCount, issues, listed } = listing;
+    log.warn('listing incomplete', { Listing: action, Pages: pages, Listed: listed, TotalCount: totalCount, ListingIssues: issues });
   }
 }

@@ -14,7 +14,7 @@ import { planChunks } from './chunk-plan';
 import { createAsyncInvoker, dispatchChunk, logChunk, resolveFanoutTarget, type ChunkResult, type FanoutTarget } from './fanout';
 import type { CleanupRequest } from './request';
 import type { StaleReview } from './select';
-import type { Outcome } from './summary';
+import { MAX_LISTED_ITEMS, type Outcome } from './summary';
 
 /** One invocation of the cleanup, as its modes see it. */
 export interface Run {
@@ -57,8 +57,6 @@ export type RunMode = 'dryRun' | CleanupConfig['CLEANUP_MODE'];
 export const runModeOf = (request: Pick<CleanupRequest, 'DryRun'>, cfg: Pick<CleanupConfig, 'CLEANUP_MODE'>): RunMode =>
   request.DryRun ? 'dryRun' : cfg.CLEANUP_MODE;
 
-/** A dry run lists at most this many candidates (oldest first) and counts the rest: 100,000 of them made an 11.8 MB answer. */
-export const MAX_LISTED_CANDIDATES = 1_000;
 /** And logs at most this many of them one by one; one line says how many more there are. */
 export const MAX_CANDIDATE_LINES = 100;
 
@@ -69,10 +67,10 @@ function dryRun(run: Run, selected: StaleReview[]): Outcome {
     run.log.info('would withdraw (dry run)', { InstanceId, ScriptId: script.ScriptId, Status: script.Status, UpdateTime: script.UpdateTime });
   }
   if (selected.length > MAX_CANDIDATE_LINES) {
-    run.log.info('would withdraw more (dry run)', { InstanceId, notLogged: selected.length - MAX_CANDIDATE_LINES, note: 'each is in the answer\'s Candidates, up to MAX_LISTED_CANDIDATES' });
+    run.log.info('would withdraw more (dry run)', { InstanceId, notLogged: selected.length - MAX_CANDIDATE_LINES, note: 'each is in the answer\'s Candidates, up to MAX_LISTED_ITEMS' });
   }
-  const notListed = Math.max(0, selected.length - MAX_LISTED_CANDIDATES);
-  const detail = { Candidates: selected.slice(0, MAX_LISTED_CANDIDATES), ...(notListed > 0 ? { CandidatesNotListed: notListed } : {}) };
+  const notListed = Math.max(0, selected.length - MAX_LISTED_ITEMS);
+  const detail = { Candidates: selected.slice(0, MAX_LISTED_ITEMS), ...(notListed > 0 ? { CandidatesNotListed: notListed } : {}) };
   return { summary: { Withdrawn: 0, Failed: 0, Dispatched: 0, Remaining: [] }, detail };
 }
 
@@ -124,12 +122,14 @@ async function fanOut(run: Run, items: WithdrawalItem[], target: FanoutTarget, s
   });
   const sizeOf = (chunks: readonly ChunkResult[]) => chunks.reduce((sum, c) => sum + c.Size, 0);
   const queued = done.filter((c) => c.Success);
+  const unconfirmed = sizeOf(done.filter((c) => c.Unconfirmed !== undefined));
   return {
     summary: {
       Withdrawn: 0,
-      Failed: sizeOf(done.filter((c) => !c.Success)),
+      Failed: sizeOf(done.filter((c) => c.NotDispatched !== undefined)),
       Dispatched: sizeOf(queued),
       AlreadyDispatched: sizeOf(queued.filter((c) => c.Code === 'AlreadyDispatched')),
+      ...(unconfirmed > 0 ? { Unconfirmed: unconfirmed } : {}),
       Remaining: notStarted.flatMap((c) => c.items),
     },
     detail: { Chunks: done },

@@ -47,8 +47,13 @@ export interface ListingIssue {
   Message: string;
 }
 
+/** Where the listing hands each script the first time its ScriptId is met: the selection keeps what it needs, not the whole instance. */
+export interface ScriptSink {
+  take(script: ListedScript): void;
+}
+
 export type CollectedPages =
-  | { ok: true; scripts: ListedScript[]; pages: number; totalCount: number | undefined; issues: ListingIssue[] }
+  | { ok: true; /** Distinct ScriptIds listed. */ listed: number; pages: number; totalCount: number | undefined; issues: ListingIssue[] }
   | { ok: false; failure: ListingFailure; pages: number };
 
 /** The API's largest page: fewest round trips. */
@@ -57,12 +62,12 @@ export const LIST_PAGE_SIZE = 100;
 export const MAX_LIST_PAGES = 1_000;
 
 /**
- * The scripts of the pages read so far, each ScriptId once (the first copy kept), and what
+ * The pages read so far, each ScriptId counted once (its first copy handed to the sink), and what
  * did not add up. A page is expected to bring only new ScriptIds, and to be full unless it
  * is the last; the last TotalCount announced is the one the count must reach.
  */
 class PageTally {
-  readonly #byId = new Map<string, ListedScript>();
+  readonly #seen = new Set<string>();
   readonly #issues: ListingIssue[] = [];
   #totalCount: number | undefined;
   /** The first TotalCount announced, and on which page: a later page saying otherwise means the list moved under the paging. */
@@ -71,6 +76,8 @@ class PageTally {
   #firstDuplicatePage = 0;
   /** The first page shorter than its size, until a later page shows it was not the last. */
   #short: { pageNumber: number; size: number; expected: number } | undefined;
+
+  constructor(readonly sink: ScriptSink) {}
 
   /** Takes in one page; false when the listing is at its end or cannot usefully go on. */
   add(pageNumber: number, page: ScriptPage): boolean {
@@ -87,7 +94,7 @@ class PageTally {
     }
     if (repeated > 0 && this.#duplicates === 0) this.#firstDuplicatePage = pageNumber;
     this.#duplicates += repeated;
-    if (this.#totalCount !== undefined && this.#byId.size >= this.#totalCount) return false;
+    if (this.#totalCount !== undefined && this.#seen.size >= this.#totalCount) return false;
     const expected = page.PageSize ?? LIST_PAGE_SIZE;
     if (page.List.length < expected) this.#short ??= { pageNumber, size: page.List.length, expected };
     return true;
@@ -103,7 +110,7 @@ class PageTally {
 
   /** The listing after `pages` pages; `stoppedEarly` when the page limit, not the end, stopped it. */
   result(pages: number, stoppedEarly: boolean): CollectedPages {
-    const size = this.#byId.size;
+    const size = this.#seen.size;
     if (this.#duplicates > 0) {
       const message = `${this.#duplicates} listed entries repeated a ScriptId already listed (each script counted once): the list shifted while it was paged`;
       this.#note('DuplicateScripts', this.#firstDuplicatePage, message);
@@ -112,13 +119,17 @@ class PageTally {
     if (this.#totalCount !== undefined && size < this.#totalCount) {
       this.#note('TotalCountNotReached', pages, `listed ${size} scripts of the ${this.#totalCount} that the last page's TotalCount announced`);
     }
-    return { ok: true, scripts: [...this.#byId.values()], pages, totalCount: this.#totalCount, issues: [...this.#issues] };
+    return { ok: true, listed: size, pages, totalCount: this.#totalCount, issues: [...this.#issues] };
   }
 
   #keepNew(list: readonly ListedScript[]): number {
-    const before = this.#byId.size;
-    for (const script of list) if (!this.#byId.has(script.ScriptId)) this.#byId.set(script.ScriptId, script);
-    return this.#byId.size - before;
+    const before = this.#seen.size;
+    for (const script of list) {
+      if (this.#seen.has(script.ScriptId)) continue;
+      this.#seen.add(script.ScriptId);
+      this.sink.take(script);
+    }
+    return this.#seen.size - before;
   }
 
   /**
@@ -152,12 +163,12 @@ class PageTally {
  * Pages from 1 until TotalCount scripts are in hand, a page comes back empty, or a page adds
  * no new ScriptId (a server ignoring PageNumber would otherwise be asked for the same page
  * forever); at most {@link MAX_LIST_PAGES}. A script on two pages counts once. Whatever did
- * not add up is in `issues`: the listing is still returned, since what it holds is real.
+ * not add up is in `issues`: the listing is still returned, since what it handed on is real.
  * When `outOfTime` says so before a page, or a page fails for lack of time, the pages read so
  * far are the listing (a `ListingCut` issue): a run withdraws from what it read rather than nothing.
  */
-export async function collectPages(fetchPage: (pageNumber: number) => Promise<PageOutcome>, outOfTime: () => boolean = () => false): Promise<CollectedPages> {
-  const tally = new PageTally();
+export async function collectPages(fetchPage: (pageNumber: number) => Promise<PageOutcome>, sink: ScriptSink, outOfTime: () => boolean = () => false): Promise<CollectedPages> {
+  const tally = new PageTally(sink);
   for (let pageNumber = 1; pageNumber <= MAX_LIST_PAGES; pageNumber++) {
     if (pageNumber > 1 && outOfTime()) return tally.cut(pageNumber - 1);
     const outcome = await fetchPage(pageNumber);

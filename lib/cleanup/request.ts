@@ -8,7 +8,8 @@ import { idSchema } from '../outboundbot/ids';
 /** How the run was started: a timer trigger, or a direct (`s invoke`) invocation with the same object. */
 type CleanupTrigger = 'timer' | 'invoke';
 
-const MAX_WITHDRAWALS_PER_RUN = 10_000;
+/** The most a run takes on: the bound of MaxWithdrawals, and the cap when the request sets none. */
+export const MAX_WITHDRAWALS_PER_RUN = 10_000;
 /** A year: anything longer is a typo (seconds or milliseconds meant as minutes). */
 const MAX_OLDER_THAN_MINUTES = 525_600;
 const FIELDS = 'InstanceId, OlderThanMinutes, DryRun, MaxWithdrawals';

@@ -9,8 +9,8 @@ import { createInstanceState, type InstanceStateOptions } from '../runtime/insta
 import { planBudget } from './budget';
 import { listScripts, logListing } from './list';
 import { MODES, runModeOf, type Run } from './modes';
-import { parseCleanupRequest } from './request';
-import { selectStaleReviews } from './select';
+import { MAX_WITHDRAWALS_PER_RUN, parseCleanupRequest } from './request';
+import { createStaleSelector } from './select';
 import { completedResult, listingFailedResult, listingReport, logSummary, runHead, withCallback, type CleanupResult, type SendCallback } from './summary';
 
 /** What lives as long as the FC instance: config, logger, client cache, callback sender, cold start. */
@@ -49,19 +49,21 @@ async function cleanUp(instance: CleanupInstance, run: Run, context: FcContext):
   const work = MODES[runModeOf(request, cfg)]({ run, context, credentials, store: () => instance.invocationStore(cfg, run.timeline) });
   const client = instance.client(credentials, cfg);
   const readTimeoutMs = cfg.OUTBOUNDBOT_READ_TIMEOUT_MS;
-  const listing = await listScripts(request.InstanceId, { client, clock, policy: run.policy, readTimeoutMs, workEndMs: run.budget.listEndMs });
+  const selector = createStaleSelector({
+    nowMs: run.startMs,
+    olderThanMinutes: request.OlderThanMinutes,
+    // A run takes on at most MAX_WITHDRAWALS_PER_RUN: its records, chunks and answer stay bounded; the rest wait for the next run.
+    maxWithdrawals: request.MaxWithdrawals ?? MAX_WITHDRAWALS_PER_RUN,
+  });
+  const listing = await listScripts(request.InstanceId, { client, clock, policy: run.policy, readTimeoutMs, workEndMs: run.budget.listEndMs }, selector);
   logListing(run.log, listing);
   const head = runHead(run.requestId, request, cfg.CLEANUP_MODE);
   const report = listingReport(listing);
   if (!listing.ok) return listingFailedResult(head, report, listing.failure, clock.nowMs() - run.startMs);
-  const { eligible, selected } = selectStaleReviews(listing.scripts, {
-    nowMs: run.startMs,
-    olderThanMinutes: request.OlderThanMinutes,
-    maxWithdrawals: request.MaxWithdrawals,
-  });
+  const { eligible, selected } = selector.selection();
   const items = selected.map((script) => ({ InstanceId: request.InstanceId, ScriptId: script.ScriptId }));
   const outcome = await work({ selected, items, client });
-  const counts = { listed: listing.scripts.length, eligible: eligible.length, selected: selected.length };
+  const counts = { listed: listing.listed, eligible, selected: selected.length };
   // An incomplete listing still goes to the mode: every script it selected is a real stale review.
   return completedResult(head, report, counts, outcome, clock.nowMs() - run.startMs);
 }

@@ -57,10 +57,17 @@ export interface CleanupSummary {
    * invocation that FC retried. Not queued a second time.
    */
   AlreadyDispatched?: number;
-  /** True when the deadline stopped the run before every selected item was started. */
+  /** Fan-out mode: items whose chunk FC may have queued, no attempt having been answered (the chunk's `Unconfirmed`). Not a success. */
+  Unconfirmed?: number;
+  /**
+   * True when the run did not reach every stale review: the deadline stopped the listing or the
+   * intake, or, with no MaxWithdrawals asked, more were stale than a run takes on (MAX_WITHDRAWALS_PER_RUN).
+   */
   Truncated: boolean;
-  /** Selected items never started; the next run lists them again. */
+  /** Selected items never started, oldest first, at most MAX_LISTED_ITEMS of them; the next run lists them again. */
   Remaining: WithdrawalItem[];
+  /** Selected items never started beyond those listed in `Remaining`: counted, not listed. */
+  RemainingNotListed?: number;
   durationMs: number;
   /** Why the run failed as a whole (the listing); absent otherwise. */
   Code?: string;
@@ -69,11 +76,13 @@ export interface CleanupSummary {
 }
 
 export interface CleanupResult extends CleanupSummary {
-  /** Inline mode: a result per started withdrawal. */
+  /** Inline mode: a result per started withdrawal, at most MAX_LISTED_ITEMS of them (failures first when there are more). */
   Results?: WithdrawResult[];
+  /** Inline mode: results beyond those listed, counted (each has its log line). */
+  ResultsNotListed?: number;
   /** Fan-out mode: a result per started chunk. */
   Chunks?: ChunkResult[];
-  /** Dry run: what would have been withdrawn, oldest first, at most MAX_LISTED_CANDIDATES of them. */
+  /** Dry run: what would have been withdrawn, oldest first, at most MAX_LISTED_ITEMS of them. */
   Candidates?: StaleReview[];
   /** Dry run: candidates beyond that bound, counted, not listed (Selected has them all). */
   CandidatesNotListed?: number;
@@ -82,7 +91,7 @@ export interface CleanupResult extends CleanupSummary {
 
 /** What a mode's work ends as: the counts the summary takes, and the per-item detail. */
 export interface Outcome {
-  summary: Pick<CleanupSummary, 'Withdrawn' | 'Failed' | 'Dispatched' | 'AlreadyDispatched' | 'Remaining' | 'LeftReview'>;
+  summary: Pick<CleanupSummary, 'Withdrawn' | 'Failed' | 'Dispatched' | 'AlreadyDispatched' | 'Unconfirmed' | 'Remaining' | 'LeftReview'>;
   detail: Pick<CleanupResult, 'Results' | 'Chunks' | 'Candidates' | 'CandidatesNotListed'>;
 }
 
@@ -145,23 +154,43 @@ interface Counts {
   selected: number;
 }
 
-/** A run that listed: it succeeded when the listing added up, nothing failed and everything selected was started. */
+/**
+ * The answer lists at most this many items in each of `Results`, `Remaining` and a dry run's
+ * `Candidates`, and counts the rest: 100,000 of them made answers of 12 to 23 MB. Every item
+ * still has its own log line (a dry run's, bounded apart).
+ */
+export const MAX_LISTED_ITEMS = 1_000;
+
+/** At most MAX_LISTED_ITEMS of `items`, those `first` picks ahead of the rest when they do not all fit. */
+function listed<T>(items: readonly T[], first: (item: T) => boolean = () => false): { list: T[]; notListed: number } {
+  if (items.length <= MAX_LISTED_ITEMS) return { list: [...items], notListed: 0 };
+  const ordered = [...items.filter(first), ...items.filter((item) => !first(item))];
+  return { list: ordered.slice(0, MAX_LISTED_ITEMS), notListed: items.length - MAX_LISTED_ITEMS };
+}
+
+/** A run that listed: it succeeded when the listing added up, nothing failed and every stale review was started. */
 export function completedResult(head: RunHead, report: ListingReport, counts: Counts, outcome: Outcome, durationMs: number): CleanupResult {
-  // Cut short by time, at the intake or in the listing: what was not reached waits for the next run.
+  // Cut short by time, at the intake or in the listing, or by the run's own cap: what was not reached waits for the next run.
   const listingCut = report.ListingIssues?.some((issue) => issue.Code === 'ListingCut') ?? false;
-  const truncated = outcome.summary.Remaining.length > 0 || listingCut;
+  const ownCap = head.MaxWithdrawals === undefined && counts.eligible > counts.selected;
+  const truncated = outcome.summary.Remaining.length > 0 || listingCut || ownCap;
+  const remaining = listed(outcome.summary.Remaining);
+  const results = outcome.detail.Results && listed(outcome.detail.Results, (result) => !result.Success);
   return {
     ...head,
     ...report,
-    Success: report.Complete && outcome.summary.Failed === 0 && !truncated,
+    Success: report.Complete && outcome.summary.Failed === 0 && !outcome.summary.Unconfirmed && !truncated,
     Listed: counts.listed,
     Eligible: counts.eligible,
     Selected: counts.selected,
     Skipped: counts.listed - counts.selected + (outcome.summary.LeftReview?.length ?? 0),
     ...outcome.summary,
     Truncated: truncated,
+    Remaining: remaining.list,
+    ...(remaining.notListed > 0 ? { RemainingNotListed: remaining.notListed } : {}),
     durationMs,
     ...outcome.detail,
+    ...(results ? { Results: results.list, ...(results.notListed > 0 ? { ResultsNotListed: results.notListed } : {}) } : {}),
   };
 }
 
@@ -180,7 +209,7 @@ export function logSummary(log: Logger, result: CleanupResult): void {
   const level = result.Code !== undefined || result.Failed > 0 ? 'error' : result.Truncated || !result.Complete ? 'warn' : 'info';
   log[level](result.Success ? 'cleanup finished' : 'cleanup finished with problems', {
     ...summary,
-    Remaining: Remaining.length,
+    Remaining: Remaining.length + (result.RemainingNotListed ?? 0),
     ...(Callback ? { callbackDelivered: Callback.Delivered, callbackCode: Callback.Code } : {}),
   });
 }

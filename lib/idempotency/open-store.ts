@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock';
 import { IdempotencyStoreUnavailableError } from './errors';
 import { createMemoryStore } from './memory-store';
-import { storeOf, type IdempotencyStore } from './store';
+import { storeOf, type IdempotencyStore, type StoreOp } from './store';
 
 export interface StoreSettings {
   /** IDEMPOTENCY_REDIS_URL; unset, the instance keeps its own memory. */
@@ -27,9 +27,15 @@ function guarded(store: IdempotencyStore): IdempotencyStore {
     try {
       return await store.batch(ops);
     } catch (error) {
-      throw unavailable(ops.map((op) => op.op).join('+'), error);
+      throw unavailable(opsText(ops), error);
     }
   });
+}
+
+/** `claim+read`, or `400 claim` for a batch of one kind: a message that stays short however many keys a batch names. */
+function opsText(ops: readonly StoreOp[]): string {
+  const kinds = [...new Set(ops.map((op) => op.op))];
+  return kinds.length === 1 && ops.length > 1 ? `${ops.length} ${kinds[0]}` : kinds.join('+');
 }
 
 /** The message names the operation and the transport's code, never the URL (it carries the password). */

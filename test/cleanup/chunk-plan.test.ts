@@ -58,7 +58,7 @@ describe('planChunks', () => {
     expect(view(await planChunks(items(1, 2), 'run-1', 2, record))).toEqual(view(await planChunks(items(1, 2), 'run-1', 2)));
   });
 
-  it('records each item for the TTL it is given, in one batch', async () => {
+  it('records each item for the TTL it is given, a thousand claims to a round trip', async () => {
     const batches: number[] = [];
     let clockMs = nowMs;
     const store = createMemoryStore({ nowMs: () => clockMs });
@@ -71,5 +71,10 @@ describe('planChunks', () => {
     expect(await store.read(key)).toBeDefined();
     clockMs = nowMs + 1_000;
     expect(await store.read(key)).toBeUndefined();
+    batches.length = 0;
+    const many = Array.from({ length: 2_500 }, (_, n) => n);
+    const chunks = await planChunks(items(...many), 'run-2', 50, { store: counting, ttlMs: 1_000, nowMs: clockMs });
+    expect(batches).toEqual([1_000, 1_000, 500]);
+    expect(chunks.flatMap((c) => c.items.map((i) => i.ScriptId))).toEqual(items(...many).map((i) => i.ScriptId));
   });
 });

@@ -12,14 +12,15 @@ import { chunk } from '../../lib/cleanup/chunk-plan';
 import { createAsyncInvoker, dispatchChunk, resolveFanoutTarget, toDispatchFailure } from '../../lib/cleanup/fanout';
 import { listScripts, refusesQueryByStatus } from '../../lib/cleanup/list';
 import { collectPages, MAX_LIST_PAGES, readScriptPage, type ListedScript, type PageOutcome } from '../../lib/cleanup/pages';
-import { parseCleanupRequest } from '../../lib/cleanup/request';
+import { MAX_WITHDRAWALS_PER_RUN, parseCleanupRequest } from '../../lib/cleanup/request';
 import { runFailure } from '../../lib/cleanup/run-failure';
-import { selectStaleReviews } from '../../lib/cleanup/select';
+import { createStaleSelector, selectStaleReviews } from '../../lib/cleanup/select';
 import { chunkTaskId, FC_TASK_ID_PATTERN } from '../../lib/cleanup/task-id';
-import { completedResult, listingFailedResult, listingReport, runHead } from '../../lib/cleanup/summary';
+import { completedResult, listingFailedResult, listingReport, MAX_LISTED_ITEMS, runHead } from '../../lib/cleanup/summary';
 import { InvalidConfigurationError, InvalidParameterError } from '../../lib/core/errors';
 import { createOutboundBotClient, type OutboundBotClient } from '../../lib/outboundbot/client';
 import { OutboundBotCallError } from '../../lib/outboundbot/errors';
+import type { WithdrawResult } from '../../lib/withdraw/withdraw-item';
 import { parseCleanupConfig } from '../../lib/runtime/config';
 import { FakeClock } from '../support/fake-clock';
 
@@ -105,25 +106,37 @@ const page = (ids: string[], TotalCount: number | undefined, PageSize?: number):
 /** `count` ScriptIds from `from`: `s<from>`, `s<from+1>`, …. */
 const idsFrom = (from: number, count: number) => Array.from({ length: count }, (_, i) => `s${from + i}`);
 
+/** A sink that keeps every script the listing hands on, in order. */
+function keeper() {
+  const scripts: ListedScript[] = [];
+  return { scripts, take: (script: ListedScript) => void scripts.push(script) };
+}
+
+/** collectPages into a {@link keeper}: the listing, with the scripts it handed on. */
+async function collect(fetchPage: (pageNumber: number) => Promise<PageOutcome>, outOfTime?: () => boolean) {
+  const sink = keeper();
+  return { ...(await collectPages(fetchPage, sink, outOfTime)), scripts: sink.scripts };
+}
+
 describe('collectPages', () => {
   it('stops once TotalCount scripts are in hand; pages that add up leave no issue', async () => {
     const asked: number[] = [];
-    const listing = await collectPages(async (n) => {
+    const listing = await collect(async (n) => {
       asked.push(n);
       return page(n === 1 ? ['a', 'b'] : ['c'], 3, 2);
     });
     expect(asked).toEqual([1, 2]);
-    expect(listing).toEqual({ ok: true, pages: 2, totalCount: 3, issues: [], scripts: [{ ScriptId: 'a' }, { ScriptId: 'b' }, { ScriptId: 'c' }] });
+    expect(listing).toEqual({ ok: true, listed: 3, pages: 2, totalCount: 3, issues: [], scripts: [{ ScriptId: 'a' }, { ScriptId: 'b' }, { ScriptId: 'c' }] });
   });
 
   it('stops at an empty page when TotalCount is missing, and a short last page is no issue', async () => {
-    const listing = await collectPages(async (n) => page(n <= 2 ? idsFrom(n * 100, n === 1 ? 100 : 40) : [], undefined));
+    const listing = await collect(async (n) => page(n <= 2 ? idsFrom(n * 100, n === 1 ? 100 : 40) : [], undefined));
     expect(listing).toMatchObject({ ok: true, pages: 3, totalCount: undefined, issues: [] });
   });
 
   it('a server that ignores PageNumber: stops at the repeated page, counts each script once, and says the listing is short', async () => {
     const asked: number[] = [];
-    const listing = await collectPages(async (n) => {
+    const listing = await collect(async (n) => {
       asked.push(n);
       return page(idsFrom(0, 100), 300);
     });
@@ -138,7 +151,7 @@ describe('collectPages', () => {
 
   it('fewer listed than the final TotalCount is an issue, even when each page was full and new', async () => {
     // 2 940 scripts; TotalCount grows by 50 over the run, so the listing ends 50 short of it.
-    const listing = await collectPages(async (n) => page(idsFrom((n - 1) * 100, Math.max(0, Math.min(100, 2_940 - (n - 1) * 100))), n < 30 ? 2_940 : 2_990));
+    const listing = await collect(async (n) => page(idsFrom((n - 1) * 100, Math.max(0, Math.min(100, 2_940 - (n - 1) * 100))), n < 30 ? 2_940 : 2_990));
     expect(listing).toMatchObject({ ok: true, pages: 31, totalCount: 2_990 });
     expect(listing.ok && listing.scripts).toHaveLength(2_940);
     expect(listing.ok && listing.issues).toEqual([
@@ -149,7 +162,7 @@ describe('collectPages', () => {
 
   it('scripts seen on two pages count once, and the overlap is an issue, once however many pages overlap', async () => {
     // Each page starts two entries early, as if two scripts had been created ahead of the cursor.
-    const listing = await collectPages(async (n) => page(idsFrom(Math.max(0, (n - 1) * 98), Math.min(100, 250 - (n - 1) * 98)), 250));
+    const listing = await collect(async (n) => page(idsFrom(Math.max(0, (n - 1) * 98), Math.min(100, 250 - (n - 1) * 98)), 250));
     if (!listing.ok) throw new Error('expected a listing');
     expect(listing.scripts.map((s) => s.ScriptId)).toEqual(idsFrom(0, 250));
     expect(listing.issues).toEqual([{ Code: 'DuplicateScripts', PageNumber: 2, Message: expect.stringMatching(/^4 listed entries repeated a ScriptId/) }]);
@@ -157,22 +170,22 @@ describe('collectPages', () => {
 
   it('a short page before the end is an issue; the page size the server reports is the one expected', async () => {
     const sizes = [100, 60, 100, 40];
-    const listing = await collectPages(async (n) => page(idsFrom(n * 1_000, sizes[n - 1] ?? 0), 300));
+    const listing = await collect(async (n) => page(idsFrom(n * 1_000, sizes[n - 1] ?? 0), 300));
     expect(listing).toMatchObject({ ok: true, pages: 4, issues: [{ Code: 'ShortPage', PageNumber: 2, Message: 'page 2 held 60 of 100 scripts, yet page 3 held more' }] });
     // A server whose pages hold 50 says so in PageSize: its full pages are not short.
-    const fifties = await collectPages(async (n) => page(idsFrom(n * 1_000, n <= 3 ? 50 : 0), 150, 50));
+    const fifties = await collect(async (n) => page(idsFrom(n * 1_000, n <= 3 ? 50 : 0), 150, 50));
     expect(fifties).toMatchObject({ ok: true, pages: 3, issues: [] });
   });
 
   it('gives up after MAX_LIST_PAGES even if every page is new, and says it did not reach the end', async () => {
-    const listing = await collectPages(async (n) => page([`s${n}`], undefined, 1));
+    const listing = await collect(async (n) => page([`s${n}`], undefined, 1));
     expect(listing).toMatchObject({ ok: true, pages: MAX_LIST_PAGES, issues: [{ Code: 'PageLimit', PageNumber: MAX_LIST_PAGES }] });
   });
 
   it('reports the failure of the page it could not read', async () => {
     const failure = { Code: 'InternalError', Message: 'boom', HttpStatusCode: 500, RequestId: 'r', PageNumber: 2, Attempts: 4 };
-    const listing = await collectPages(async (n) => (n === 1 ? page(['a'], 5) : { ok: false, failure }));
-    expect(listing).toEqual({ ok: false, failure, pages: 2 });
+    const listing = await collect(async (n) => (n === 1 ? page(['a'], 5) : { ok: false, failure }));
+    expect(listing).toEqual({ ok: false, failure, pages: 2, scripts: [{ ScriptId: 'a' }] });
   });
 
   it('reads a page defensively: string numbers, entries without ScriptId left out', () => {
@@ -232,12 +245,16 @@ function fakeClient(byStatus: Array<Record<string, unknown>> | OutboundBotCallEr
 describe('listScripts', () => {
   const clock = new FakeClock();
   const deps = (client: OutboundBotClient) => ({ client, clock, policy: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5 }, readTimeoutMs: 1_000, workEndMs: clock.nowMs() + 60_000 });
+  const listAll = async (client: OutboundBotClient) => {
+    const sink = keeper();
+    return { ...(await listScripts(INSTANCE, deps(client), sink)), scripts: sink.scripts };
+  };
   const reviewed = { ScriptId: 'r', Status: 'EXAMINE_IN_PROGRESS', UpdateTime: 1 };
   const drafted = { ScriptId: 'd', Status: 'DRAFTED', UpdateTime: 1 };
 
   it('asks for the two review states, StatusList flattened as the SDK does', async () => {
     const { client, calls } = fakeClient([reviewed], []);
-    expect(await listScripts(INSTANCE, deps(client))).toMatchObject({ ok: true, action: 'QueryScriptsByStatus', pages: 1, issues: [] });
+    expect(await listAll(client)).toMatchObject({ ok: true, action: 'QueryScriptsByStatus', pages: 1, issues: [] });
     expect(calls).toEqual([
       {
         action: 'QueryScriptsByStatus',
@@ -249,7 +266,7 @@ describe('listScripts', () => {
   it('falls back to ListScripts for the run, naming the refusal; any other refusal is the listing failure', async () => {
     const forbidden = new OutboundBotCallError('Forbidden.RAM', 'User not authorized', 403, 'req-1');
     const fellBack = fakeClient(forbidden, [reviewed, drafted]);
-    expect(await listScripts(INSTANCE, deps(fellBack.client))).toMatchObject({
+    expect(await listAll(fellBack.client)).toMatchObject({
       ok: true,
       action: 'ListScripts',
       fallback: { Code: 'Forbidden.RAM', Message: 'User not authorized', HttpStatusCode: 403, RequestId: 'req-1' },
@@ -260,13 +277,13 @@ describe('listScripts', () => {
       ['ListScripts', undefined],
     ]);
     const noInstance = fakeClient(new OutboundBotCallError('NotExist.Instance', 'no such instance', 404, 'req-2'), [reviewed]);
-    expect(await listScripts(INSTANCE, deps(noInstance.client))).toMatchObject({ ok: false, action: 'QueryScriptsByStatus', failure: { Code: 'NotExist.Instance' } });
+    expect(await listAll(noInstance.client)).toMatchObject({ ok: false, action: 'QueryScriptsByStatus', failure: { Code: 'NotExist.Instance' } });
     expect(noInstance.calls).toHaveLength(1);
   });
 
   it('the selection still checks each state and age: a server that ignored StatusList withdraws nothing else', async () => {
     const { client } = fakeClient([reviewed, drafted, { ScriptId: 'young', Status: 'EXAMINE_IN_PROGRESS', UpdateTime: clock.nowMs() }], []);
-    const listing = await listScripts(INSTANCE, deps(client));
+    const listing = await listAll(client);
     if (!listing.ok) throw new Error('expected a listing');
     expect(selectStaleReviews(listing.scripts, { nowMs: clock.nowMs(), olderThanMinutes: 60 }).selected.map((s) => s.ScriptId)).toEqual(['r']);
   });
@@ -294,15 +311,25 @@ describe('selectStaleReviews', () => {
       s('lowercase', 'examine_in_progress', 500),
     ];
     const { eligible, selected } = selectStaleReviews(scripts, { nowMs, olderThanMinutes: 60 });
-    expect(eligible.map((x) => x.ScriptId)).toEqual(['oldest', 'a-old', 'b-old']);
-    expect(selected).toEqual(eligible);
+    expect(selected.map((x) => x.ScriptId)).toEqual(['oldest', 'a-old', 'b-old']);
+    expect(eligible).toBe(3);
   });
 
   it('caps the selection, keeping the oldest', () => {
     const scripts = [s('new', 'EXAMINE_IN_PROGRESS', 100), s('old', 'EXAMINE_IN_PROGRESS', 300), s('mid', 'EXAMINE_IN_PROGRESS', 200)];
     const { eligible, selected } = selectStaleReviews(scripts, { nowMs, olderThanMinutes: 1, maxWithdrawals: 2 });
-    expect(eligible).toHaveLength(3);
+    expect(eligible).toBe(3);
     expect(selected.map((x) => x.ScriptId)).toEqual(['old', 'mid']);
+  });
+
+  it('trims as it takes scripts in (keeping at most twice the cap), and still selects the oldest of all', () => {
+    const selector = createStaleSelector({ nowMs, olderThanMinutes: 1, maxWithdrawals: 3 });
+    // 1,000 stale reviews, newest first (the worst order for a bounded keep), and 1,000 young ones.
+    for (let n = 0; n < 1_000; n++) selector.take(s(`stale-${n}`, 'EXAMINE_IN_PROGRESS', 10 + n));
+    for (let n = 0; n < 1_000; n++) selector.take(s(`young-${n}`, 'EXAMINE_IN_PROGRESS', 0));
+    const { eligible, selected } = selector.selection();
+    expect(eligible).toBe(1_000);
+    expect(selected.map((x) => x.ScriptId)).toEqual(['stale-999', 'stale-998', 'stale-997']);
   });
 });
 
@@ -459,7 +486,7 @@ describe('the one DeadlineExceeded rule of the listing and the dispatch', () => 
     const credentials = { accessKeyId: 'key', accessKeySecret: 'secret' };
     // Real clients pointed at a closed port: a call would fail with ECONNREFUSED, not DeadlineExceeded.
     const client = createOutboundBotClient(credentials, { endpoint: '127.0.0.1:9', protocol: 'http', connectTimeoutMs: 100 });
-    const listing = await listScripts('instance-1', { client, clock, policy, readTimeoutMs: 100, workEndMs: clock.nowMs() });
+    const listing = await listScripts('instance-1', { client, clock, policy, readTimeoutMs: 100, workEndMs: clock.nowMs() }, keeper());
     expect(listing).toEqual({
       ok: false,
       action: 'QueryScriptsByStatus',
@@ -486,7 +513,7 @@ describe('the one DeadlineExceeded rule of the listing and the dispatch', () => 
 
 describe('the summary', () => {
   const request = { InstanceId: INSTANCE, OlderThanMinutes: 60, DryRun: false };
-  const counts = { listed: 10, eligible: 4, selected: 3 };
+  const counts = { listed: 10, eligible: 3, selected: 3 };
   const none = { Withdrawn: 0, Failed: 0, Dispatched: 0, Remaining: [] };
   const complete = { Listing: 'QueryScriptsByStatus' as const, Pages: 1, TotalCount: 10, Complete: true };
 
@@ -502,7 +529,7 @@ describe('the summary', () => {
       ...complete,
       Success: true,
       Listed: 10,
-      Eligible: 4,
+      Eligible: 3,
       Selected: 3,
       Skipped: 7,
       Withdrawn: 3,
@@ -520,7 +547,7 @@ describe('the summary', () => {
 
   it('a listing that did not add up is no success, though everything selected was done', () => {
     const issue = { Code: 'RepeatedPage' as const, PageNumber: 2, Message: 'page 2 brought only ScriptIds already listed' };
-    const report = listingReport({ ok: true, action: 'QueryScriptsByStatus', scripts: [], pages: 2, totalCount: 300, issues: [issue] });
+    const report = listingReport({ ok: true, action: 'QueryScriptsByStatus', listed: 0, pages: 2, totalCount: 300, issues: [issue] });
     expect(report).toEqual({ Listing: 'QueryScriptsByStatus', Pages: 2, TotalCount: 300, Complete: false, ListingIssues: [issue] });
     expect(completedResult(runHead('req', request, 'inline'), report, counts, { summary: { ...none, Withdrawn: 3 }, detail: {} }, 7)).toMatchObject({
       Success: false,
@@ -530,9 +557,42 @@ describe('the summary', () => {
     });
   });
 
+  it("with no MaxWithdrawals asked, stale reviews left beyond the run's own cap make it truncated, not a success", () => {
+    const many = { listed: 20_000, eligible: 12_000, selected: MAX_WITHDRAWALS_PER_RUN };
+    const done = { summary: { ...none, Withdrawn: MAX_WITHDRAWALS_PER_RUN }, detail: { Results: [] } };
+    expect(completedResult(runHead('req', request, 'inline'), complete, many, done, 7)).toMatchObject({ Success: false, Truncated: true, Eligible: 12_000, Selected: 10_000 });
+    // Asked for: the cap is the request's, and the run that met it is a success.
+    const asked = runHead('req', { ...request, MaxWithdrawals: 10_000 }, 'inline');
+    expect(completedResult(asked, complete, many, done, 7)).toMatchObject({ Success: true, Truncated: false });
+  });
+
+  it('lists at most MAX_LISTED_ITEMS results (failures first) and remaining items, and counts the rest', () => {
+    const item = (n: number) => ({ InstanceId: INSTANCE, ScriptId: `script-${n}` });
+    const result = (n: number, Success: boolean) => ({ ...item(n), Success, Code: Success ? 'Withdrawn' : 'Throttling' }) as unknown as WithdrawResult;
+    const results = Array.from({ length: 1_500 }, (_, n) => result(n, n % 500 !== 499));
+    const remaining = Array.from({ length: 1_200 }, (_, n) => item(10_000 + n));
+    const bounded = completedResult(runHead('req', request, 'inline'), complete, { listed: 3_000, eligible: 2_700, selected: 2_700 }, { summary: { ...none, Withdrawn: 1_497, Failed: 3, Remaining: remaining }, detail: { Results: results } }, 7);
+    expect(bounded.Results).toHaveLength(MAX_LISTED_ITEMS);
+    expect(bounded.Results!.slice(0, 3).map((r) => r.ScriptId)).toEqual(['script-499', 'script-999', 'script-1499']);
+    expect(bounded.Results![3]!.ScriptId).toBe('script-0');
+    expect(bounded.ResultsNotListed).toBe(500);
+    expect(bounded.Remaining).toEqual(remaining.slice(0, MAX_LISTED_ITEMS));
+    expect(bounded).toMatchObject({ RemainingNotListed: 200, Truncated: true, Success: false });
+    // At the bound, in order and nothing counted.
+    const atBound = completedResult(runHead('req', request, 'inline'), complete, counts, { summary: { ...none, Remaining: remaining.slice(0, MAX_LISTED_ITEMS) }, detail: { Results: results.slice(0, MAX_LISTED_ITEMS) } }, 7);
+    expect(atBound.Results).toEqual(results.slice(0, MAX_LISTED_ITEMS));
+    expect(atBound).not.toHaveProperty('ResultsNotListed');
+    expect(atBound).not.toHaveProperty('RemainingNotListed');
+  });
+
+  it('fan-out items whose chunk may have been queued make the run no success, and are not counted failed', () => {
+    const outcome = { summary: { ...none, Dispatched: 3, Unconfirmed: 2 }, detail: { Chunks: [] } };
+    expect(completedResult(runHead('req', request, 'fanout'), complete, counts, outcome, 7)).toMatchObject({ Success: false, Failed: 0, Unconfirmed: 2, Truncated: false });
+  });
+
   it('the listing report names a fallback, and leaves out what it does not know', () => {
     const fallback = { Code: 'InvalidAction.NotFound', Message: 'not found', HttpStatusCode: 404, RequestId: 'u0' };
-    expect(listingReport({ ok: true, action: 'ListScripts', fallback, scripts: [], pages: 1, totalCount: undefined, issues: [] })).toEqual({
+    expect(listingReport({ ok: true, action: 'ListScripts', fallback, listed: 0, pages: 1, totalCount: undefined, issues: [] })).toEqual({
       Listing: 'ListScripts',
       ListingFallback: fallback,
       Pages: 1,
