@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { DemoSeed } from '../emulator/outboundbot';
 import { parseWebhookSecrets } from '../lib/webhooks/verify';
 import { defaultReceiverPort, startCallbackReceiver, type CallbackReceiver } from './callback-receiver';
-import { defaultEmulatorPort, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY } from './local-keys';
+import { defaultEmulatorPort, defaultMnsPort, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY } from './local-keys';
 import { startLocal, type LocalStack } from './local-stack';
 import { shellQuote, signedCurl, signingSecret, unsignedCurl, validityNote } from './signed-curl';
 
@@ -28,6 +28,7 @@ async function main() {
       realCredentials && !env.OUTBOUNDBOT_ENDPOINT
         ? { kind: 'cloud', credentials: { accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID, accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET, securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN } }
         : { kind: 'emulator', port: Number(env.EMULATOR_PORT ?? defaultEmulatorPort(port)) },
+    mnsPort: Number(env.MNS_PORT ?? defaultMnsPort(port)),
     asyncRetries: 2,
     asyncRetryDelayMs: 1_000,
     log: (line) => process.stdout.write(`${line}\n`),

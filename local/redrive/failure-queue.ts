@@ -110,8 +110,10 @@ async function call<T>(action: string, request: () => Promise<SdkAnswer<T>>, emp
     const code = /^MNS(\w+)Error$/.exec((error as Error).name)?.[1];
     if (emptyIsNone && code === 'MessageNotExist') return undefined;
     const status = /failed with (\d{3})\./.exec((error as Error).message)?.[1];
-    const what = code === undefined ? firstLine(error) : `${code}${status ? ` (HTTP ${status})` : ''}`;
-    throw new QueueError(`${action} failed: ${what}`, code, { cause: error });
+    if (code !== undefined) throw new QueueError(`${action} failed: ${code}${status ? ` (HTTP ${status})` : ''}`, code, { cause: error });
+    // A transport error: Node's code (ECONNREFUSED, ENOTFOUND…) says it; httpx's message adds the URL without a separator.
+    const nodeCode = (error as { code?: unknown }).code;
+    throw new QueueError(`${action} failed: ${typeof nodeCode === 'string' ? nodeCode : firstLine(error)}`, typeof nodeCode === 'string' ? nodeCode : undefined, { cause: error });
   }
 }
 
