@@ -30,6 +30,7 @@ export interface MnsEmulator {
   /** `http://host:port`: the SDK's `endpoint` option. */
   readonly url: string;
   readonly port: number;
+  readonly queueNames: readonly string[];
   /** The queue itself, for the local stack (which parks failures in it) and tests. */
   queue(name: string): MnsQueue | undefined;
   close(): Promise<void>;
@@ -68,6 +69,7 @@ export async function startMnsEmulator(options: MnsEmulatorOptions): Promise<Mns
   return {
     url,
     port,
+    queueNames: [...queues.keys()],
     queue: (name) => queues.get(name),
     close: () => {
       closing = true;
