@@ -14,6 +14,7 @@ import type { WithdrawalItem } from '../../lib/withdraw/withdraw-item';
 import { createFc3Client, invokeFunction } from '../../lib/fc/client';
 import { EXIT_SUCCESS, EXIT_USAGE, EXIT_WITHDRAWAL_FAILED, run } from '../../local/cli';
 import { failureRecord, functionArn } from '../../local/fc-destination';
+import { eventBridgeEvent } from '../../local/fc-events';
 import { LOCAL_ACCOUNT_ID, LOCAL_FC_KEY, LOCAL_REGION } from '../../local/local-keys';
 import type { LocalStack } from '../../local/local-stack';
 import { ROOT, scriptUnderReview, startTestStack } from '../support/local-stack';
@@ -174,6 +175,19 @@ describe('redrive', () => {
     expect(out.code, out.stdout).toBe(EXIT_SUCCESS);
     expect(out.stdout).toContain(`done: a final answer: OperationDenied.ScriptNotUnderReview (HTTP 400) for ${item.ScriptId}; message deleted`);
     expect(out.stdout).toContain('0 redriven, 1 done, 0 left');
+    expect(queue().messages()).toEqual([]);
+  });
+
+  it("an EventBridge dead letter (the trigger's CloudEvent, here Base64-encoded as some MNS producers send) goes to the withdraw function as the trigger delivers it", async () => {
+    const item = scriptUnderReview(stack.emulator);
+    const [event] = eventBridgeEvent(JSON.stringify(item), Date.now());
+    const id = queue().send(Buffer.from(JSON.stringify(event)).toString('base64')).MessageId;
+    const out = await redrive();
+    expect(out.code, out.stdout).toBe(EXIT_SUCCESS);
+    expect(out.stdout).toContain(`message ${id}, parked `);
+    expect(out.stdout).toContain(`: withdraw-script-review-withdraw, request ${String(event!.id)}, EventBridge could not deliver it (dead letter); InstanceId ${item.InstanceId} ScriptId ${item.ScriptId}`);
+    expect(out.stdout).toContain('1 redriven, 0 done, 0 left');
+    expect(stack.emulator.withdrawals(item.InstanceId, item.ScriptId)).toBe(1);
     expect(queue().messages()).toEqual([]);
   });
 
