@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createActions } from './actions';
+import { ADMIN_PREFIX, FailingScripts } from './admin';
 import { errorAnswer, type ActionHandler, type Answer, type JsonAnswer } from './answers';
 import { FaultInjector, playFault } from './faults';
 import { GatewayAuth } from './gateway-auth';
@@ -39,6 +40,7 @@ class Emulator implements OutboundBotEmulator {
   readonly #scripts = new ScriptStore();
   readonly #actions: Readonly<Record<string, ActionHandler>>;
   readonly #faults = new FaultInjector();
+  readonly #failing = new FailingScripts();
   #pagingFault: PagingFault | undefined;
   #disabledActions: ReadonlySet<string>;
   readonly #requests: EmulatorRequestRecord[] = [];
@@ -113,6 +115,10 @@ class Emulator implements OutboundBotEmulator {
     script.UpdateTime = this.#now();
   }
 
+  setWithdrawalFailing(scriptId: string, failing: boolean): void {
+    this.#failing.set(scriptId, failing);
+  }
+
   injectFault(fault: Fault, opts?: { times?: number; action?: string }): void {
     this.#faults.inject(fault, opts);
   }
@@ -151,6 +157,7 @@ class Emulator implements OutboundBotEmulator {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.url?.startsWith(ADMIN_PREFIX)) return this.#failing.answer(req, res);
     const atMs = this.#now();
     const call = await readCall(req);
     const requestId = randomUUID().toUpperCase();
@@ -166,11 +173,16 @@ class Emulator implements OutboundBotEmulator {
     this.#send(req, res, answer, requestId);
   }
 
-  /** Routing, then authentication, then faults: an injected fault never masks a signing bug. */
+  /** Routing, then authentication, then a failing script's 503, then faults: an injected fault never masks a signing bug. */
   #judge(call: IncomingCall, atMs: number, requestId: string): Answer {
     const routed = this.#route(call, requestId);
     if (typeof routed !== 'function') return routed;
-    return this.#auth.authenticate(call, atMs, requestId) ?? playFault(this.#faults.next(call.action), () => routed(call.params, requestId), requestId, call.received.headers);
+    const refusal = this.#auth.authenticate(call, atMs, requestId);
+    if (refusal) return refusal;
+    if (call.action === 'WithdrawScriptReview' && this.#failing.has(call.params.ScriptId)) {
+      return errorAnswer(503, 'ServiceUnavailable', 'The request has failed due to a temporary failure of the server (emulated for this script).', requestId);
+    }
+    return playFault(this.#faults.next(call.action), () => routed(call.params, requestId), requestId, call.received.headers);
   }
 
   /**

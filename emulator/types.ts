@@ -157,6 +157,12 @@ export interface OutboundBotEmulator {
   /** A reviewer (or the console) moves a script to `status` now, `UpdateTime` included: an approval is `PUBLISHED`. */
   review(instanceId: string, scriptId: string, status: string): void;
   /**
+   * From now on (`failing` true) every WithdrawScriptReview of this ScriptId, in any instance,
+   * answers 503 ServiceUnavailable without acting, until it is set false again. The same switch
+   * is `POST /_emulator/fail?ScriptId=…` and `…/heal?ScriptId=…` on the emulator's port.
+   */
+  setWithdrawalFailing(scriptId: string, failing: boolean): void;
+  /**
    * Plays `fault` for the next `times` (default 1) authenticated requests, optionally only for
    * one action. Faults are queued: the oldest matching one is used first. Faults come after
    * authentication so that a client's signing bugs are never masked by an injected error.

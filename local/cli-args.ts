@@ -11,10 +11,11 @@ import { parseCleanupRequest } from '../lib/cleanup/request';
 import type { Credentials } from '../lib/core/credentials';
 import { InvalidConfigurationError, InvalidParameterError } from '../lib/core/errors';
 import type { FcTarget } from '../lib/fc/client';
+import type { QueueTarget } from './redrive/failure-queue';
 import { FUNCTION_NAME_PATTERN } from '../lib/fc/function-name';
 import { parseWithdrawalItem } from '../lib/withdraw/items';
 import { EVENT_KINDS, eventBridgeEvent, httpTriggerEvent, mnsTopicEvent, timerEvent, type EventKind } from './fc-events';
-import { LOCAL_ACCOUNT_ID, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY, LOCAL_REGION } from './local-keys';
+import { defaultMnsPort, LOCAL_ACCOUNT_ID, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY, LOCAL_REGION } from './local-keys';
 import { signingSecret } from './signed-curl';
 
 /** A problem the user can fix, reported as one line and exit code 2. */
@@ -33,13 +34,23 @@ export type Command =
   | { kind: 'version' }
   | { kind: 'sign'; url: string; body: string; secret: string }
   /** `trigger`: set by `send --event`, whose payload is that trigger's FC event (or the event read from --file). */
-  | { kind: 'invoke'; mode: Mode; payload: unknown; functionName: string; async: boolean; target: Target; trigger?: EventKind };
+  | { kind: 'invoke'; mode: Mode; payload: unknown; functionName: string; async: boolean; target: Target; trigger?: EventKind }
+  /** `redrive`: the failure queue `queue` read at `mns`, its events invoked again at `target`. */
+  | { kind: 'redrive'; queue: string; dryRun: boolean; max: number; target: Target; mns: QueueTarget };
 
 /** The names s.yaml deploys the functions under. */
 export const DEFAULT_FUNCTION: Record<Mode, string> = {
   withdraw: 'withdraw-script-review-withdraw',
   cleanup: 'withdraw-script-review-cleanup',
 };
+
+/** Longer than each function's timeout in s.yaml (30 s, 600 s), so FC's own timeout answer arrives first. */
+export const INVOKE_TIMEOUT_MS: Record<Mode, number> = { withdraw: 60_000, cleanup: 660_000 };
+
+/** s.yaml's `failureQueueName`: where FC parks what its async retries give up on. */
+export const DEFAULT_FAILURE_QUEUE = 'withdraw-script-review-failures';
+/** How many messages one `redrive` takes unless --max says otherwise. */
+export const DEFAULT_REDRIVE_MAX = 100;
 
 export const CREDENTIAL_VARS = 'ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET';
 
@@ -57,6 +68,9 @@ const OPTIONS = {
   url: { type: 'string' },
   event: { type: 'string' },
   file: { type: 'string' },
+  queue: { type: 'string' },
+  max: { type: 'string' },
+  'mns-endpoint': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -65,7 +79,8 @@ type Values = { [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extend
 
 const TARGET_OPTIONS = ['async', 'function', 'region', 'account-id', 'endpoint'] as const;
 /** Which options each command takes; any other is refused rather than silently ignored. */
-const ALLOWED: Record<Mode | 'sign' | 'send', readonly string[]> = {
+const ALLOWED: Record<Mode | 'sign' | 'send' | 'redrive', readonly string[]> = {
+  redrive: ['queue', 'dry-run', 'max', 'region', 'account-id', 'endpoint', 'mns-endpoint'],
   withdraw: [...TARGET_OPTIONS, 'callback-url'],
   cleanup: [...TARGET_OPTIONS, 'cleanup', 'older-than-minutes', 'dry-run', 'max-withdrawals'],
   sign: ['url'],
@@ -84,6 +99,7 @@ export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv
   if (values.version) return { kind: 'version' };
   if (positionals[0] === 'sign') return signCommand(values, positionals.slice(1), env);
   if (positionals[0] === 'send') return seeHelp(() => sendCommand(values, positionals.slice(1), env));
+  if (positionals[0] === 'redrive') return seeHelp(() => redriveCommand(values, positionals.slice(1), env));
   const mode: Mode = values.cleanup === undefined ? 'withdraw' : 'cleanup';
   onlyAllowed(values, mode);
   const functionName = values.function ?? DEFAULT_FUNCTION[mode];
@@ -128,7 +144,7 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-function onlyAllowed(values: Values, command: Mode | 'sign' | 'send'): void {
+function onlyAllowed(values: Values, command: Mode | 'sign' | 'send' | 'redrive'): void {
   const extra = Object.keys(values).filter((name) => name !== 'help' && name !== 'version' && !ALLOWED[command].includes(name));
   if (extra.length > 0) throw new UsageError(`--${extra[0]} does not go with ${command === 'withdraw' ? 'a withdrawal' : command}; see --help`);
 }
@@ -141,6 +157,31 @@ function seeHelp(parse: () => Command): Command {
     if (!(error instanceof UsageError) || error.message.endsWith('see --help')) throw error;
     throw new UsageError(`${error.message}; see --help`);
   }
+}
+
+const QUEUE_NAME = /^[A-Za-z][A-Za-z0-9-]{0,255}$/;
+
+/** `redrive [--queue NAME] [--dry-run] [--max N] [target]`: the FC target as for every command, and the queue's MNS endpoint beside it. */
+function redriveCommand(values: Values, positionals: string[], env: NodeJS.ProcessEnv): Command {
+  onlyAllowed(values, 'redrive');
+  if (positionals.length > 0) throw new UsageError(`redrive takes no arguments, got ${JSON.stringify(positionals[0])}`);
+  const queue = values.queue ?? DEFAULT_FAILURE_QUEUE;
+  if (!QUEUE_NAME.test(queue)) throw new UsageError(`--queue ${JSON.stringify(queue)} is not an MNS queue name (a letter, then letters, digits and -)`);
+  const max = values.max === undefined ? DEFAULT_REDRIVE_MAX : wholeNumber(values.max, '--max');
+  if (max < 1) throw new UsageError('--max must be at least 1');
+  const target = resolveTarget(values, env);
+  const endpoint = values['mns-endpoint'] === undefined ? undefined : parseEndpoint(values['mns-endpoint'], '--mns-endpoint', 'https://<account-id>.mns.cn-shanghai.aliyuncs.com');
+  const mns: QueueTarget = target.local
+    ? { accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION, endpoint: endpoint ?? localMnsEndpoint(env), credentials: target.credentials }
+    : { accountId: target.accountId, region: target.region, endpoint: endpoint ?? `https://${target.accountId}.mns.${target.region}.aliyuncs.com`, credentials: target.credentials };
+  return { kind: 'redrive', queue, dryRun: values['dry-run'] === true, max, target, mns };
+}
+
+/** Where `npm start` serves the failure queue: MNS_PORT, or beside PORT as it does. */
+function localMnsEndpoint(env: NodeJS.ProcessEnv): string {
+  const port = env.MNS_PORT || String(defaultMnsPort(Number(new URL(localEndpoint(env)).port)));
+  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65_535) throw new UsageError('MNS_PORT must be the port `npm start` serves the failure queue on (1-65535); or pass --mns-endpoint');
+  return `http://127.0.0.1:${port}`;
 }
 
 /** Which options each kind of `send` takes besides the target ones. */
@@ -290,7 +331,7 @@ function webhookSecret(env: NodeJS.ProcessEnv): string {
 
 function resolveTarget(values: Values, env: NodeJS.ProcessEnv): Target {
   const { region, 'account-id': accountId } = values;
-  const endpoint = values.endpoint === undefined ? undefined : parseEndpoint(values.endpoint);
+  const endpoint = values.endpoint === undefined ? undefined : parseEndpoint(values.endpoint, '--endpoint', 'https://<account-id>.cn-shanghai.fc.aliyuncs.com');
   if (region === undefined && accountId === undefined) {
     return { endpoint: endpoint ?? localEndpoint(env), accountId: LOCAL_ACCOUNT_ID, region: LOCAL_REGION, credentials: LOCAL_FC_KEY, local: true };
   }
@@ -309,11 +350,11 @@ function localEndpoint(env: NodeJS.ProcessEnv): string {
   return `http://127.0.0.1:${port}`;
 }
 
-/** fc2 appends `/<version>/functions/...` to the endpoint, so only an origin makes sense. */
-function parseEndpoint(value: string): string {
+/** fc2 appends `/<version>/functions/...` to the endpoint (the MNS SDK `/queues/...`), so only an origin makes sense. */
+function parseEndpoint(value: string, option: string, example: string): string {
   const url = parseUrl(value);
   if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password || url.pathname !== '/' || url.search || url.hash) {
-    throw new UsageError('--endpoint must be an http(s) origin such as https://<account-id>.cn-shanghai.fc.aliyuncs.com');
+    throw new UsageError(`${option} must be an http(s) origin such as ${example}`);
   }
   return url.origin;
 }

@@ -13,7 +13,8 @@ import { realpathSync } from 'node:fs';
 import packageJson from '../package.json';
 import type { IncomingHttpHeaders } from 'node:http';
 import { createFc3Client, invokeFunction } from '../lib/fc/client';
-import { CREDENTIAL_VARS, DEFAULT_FUNCTION, parseCommandLine, type Command, type Mode } from './cli-args';
+import { CREDENTIAL_VARS, DEFAULT_FAILURE_QUEUE, DEFAULT_FUNCTION, DEFAULT_REDRIVE_MAX, INVOKE_TIMEOUT_MS, parseCommandLine, type Command, type Mode } from './cli-args';
+import { describeInvokeError, oneLine } from './invoke-error';
 import { LOCAL_DEFAULT_PORT } from './local-keys';
 import { signedCurl, validityNote } from './signed-curl';
 
@@ -34,8 +35,6 @@ type Invocation = Extract<Command, { kind: 'invoke' }>;
 const PROGRAM = 'withdraw-script-review';
 /** Bundled at build time: the version of the build, wherever it runs from. */
 const PACKAGE = packageJson as { version: string };
-/** Longer than each function's timeout in s.yaml (30 s, 600 s), so FC's own timeout answer arrives first. */
-const INVOKE_TIMEOUT_MS: Record<Mode, number> = { withdraw: 60_000, cleanup: 660_000 };
 
 const USAGE = `usage: ${PROGRAM} <InstanceId> <ScriptId> [--async] [--callback-url URL] [target]
        ${PROGRAM} --cleanup <InstanceId> --older-than-minutes N [--dry-run] [--max-withdrawals N] [--async] [target]
@@ -44,6 +43,7 @@ const USAGE = `usage: ${PROGRAM} <InstanceId> <ScriptId> [--async] [--callback-u
        ${PROGRAM} send --event eventbridge|mns-topic <InstanceId> <ScriptId> [target]
        ${PROGRAM} send --event timer <InstanceId> --older-than-minutes N [--dry-run] [--max-withdrawals N] [target]
        ${PROGRAM} send --event http|eventbridge|mns-topic|timer|async --file PATH [target]
+       ${PROGRAM} redrive [--queue NAME] [--dry-run] [--max N] [--mns-endpoint URL] [target]
        ${PROGRAM} --version
 
 Withdraws the review of an OutboundBot script by invoking the withdraw function
@@ -77,8 +77,19 @@ send: invokes the function with the event that trigger would hand it in FC 3.0, 
   eventbridge, mns-topic and timer events carry no CallbackUrl: their results go to the
   function's CALLBACK_URL (under \`npm start\`, its callback receiver).
 
-Exit status: 0 done (or accepted with --async or --event async), 1 the function ran and the
-withdrawal or cleanup failed, 2 a usage, credential or connection error.
+redrive: takes each message from the failure queue (default ${DEFAULT_FAILURE_QUEUE}, s.yaml's
+  failureQueueName) with the MNS SDK, shows it, invokes its function again with the original
+  payload, synchronously, and deletes the message only when the answer is final: redriven
+  (succeeded) or done (answered final, e.g. the script is no longer under review). A message that
+  failed again, got no answer or cannot be read is left, and is visible again when the run ends.
+  --max N takes at most N messages (default ${DEFAULT_REDRIVE_MAX}); --dry-run peeks at up to 16 and
+  changes nothing. The queue is read at https://<account-id>.mns.<region>.aliyuncs.com with the
+  same keys (--mns-endpoint URL for another), or at \`npm start\`'s, http://127.0.0.1:$MNS_PORT
+  ($PORT + 3 unless set).
+
+Exit status: 0 done (or accepted with --async or --event async; for redrive: nothing left), 1 the
+function ran and the withdrawal or cleanup failed (for redrive: a message was left in the queue),
+2 a usage, credential or connection error.
 `;
 
 /**
@@ -102,12 +113,20 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv, io: C
     return EXIT_SUCCESS;
   }
   if (command.kind === 'sign') return printSigned(command, io);
+  if (command.kind === 'redrive') return redriveQueue(command, io);
   try {
     return report(await invoke(command), command, io);
   } catch (error) {
-    io.stderr(`${PROGRAM}: ${describeInvokeError(error, command)}\n`);
+    io.stderr(`${PROGRAM}: ${describeInvokeError(error, { ...command, timeoutMs: INVOKE_TIMEOUT_MS[command.mode] })}\n`);
     return EXIT_USAGE;
   }
+}
+
+/** 0 nothing left, 1 a message left in the queue, 2 the queue could not be read (refused, unreachable). */
+async function redriveQueue(command: Extract<Command, { kind: 'redrive' }>, io: CliIo): Promise<number> {
+  const { runRedrive } = await import('./redrive/command');
+  const verdict = await runRedrive(command, (line) => io.stdout(`${line}\n`), (line) => io.stderr(`${PROGRAM}: ${line}\n`));
+  return verdict === 'clean' ? EXIT_SUCCESS : verdict === 'left' ? EXIT_WITHDRAWAL_FAILED : EXIT_USAGE;
 }
 
 /** The curl line alone on stdout, so it can be piped to a shell; how long it lasts on stderr. */
@@ -179,53 +198,6 @@ function asJson(data: unknown): unknown {
 
 function field(value: unknown, name: string): unknown {
   return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[name] : undefined;
-}
-
-/**
- * fc2 reports an HTTP error as `POST <path> failed with <status>. requestid: <id>, message: …`
- * and reads only FC 2.0's `ErrorCode`, so the status comes from that message; transport
- * errors keep Node's `code`.
- */
-function describeInvokeError(error: unknown, { mode, functionName, target }: Invocation): string {
-  const http = /failed with (\d{3})\. requestid: ([^,]*),/.exec(errorMessage(error));
-  if (http) {
-    const status = Number(http[1]);
-    const requestId = http[2] && http[2] !== 'undefined' ? `; request id ${http[2]}` : '';
-    if (status === 404) return `no function named '${functionName}' at ${target.endpoint} (HTTP 404 FunctionNotFound${requestId}); check --function`;
-    if (status === 401 || status === 403) {
-      const hint = target.local ? 'the local server accepts only its own key' : `check ${CREDENTIAL_VARS} and that the key may invoke '${functionName}'`;
-      return `the call was refused (HTTP ${status}: signature or credentials): ${hint}${requestId}`;
-    }
-    return `the invocation failed with HTTP ${status}${requestId}`;
-  }
-  switch (errorCode(error)) {
-    case 'ECONNREFUSED':
-      return `cannot reach ${target.endpoint}: connection refused${target.local ? '; is `npm start` running?' : ''}`;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return `cannot resolve the host of ${target.endpoint}; check --region, --account-id or --endpoint`;
-    case 'ECONNRESET':
-      return `the connection to ${target.endpoint} was reset before an answer`;
-  }
-  if (error instanceof Error && error.name.includes('RequestTimeout')) return `no answer from ${target.endpoint} within ${INVOKE_TIMEOUT_MS[mode] / 1000} s`;
-  if (error instanceof SyntaxError) return `unexpected answer from ${target.endpoint}: ${oneLine(error.message)}`;
-  return `the invocation failed: ${oneLine(errorMessage(error))}`;
-}
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** Node may wrap one refused connection per address family in an AggregateError. */
-function errorCode(error: unknown): string | undefined {
-  const withCode = error as { code?: unknown; errors?: Array<{ code?: unknown }> };
-  const code = withCode?.code ?? withCode?.errors?.[0]?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-function oneLine(value: unknown): string {
-  const text = value instanceof Error ? value.message : String(value);
-  return text.split('\n', 1)[0]!.trim();
 }
 
 /** True when this file is the program being run (build/cli.js, possibly through a bin symlink), not an import. */

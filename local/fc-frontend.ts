@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FcContext } from '../lib/fc/context';
+import { failureRecord, functionArn, type DestinationRecord } from './fc-destination';
 import { verifyFcRequest, type FcKey } from './fc-signature';
 import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './local-keys';
 
@@ -13,6 +14,11 @@ export interface LocalFunction {
   timeoutSeconds: number;
   /** FC's asyncInvokeConfig.maxAsyncRetryAttempts, when the function says (s.yaml); else the front end's `asyncRetries`. */
   asyncRetries?: number;
+  /**
+   * FC's asyncInvokeConfig.destinationConfig.onFailure: receives the destination message of an
+   * async invocation whose retries are spent, and says where it went (for the log line).
+   */
+  onFailure?: (record: DestinationRecord) => Promise<string>;
 }
 
 export interface FrontendOptions {
@@ -178,7 +184,7 @@ async function invoke(state: FrontendState, req: IncomingMessage, res: ServerRes
   if (failure) return sendFcError(res, failure === 'MissingAuthorization' ? 401 : 403, requestId, failure, 'The request signature does not conform to Function Compute requirements');
   const fn = state.options.functions.get(name);
   if (!fn) return sendFcError(res, 404, requestId, 'FunctionNotFound', `function '${name}' does not exist`);
-  if ((headers['x-fc-invocation-type'] ?? '').toLowerCase() === 'async') return acceptAsync(state, res, { name, fn, body, requestId }, headers['x-fc-async-task-id']);
+  if ((headers['x-fc-invocation-type'] ?? '').toLowerCase() === 'async') return acceptAsync(state, res, { name, fn, body, requestId, acceptedAtMs: state.nowMs() }, headers['x-fc-async-task-id']);
   ledgerOf(state, fn).counts.sync++;
   try {
     const result = await runHandler(state, name, fn, body, requestId);
@@ -197,6 +203,7 @@ interface AsyncCall {
   fn: LocalFunction;
   body: Buffer;
   requestId: string;
+  acceptedAtMs: number;
 }
 
 /**
@@ -223,8 +230,9 @@ function acceptAsync(state: FrontendState, res: ServerResponse, call: AsyncCall,
   res.end();
 }
 
-/** FC's async queue: the same requestId on every retry, retried when the handler throws or times out. */
-async function runAsync(state: FrontendState, { name, fn, body, requestId }: AsyncCall): Promise<void> {
+/** FC's async queue: the same requestId on every retry, retried when the handler throws or times out, then parked. */
+async function runAsync(state: FrontendState, call: AsyncCall): Promise<void> {
+  const { name, fn, body, requestId } = call;
   const { asyncRetryDelayMs, log } = state.options;
   const asyncRetries = fn.asyncRetries ?? state.options.asyncRetries;
   for (let attempt = 0; attempt <= asyncRetries; attempt++) {
@@ -234,9 +242,21 @@ async function runAsync(state: FrontendState, { name, fn, body, requestId }: Asy
     } catch (error) {
       log(JSON.stringify({ level: 'warn', message: 'async invocation failed', function: name, requestId, attempt: attempt + 1, error: (error as Error).message }));
       if (attempt < asyncRetries) await new Promise((r) => setTimeout(r, asyncRetryDelayMs * 2 ** attempt));
+      else await park(state, call, asyncRetries + 1, error as Error);
     }
   }
-  log(JSON.stringify({ level: 'error', message: 'async invocation sent to the on-failure destination', function: name, requestId }));
+}
+
+/** The on-failure destination gets FC's destination message; without one, the event is only logged, as FC would drop it. */
+async function park(state: FrontendState, { name, fn, body, requestId, acceptedAtMs }: AsyncCall, attempts: number, error: Error): Promise<void> {
+  const line = { level: 'error', message: 'async invocation sent to the on-failure destination', function: name, requestId };
+  if (!fn.onFailure) return state.options.log(JSON.stringify({ ...line, message: 'async invocation dropped: no on-failure destination' }));
+  const record = failureRecord({ functionArn: functionArn(LOCAL_REGION, LOCAL_ACCOUNT_ID, name), requestId, acceptedAtMs, payload: body, attempts, error });
+  try {
+    state.options.log(JSON.stringify({ ...line, destination: await fn.onFailure(record) }));
+  } catch (failure) {
+    state.options.log(JSON.stringify({ ...line, message: 'async invocation lost: its on-failure destination refused it', error: (failure as Error).message }));
+  }
 }
 
 /** Thrown for an invocation that outlived its function's timeout, as FC ends it. */

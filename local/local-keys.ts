@@ -22,3 +22,8 @@ export const LOCAL_DEFAULT_PORT = 9000;
 export function defaultEmulatorPort(port: number): number {
   return port === 0 || port >= 65_535 ? 0 : port + 1;
 }
+
+/** The local MNS endpoint (the failure queue) beside the callback receiver: 9003 beside 9000; PORT=0 leaves it to the system. MNS_PORT overrides it. */
+export function defaultMnsPort(port: number): number {
+  return port === 0 || port >= 65_533 ? 0 : port + 3;
+}

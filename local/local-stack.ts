@@ -11,7 +11,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { FcCredentials } from '../lib/core/credentials';
+import { startMnsEmulator, type MnsEmulator } from '../emulator/mns';
 import { seedDemo, startEmulator, type DemoSeed, type OutboundBotEmulator } from '../emulator/outboundbot';
+import type { DestinationRecord } from './fc-destination';
 import { startFrontend, type FcHandler, type Frontend, type LocalFunction } from './fc-frontend';
 import type { FcKey } from './fc-signature';
 import { LOCAL_FC_KEY } from './local-keys';
@@ -27,6 +29,8 @@ export interface LocalStackOptions {
    * `cloud`: the real API (or whatever OUTBOUNDBOT_ENDPOINT names), signed with these credentials.
    */
   upstream: { kind: 'emulator'; port: number } | { kind: 'cloud'; credentials: FcCredentials };
+  /** The MNS endpoint holding the functions' failure queue (port 0 = any). */
+  mnsPort: number;
   /** FC's `maxAsyncRetryAttempts` and the first back-off; tests shorten the delay. */
   asyncRetries: number;
   asyncRetryDelayMs: number;
@@ -44,7 +48,9 @@ export interface LocalStack {
   /** Present when `upstream.kind` is `emulator`. */
   emulator?: OutboundBotEmulator;
   demo?: DemoSeed;
-  /** Waits for accepted async invocations, then stops the front end and the emulator. */
+  /** The MNS endpoint that holds s.yaml's failure queue, where async invocations whose retries are spent are parked. */
+  mns: MnsEmulator;
+  /** Waits for accepted async invocations, then stops the front end and the emulators. */
   close(): Promise<void>;
 }
 
@@ -60,9 +66,12 @@ const DEPLOYED_PREFIX = 'withdraw-script-review-';
 export async function startLocal(options: LocalStackOptions): Promise<LocalStack> {
   const upstream = options.upstream.kind === 'emulator' ? await startEmulatorUpstream(options.upstream.port) : undefined;
   const role = upstream?.role ?? (options.upstream.kind === 'cloud' ? options.upstream.credentials : {});
+  let mns: MnsEmulator | undefined;
   try {
     allowUnsignedHttpLocally();
-    const functions = loadFunctions(options.root);
+    const deployed = deployedSettings(options.root);
+    mns = await startFailureQueues(options.host, options.mnsPort, deployed);
+    const functions = loadFunctions(options.root, deployed, mns);
     const keys = new Map<string, FcKey>([[LOCAL_FC_KEY.accessKeyId, { accessKeySecret: LOCAL_FC_KEY.accessKeySecret }]]);
     // The cleanup's fan-out invokes the withdraw function with the role's own key, as in FC.
     if (upstream) keys.set(upstream.role.accessKeyId, { accessKeySecret: upstream.role.accessKeySecret, securityToken: upstream.role.securityToken });
@@ -78,20 +87,30 @@ export async function startLocal(options: LocalStackOptions): Promise<LocalStack
       log: options.log,
     });
     if (upstream) process.env.FC_ENDPOINT ??= frontend.url;
+    const queues = mns;
     return {
       frontend,
       functions,
       emulator: upstream?.emulator,
       demo: upstream?.demo,
+      mns: queues,
       close: async () => {
         await frontend.close();
+        await queues.close();
         await upstream?.emulator.close();
       },
     };
   } catch (error) {
+    await mns?.close();
     await upstream?.emulator.close();
     throw error;
   }
+}
+
+/** The failure queues s.yaml names, on a local MNS endpoint that accepts the local key pair (as the deployed queue accepts an operator's key). */
+function startFailureQueues(host: string, port: number, deployed: DeployedSettings): Promise<MnsEmulator> {
+  const names = new Set(Object.values(deployed).flatMap(({ failureQueue }) => (failureQueue === undefined ? [] : [failureQueue])));
+  return startMnsEmulator({ host, port, credentials: [LOCAL_FC_KEY], queues: [...names].map((name) => ({ name })) });
 }
 
 /**
@@ -118,15 +137,16 @@ function allowUnsignedHttpLocally(): void {
 }
 
 /** Loads what `npm run build` produced, so the local run exercises the deployable bundles. */
-function loadFunctions(root: string): Map<string, LocalFunction> {
+function loadFunctions(root: string, deployed: DeployedSettings, mns: MnsEmulator): Map<string, LocalFunction> {
   const load = createRequire(path.join(root, 'package.json'));
-  const deployed = deployedSettings(root);
   const functions = new Map<string, LocalFunction>();
   for (const name of DEPLOYED_FUNCTIONS) {
     const bundle = path.join(root, 'dist', name, 'index.js');
     if (!existsSync(bundle)) continue;
     const { handler } = load(bundle) as { handler: FcHandler };
-    const fn = { handler, ...deployed[name] };
+    const { failureQueue, ...settings } = deployed[name];
+    const fn: LocalFunction = { handler, ...settings };
+    if (failureQueue !== undefined) fn.onFailure = async (record) => parkIn(mns, failureQueue, record);
     functions.set(name, fn);
     functions.set(`${DEPLOYED_PREFIX}${name}`, fn);
   }
@@ -134,12 +154,36 @@ function loadFunctions(root: string): Map<string, LocalFunction> {
   return functions;
 }
 
-/** What s.yaml gives each function that the local FC must honour: its timeout and its async retries. */
-export function deployedSettings(root: string): Record<(typeof DEPLOYED_FUNCTIONS)[number], { timeoutSeconds: number; asyncRetries: number }> {
-  const doc = parseYaml(readFileSync(path.join(root, 's.yaml'), 'utf8')) as { resources: Record<string, { props: { timeout: number; asyncInvokeConfig?: { maxAsyncRetryAttempts?: number } } }> };
-  const of = (name: string) => {
-    const props = doc.resources[name]!.props;
-    return { timeoutSeconds: props.timeout, asyncRetries: props.asyncInvokeConfig?.maxAsyncRetryAttempts ?? 2 };
+/** FC's destination message, sent to the queue as JSON text (what a SendMessage of it would leave there). */
+function parkIn(mns: MnsEmulator, queueName: string, record: DestinationRecord): string {
+  const { MessageId } = mns.queue(queueName)!.send(JSON.stringify(record));
+  return `MNS queue ${queueName}, message ${MessageId}`;
+}
+
+interface FunctionSettings {
+  timeoutSeconds: number;
+  asyncRetries: number;
+  /** The queue of asyncInvokeConfig.destinationConfig.onFailure, when it is an MNS queue. */
+  failureQueue?: string;
+}
+
+type DeployedSettings = Record<(typeof DEPLOYED_FUNCTIONS)[number], FunctionSettings>;
+
+interface YamlFunction {
+  props: { timeout: number; asyncInvokeConfig?: { maxAsyncRetryAttempts?: number; destinationConfig?: { onFailure?: { destination?: string } } } };
+}
+
+/** What s.yaml gives each function that the local FC must honour: its timeout, its async retries and where failures go. */
+export function deployedSettings(root: string): DeployedSettings {
+  const doc = parseYaml(readFileSync(path.join(root, 's.yaml'), 'utf8')) as { vars: Record<string, unknown>; resources: Record<string, YamlFunction> };
+  // `${vars.name}` is the only variable a queue's name may hold and still be known here.
+  const resolved = (text: string) => text.replace(/\$\{vars\.(\w+)\}/g, (_, name: string) => String(doc.vars[name]));
+  const of = (name: string): FunctionSettings => {
+    const config = doc.resources[name]!.props.asyncInvokeConfig;
+    const settings: FunctionSettings = { timeoutSeconds: doc.resources[name]!.props.timeout, asyncRetries: config?.maxAsyncRetryAttempts ?? 2 };
+    const queue = /:\/queues\/([^/]+)\/messages$/.exec(resolved(config?.destinationConfig?.onFailure?.destination ?? ''))?.[1];
+    if (queue !== undefined) settings.failureQueue = queue;
+    return settings;
   };
   return { withdraw: of('withdraw'), cleanup: of('cleanup') };
 }

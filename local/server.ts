@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { DemoSeed } from '../emulator/outboundbot';
 import { parseWebhookSecrets } from '../lib/webhooks/verify';
 import { defaultReceiverPort, startCallbackReceiver, type CallbackReceiver } from './callback-receiver';
-import { defaultEmulatorPort, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY } from './local-keys';
+import { defaultEmulatorPort, defaultMnsPort, LOCAL_DEFAULT_PORT, LOCAL_FC_KEY } from './local-keys';
 import { startLocal, type LocalStack } from './local-stack';
 import { shellQuote, signedCurl, signingSecret, unsignedCurl, validityNote } from './signed-curl';
 
@@ -28,6 +28,7 @@ async function main() {
       realCredentials && !env.OUTBOUNDBOT_ENDPOINT
         ? { kind: 'cloud', credentials: { accessKeyId: env.ALIBABA_CLOUD_ACCESS_KEY_ID, accessKeySecret: env.ALIBABA_CLOUD_ACCESS_KEY_SECRET, securityToken: env.ALIBABA_CLOUD_SECURITY_TOKEN } }
         : { kind: 'emulator', port: Number(env.EMULATOR_PORT ?? defaultEmulatorPort(port)) },
+    mnsPort: Number(env.MNS_PORT ?? defaultMnsPort(port)),
     asyncRetries: 2,
     asyncRetryDelayMs: 1_000,
     log: (line) => process.stdout.write(`${line}\n`),
@@ -72,8 +73,10 @@ function banner(stack: LocalStack, callbacks: Callbacks): string[] {
     callbacks.isCallbackUrl
       ? `  callback receiver on ${callbacks.receiver.url}: the functions' CALLBACK_URL (and in CALLBACK_ALLOWED_HOSTS); it prints each callback it gets on stdout, its signature checked with CALLBACK_SECRET`
       : `  callback receiver on ${callbacks.receiver.url}: in CALLBACK_ALLOWED_HOSTS (CALLBACK_URL is yours: pass this one as --callback-url); it prints each callback it gets on stdout, its signature checked with CALLBACK_SECRET`,
+    `  failure queue ${stack.mns.queueNames.join(', ')} on the MNS endpoint ${stack.mns.url} (MNS signatures checked; the invoke key above opens it): FC parks there the async invocations whose retries are spent; \`node build/cli.js redrive\` takes them`,
   ];
   if (demo) lines.push(...demoLines(stack, demo, callbacks));
+  if (demo && emulator) lines.push(...failureLoopLines(stack, demo, `http://${emulator.endpoint}`));
   lines.push('Ctrl-C to stop.');
   return lines;
 }
@@ -112,6 +115,29 @@ function demoLines({ frontend }: LocalStack, demo: DemoSeed, callbacks: Callback
   const send = callbacks.isCallbackUrl ? `--event eventbridge ${demo.instanceId} ${third.ScriptId}` : `--event async ${demo.instanceId} ${third.ScriptId} --callback-url ${callbacks.receiver.url}`;
   lines.push(`  node build/cli.js send ${send}${endpoint}`);
   return lines;
+}
+
+/**
+ * The loop of a withdrawal that fails for good, on the demo script no other line uses: the
+ * emulator's switch makes its withdrawals fail, the async withdrawal is retried and parked,
+ * the redrive leaves it while OutboundBot still fails, and withdraws it once healed.
+ */
+function failureLoopLines({ frontend, mns, functions }: LocalStack, demo: DemoSeed, emulatorUrl: string): string[] {
+  const target = underReview(demo)[4];
+  if (!target) return [];
+  const onDefaultPort = frontend.url === `http://127.0.0.1:${LOCAL_DEFAULT_PORT}`;
+  const endpoint = onDefaultPort ? '' : ` --endpoint ${frontend.url}`;
+  const redrive = `  node build/cli.js redrive${onDefaultPort ? '' : ` --endpoint ${frontend.url} --mns-endpoint ${mns.url}`}`;
+  const retries = plural(functions.get('withdraw')?.asyncRetries ?? 2, 'retry', 'retries');
+  return [
+    `When a withdrawal fails for good (in this order; after the second line, wait for "sent to the on-failure destination" here, a few seconds: ${retries}, then parked):`,
+    `  curl -sS -w '\\n' -X POST '${emulatorUrl}/_emulator/fail?ScriptId=${target.ScriptId}'`,
+    `  node build/cli.js ${demo.instanceId} ${target.ScriptId} --async${endpoint}`,
+    `${redrive} --dry-run`,
+    redrive,
+    `  curl -sS -w '\\n' -X POST '${emulatorUrl}/_emulator/heal?ScriptId=${target.ScriptId}'`,
+    redrive,
+  ];
 }
 
 /**

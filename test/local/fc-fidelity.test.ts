@@ -48,7 +48,7 @@ describe('the local FC front end, as FC', () => {
     expect(await response.json()).toMatchObject({ Code: 'FunctionTimeout' });
   });
 
-  it('an async invocation that times out is a failure: retried as many times as the function says, not the front end\'s default, then parked', async () => {
+  it('an async invocation that times out is a failure: retried as many times as the function says, not the front end\'s default, then dropped (it names no on-failure destination)', async () => {
     hungCalls = 0;
     const answer = await signedInvocation(frontend.url, 'hung', '{}', { key: KEY, async: true });
     expect(answer.status).toBe(202);
@@ -56,10 +56,13 @@ describe('the local FC front end, as FC', () => {
     const requestId = answer.headers.get('x-fc-request-id');
     const lines = log.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.requestId === requestId);
     expect(hungCalls).toBe(2);
-    expect(lines.map((line) => line.message)).toEqual(['async invocation failed', 'async invocation failed', 'async invocation sent to the on-failure destination']);
+    expect(lines.map((line) => line.message)).toEqual(['async invocation failed', 'async invocation failed', 'async invocation dropped: no on-failure destination']);
   }, 10_000);
 
-  it('reads each function\'s timeout and async retries from s.yaml (the cleanup gets 1 retry, the withdraw function 2)', () => {
-    expect(deployedSettings(ROOT)).toEqual({ withdraw: { timeoutSeconds: 30, asyncRetries: 2 }, cleanup: { timeoutSeconds: 600, asyncRetries: 1 } });
+  it('reads each function\'s timeout, async retries and failure queue from s.yaml (the cleanup gets 1 retry, the withdraw function 2)', () => {
+    expect(deployedSettings(ROOT)).toEqual({
+      withdraw: { timeoutSeconds: 30, asyncRetries: 2, failureQueue: 'withdraw-script-review-failures' },
+      cleanup: { timeoutSeconds: 600, asyncRetries: 1, failureQueue: 'withdraw-script-review-failures' },
+    });
   });
 });

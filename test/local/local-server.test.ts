@@ -233,7 +233,7 @@ describe('invoke path POST /2023-03-30/functions/{name}/invocations', () => {
     expect(warnings.map((l) => l.attempt)).toEqual([1, 2]);
   });
 
-  it('async: a handler that keeps throwing gets 1 + asyncRetries attempts, then the on-failure destination', async () => {
+  it('async: a handler that keeps throwing gets 1 + asyncRetries attempts, then is dropped when it names no on-failure destination', async () => {
     const calls = fakeFunction('hopeless', async () => {
       throw new Error('always');
     });
@@ -242,7 +242,7 @@ describe('invoke path POST /2023-03-30/functions/{name}/invocations', () => {
     const requestId = response.headers.get('x-fc-request-id');
     expect(calls).toHaveLength(3);
     const lines = frontendLog.map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => l.requestId === requestId);
-    expect(lines.at(-1)).toMatchObject({ level: 'error', message: 'async invocation sent to the on-failure destination', function: 'hopeless' });
+    expect(lines.at(-1)).toMatchObject({ level: 'error', message: 'async invocation dropped: no on-failure destination', function: 'hopeless' });
   });
 });
 

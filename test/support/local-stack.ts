@@ -44,6 +44,7 @@ export async function startTestStack(log: (line: string) => void): Promise<Local
     host: '127.0.0.1',
     port: 0,
     upstream: { kind: 'emulator', port: 0 },
+    mnsPort: 0,
     asyncRetries: 2,
     asyncRetryDelayMs: 10,
     log,
