@@ -21,6 +21,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { signedCurl, validityNote } from '../../local/signed-curl';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseCleanupRequest } from '../../lib/cleanup/request';
 import { configVariables, parseCleanupConfig, parseWithdrawConfig } from '../../lib/runtime/config';
@@ -59,6 +60,8 @@ function filled(line: string): string {
 // -------------------------------------------------------------------------------------------
 // What the guide's lines may name.
 
+const ramPolicies = () => readdirSync(path.join(ROOT, 'deploy/ram')).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(read(`deploy/ram/${f}`)) as unknown);
+
 /** `s`'s own commands, and the fc3 component's (Function Compute, "Common Serverless Devs commands"). */
 const S_COMMANDS = ['config', 'preview', 'init', 'env', 'set', 'registry', 'component', 'clean', 'verify'];
 const FC3_COMMANDS = ['deploy', 'build', 'remove', 'plan', 'logs', 'local', 'invoke', 'instance', 'version', 'alias', 'provision', 'concurrency', 'layer', 'info', 'sync', 's2tos3'];
@@ -66,7 +69,7 @@ const S_RESOURCES = Object.keys((parseYaml(sYaml) as { resources: Record<string,
 /** What the functions read, what s.yaml takes from the deploying shell, and what `npm start` reads. */
 const CONFIG_VARIABLES = new Set([...configVariables.withdraw(), ...configVariables.cleanup()]);
 const S_YAML_VARIABLES = new Set([...sYaml.matchAll(/\$\{env\('(\w+)'/g)].map((m) => m[1]!));
-const LOCAL_SOURCES = readdirSync(path.join(ROOT, 'local')).map((f) => read(`local/${f}`)).join('\n');
+const LOCAL_SOURCES = (readdirSync(path.join(ROOT, 'local'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts')).map((f) => read(`local/${f}`)).join('\n');
 const readsVariable = (name: string) => CONFIG_VARIABLES.has(name) || S_YAML_VARIABLES.has(name) || new RegExp(`\\benv\\.${name}\\b`).test(LOCAL_SOURCES);
 
 /** The words bash makes of a line (quotes, `$(…)` and all), placeholders filled. */
@@ -146,6 +149,15 @@ function checkExport(line: string): void {
   expect(() => parseCleanupConfig(configured)).not.toThrow();
 }
 
+const SAMPLE_SECRET = `whsec_${Buffer.alloc(24).toString('base64')}`;
+
+/** A banner's signed curl line, quoted with its values shortened: the same words as the banner prints, values aside. */
+function checkSignedCurlShape(line: string): void {
+  const shape = (text: string) => words(text).map((word) => word.replace(/^(webhook-[a-z]+): .*$/, '$1: …').replace(/^\{.*\}$/, '{…}'));
+  const printed = signedCurl('http://127.0.0.1:9000/', '{"InstanceId":"i","ScriptId":"s"}', SAMPLE_SECRET, Date.now()).line;
+  expect(shape(line.replace(/^curl /, ''))).toEqual(shape(printed.replace(/^curl /, '')));
+}
+
 /** One command line (of a block or inline): which rule covers it. */
 function lineCheck(raw: string): (() => void) | undefined {
   const line = raw.replace(/\s+#\s.*$/, '').replace(/\s*…$/, '').trim();
@@ -195,10 +207,24 @@ const uncovered = (text: string) => () => {
 function blockCheck(lang: string, marker: string | undefined, text: string): (() => Promise<void> | void) | null | undefined {
   if (marker === 'handler-example') return () => expect(read('test/local/npm-start.test.ts')).toContain("markedBlock(readFileSync(path.join(ROOT, 'docs/OPERATIONS.md'), 'utf8'), 'handler-example')");
   if (marker?.startsWith('sls-query: ')) return () => expect(read('test/system/log-queries.test.ts')).toMatch(/block\.marker\?\.startsWith\('sls-query: '\)/);
+  // A RAM policy is one of deploy/ram/, as printed (test/system/ram-policies.test.ts holds those to least privilege).
+  if (lang === 'json' && /"Statement"/.test(text)) return () => expect(ramPolicies()).toContainEqual(JSON.parse(text));
   if (lang === 'json') return () => void parseCleanupRequest(JSON.parse(text));
   if (lang === 'sh' && /^aliyun sls /m.test(text)) return () => runIndexRecipe(text);
   if (lang === 'sh') return null;
+  if (lang === '' && /^\s*curl /.test(text)) return () => checkBannerQuote(text);
   return undefined;
+}
+
+/** The banner's signed lines, quoted: the curl line's shape, the note as the banner words it, the CLI line parsed. */
+function checkBannerQuote(text: string): void {
+  for (const line of text.split('\n').map((l) => l.trim()).filter(Boolean)) {
+    if (line.startsWith('curl ')) checkSignedCurlShape(line);
+    else if (line.startsWith('(')) expect(line).toContain(validityNote(0).replace(/, until .*$/, ''));
+    // The note above it says to export the secret first.
+    else if (line.startsWith('node build/cli.js ')) expect(() => parseCommandLine(words(line.slice('node build/cli.js '.length)), { ...shellEnv, WEBHOOK_SECRET: SAMPLE_SECRET })).not.toThrow();
+    else throw new Error(`not a line the banner prints: ${line}`);
+  }
 }
 
 /** The SLS index recipe, run as printed but for its scratch files, with a stand-in `aliyun`. */
