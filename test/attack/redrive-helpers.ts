@@ -92,3 +92,8 @@ export function park(world: World, body: string): string {
 export function answeredWithdrawals(world: World, item: WithdrawalItem): number {
   return world.stack.emulator.requests.filter((r) => r.action === 'WithdrawScriptReview' && r.query.ScriptId === item.ScriptId && r.status === 200).length;
 }
+
+/** Every WithdrawScriptReview call for the item that reached OutboundBot, whatever it answered. */
+export function withdrawalCalls(world: World, item: WithdrawalItem): number {
+  return world.stack.emulator.requests.filter((r) => r.action === 'WithdrawScriptReview' && r.query.ScriptId === item.ScriptId).length;
+}
