@@ -116,6 +116,15 @@ describe('unreachable queue or FC: a clear error, nothing deleted', () => {
     expect(fc.seen).toEqual([]);
   });
 
+  it('--queue naming a queue that does not exist: exit 2, one line with MNS\'s code, nothing invoked', async () => {
+    const fc = await recorder(() => ({ status: 500, body: '' }));
+    const out = await cli(['redrive', '--endpoint', fc.url, '--mns-endpoint', world.stack.mns.url, '--queue', 'no-such-queue']);
+    expect(out.code).toBe(2);
+    expect(out.stderr.trimEnd().split('\n')).toHaveLength(1);
+    expect(out.stderr).toContain('QueueNotExist');
+    expect(fc.seen).toEqual([]);
+  });
+
   it('an FC endpoint nobody listens on: each message left with the reason, exit 1, none deleted and all visible again after the run', async () => {
     const ids = [1, 2].map(() => park(world, destinationBody(JSON.stringify(scriptUnderReview(world.stack.emulator)))));
     const port = await closedPort();
