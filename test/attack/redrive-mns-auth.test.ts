@@ -21,10 +21,9 @@ interface Wire {
 
 /** MNS's scheme: HMAC-SHA1 over VERB, Content-MD5, Content-Type, Date, the x-mns-* headers (lower-case, sorted) and the resource. */
 function signed(wire: Wire, secret: string = LOCAL_FC_KEY.accessKeySecret): Wire {
-  const w = wire;
-  const h = Object.fromEntries(Object.entries(w.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  const h = Object.fromEntries(Object.entries(wire.headers).map(([k, v]) => [k.toLowerCase(), v]));
   const mns = Object.keys(h).filter((k) => k.startsWith('x-mns-')).sort().map((k) => `${k}:${h[k]}\n`).join('');
-  const toSign = `${w.method}\n${h['content-md5'] ?? ''}\n${h['content-type'] ?? ''}\n${h.date ?? ''}\n${mns}${w.path}`;
+  const toSign = `${wire.method}\n${h['content-md5'] ?? ''}\n${h['content-type'] ?? ''}\n${h.date ?? ''}\n${mns}${w.path}`;
   const signature = createHmac('sha1', secret).update(toSign, 'utf8').digest('base64');
   return { ...wire, headers: { ...wire.headers, Authorization: `MNS ${LOCAL_FC_KEY.accessKeyId}:${signature}` } };
 }
