@@ -23,7 +23,7 @@ interface Wire {
 function signed(wire: Wire, secret: string = LOCAL_FC_KEY.accessKeySecret): Wire {
   const h = Object.fromEntries(Object.entries(wire.headers).map(([k, v]) => [k.toLowerCase(), v]));
   const mns = Object.keys(h).filter((k) => k.startsWith('x-mns-')).sort().map((k) => `${k}:${h[k]}\n`).join('');
-  const toSign = `${wire.method}\n${h['content-md5'] ?? ''}\n${h['content-type'] ?? ''}\n${h.date ?? ''}\n${mns}${w.path}`;
+  const toSign = `${wire.method}\n${h['content-md5'] ?? ''}\n${h['content-type'] ?? ''}\n${h.date ?? ''}\n${mns}${wire.path}`;
   const signature = createHmac('sha1', secret).update(toSign, 'utf8').digest('base64');
   return { ...wire, headers: { ...wire.headers, Authorization: `MNS ${LOCAL_FC_KEY.accessKeyId}:${signature}` } };
 }
