@@ -31,6 +31,9 @@ const HANDLE = /^[0-9A-F]{8}-[0-9A-F]{24}$/;
 
 const newHandle = (): string => `${randomBytes(4).toString('hex')}-${randomBytes(12).toString('hex')}`.toUpperCase();
 
+/** A queue's largest MaximumMessageSize, and its default: 64 KB (MNS's limits). */
+export const MAX_MESSAGE_BYTES = 65_536;
+
 export class MnsQueue {
   readonly #messages: MnsMessage[] = [];
 
@@ -41,7 +44,9 @@ export class MnsQueue {
     private readonly now: () => number,
   ) {}
 
+  /** @throws Error when `body` is longer than MNS takes (MAX_MESSAGE_BYTES), as SendMessage refuses it. */
   send(body: string, delaySeconds = 0, priority = 8): MnsMessage {
+    if (Buffer.byteLength(body, 'utf8') > MAX_MESSAGE_BYTES) throw new Error(`MessageTooLong: ${Buffer.byteLength(body, 'utf8')} bytes, more than the queue's MaximumMessageSize of ${MAX_MESSAGE_BYTES}`);
     const nowMs = this.now();
     const message: MnsMessage = {
       MessageId: randomBytes(16).toString('hex').toUpperCase(),

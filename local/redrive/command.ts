@@ -5,7 +5,7 @@
  * @module
  */
 import type { Command } from '../cli-args';
-import { openFailureQueue } from './failure-queue';
+import { MAX_PEEK, openFailureQueue } from './failure-queue';
 import { invokeTimeoutMs, redriveEvent } from './invoke';
 import { dryRun, redrive } from './redrive';
 
@@ -17,11 +17,12 @@ const HOLD_MARGIN_SECONDS = 30;
 
 export async function runRedrive(command: Extract<Command, { kind: 'redrive' }>, print: (line: string) => void, error: (line: string) => void): Promise<RedriveVerdict> {
   const queue = openFailureQueue(command.mns, command.queue);
-  const common = { queue, max: command.max, nowMs: Date.now, print };
+  const common = { queue, owner: command.target, max: command.max, nowMs: Date.now, print };
   if (command.dryRun) {
     const { shown, queueError } = await dryRun(common);
     if (queueError) return fail(error, command, queueError);
-    print(`dry run: ${shown} message(s) visible in ${command.queue} (peeked: nothing was taken, invoked or deleted)`);
+    const first = shown === MAX_PEEK ? `the first ${shown} visible messages` : `${shown} message(s) visible`;
+    print(`dry run: ${first} in ${command.queue} (peeked: nothing was taken, invoked or deleted)`);
     return 'clean';
   }
   const report = await redrive({

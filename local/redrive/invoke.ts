@@ -12,7 +12,7 @@ import type { ParkedEvent } from './parked-event';
 
 /** How long the client waits for the function: past its FC timeout, so FC's own answer comes first. */
 export function invokeTimeoutMs(event: ParkedEvent): number {
-  return INVOKE_TIMEOUT_MS[event.isCleanup ? 'cleanup' : 'withdraw'];
+  return INVOKE_TIMEOUT_MS[event.mode];
 }
 
 /**
@@ -23,7 +23,7 @@ export function invokeTimeoutMs(event: ParkedEvent): number {
 export async function redriveEvent(event: ParkedEvent, target: Target): Promise<Outcome> {
   const timeoutMs = invokeTimeoutMs(event);
   try {
-    return outcomeOf(await invokeFunction(createFc3Client(target, timeoutMs), event.functionName, event.payload, 'Sync'));
+    return outcomeOf(await invokeFunction(createFc3Client(target, timeoutMs), event.functionName, event.payload, 'Sync'), event.mode);
   } catch (error) {
     return { kind: 'left', reason: `no answer: ${describeInvokeError(error, { functionName: event.functionName, target, timeoutMs, notFoundHint: 'the message names it' })}` };
   }

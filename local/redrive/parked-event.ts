@@ -11,7 +11,8 @@
  * @module
  */
 import { isRecord } from '../../lib/core/records';
-import { DEFAULT_FUNCTION } from '../cli-args';
+import type { FcTarget } from '../../lib/fc/client';
+import { DEFAULT_FUNCTION, type Mode } from '../cli-args';
 
 export interface ParkedEvent {
   /** Who parked it. */
@@ -24,14 +25,15 @@ export interface ParkedEvent {
   why: string;
   /** The item(s) or run it was about, e.g. `InstanceId … ScriptId …`, when readable. */
   subject: string;
-  /** The cleanup's run payload, which takes longer and is invoked as it is. */
-  isCleanup: boolean;
+  /** Which of the two functions it names: the cleanup's runs take longer, and answer otherwise. */
+  mode: Mode;
   /**
    * What the function is invoked with. The withdraw function takes FC's destination message
    * itself: it runs the original request under the original invocation's key (`req:<requestId>`),
    * so what that invocation settled is answered from its delivery record, not withdrawn again.
-   * The cleanup gets its run payload (a rerun lists only what is still in review); an EventBridge
-   * event goes as the array the trigger delivers, keyed by its MNS message id as before.
+   * The cleanup gets the event it failed on, a timer's included (a rerun lists only what is
+   * still in review); an EventBridge event goes as the array the trigger delivers, keyed by its
+   * MNS message id as before.
    */
   payload: unknown;
 }
@@ -42,10 +44,15 @@ export type Unreadable = { unreadable: string };
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const MAX_ERROR_CHARS = 200;
 
-export function readParkedEvent(body: string): ParkedEvent | Unreadable {
+/**
+ * The parked event in `body`, for redrive against `target`: FC's message must name one of the two
+ * functions in the target's own account and region, so a message parked elsewhere (or made up
+ * to look so) is never run with the operator's key against these functions.
+ */
+export function readParkedEvent(body: string, target: Pick<FcTarget, 'accountId' | 'region'>): ParkedEvent | Unreadable {
   const value = jsonOf(body);
   if (value === undefined) return { unreadable: 'the body is not JSON (nor Base64 of JSON)' };
-  if (isRecord(value) && isRecord(value.requestContext) && 'requestPayload' in value) return destinationEvent(value, value.requestContext);
+  if (isRecord(value) && isRecord(value.requestContext) && 'requestPayload' in value) return destinationEvent(value, value.requestContext, target);
   const events = Array.isArray(value) ? value : [value];
   if (events.length > 0 && events.every(isCloudEvent)) return eventBridgeEvent(events as Array<Record<string, unknown>>);
   return { unreadable: 'neither an FC destination message nor a CloudEvent' };
@@ -63,24 +70,41 @@ function jsonOf(body: string): unknown {
   return undefined;
 }
 
-function destinationEvent(record: Record<string, unknown>, context: Record<string, unknown>): ParkedEvent | Unreadable {
+/** `acs:fc:<region>:<account>:functions/<name>`, the name one of ours and the account and region the target's. */
+function ourFunction(functionArn: unknown, target: Pick<FcTarget, 'accountId' | 'region'>): { mode: Mode; name: string } | Unreadable {
+  const arn = typeof functionArn === 'string' ? /^acs:fc:([\w-]+):(\d+):functions\/([^/:]+)$/.exec(functionArn) : null;
+  if (!arn) return { unreadable: `requestContext.functionArn ${JSON.stringify(functionArn)} names no function` };
+  const [, region, accountId, name] = arn;
+  if (region !== target.region || accountId !== target.accountId) return { unreadable: `${name} is in ${region} of account ${accountId}, not in ${target.region} of ${target.accountId}` };
+  const mode = (Object.keys(DEFAULT_FUNCTION) as Mode[]).find((m) => DEFAULT_FUNCTION[m] === name);
+  return mode ? { mode, name: name! } : { unreadable: `${name} is neither ${DEFAULT_FUNCTION.withdraw} nor ${DEFAULT_FUNCTION.cleanup}` };
+}
+
+function destinationEvent(record: Record<string, unknown>, context: Record<string, unknown>, target: Pick<FcTarget, 'accountId' | 'region'>): ParkedEvent | Unreadable {
   const { requestId, functionArn, condition, approximateInvokeCount } = context;
-  const functionName = typeof functionArn === 'string' ? /:functions\/([^/:]+)$/.exec(functionArn)?.[1] : undefined;
   if (typeof requestId !== 'string' || requestId === '') return { unreadable: 'requestContext.requestId is missing' };
-  if (functionName === undefined) return { unreadable: `requestContext.functionArn ${JSON.stringify(functionArn)} names no function` };
+  const fn = ourFunction(functionArn, target);
+  if ('unreadable' in fn) return fn;
   const request = typeof record.requestPayload === 'string' ? jsonOf(record.requestPayload) : record.requestPayload;
   if (!isRecord(request)) return { unreadable: 'requestPayload is not a JSON object' };
-  const isCleanup = 'OlderThanMinutes' in request;
   const error = errorOf(record.responsePayload);
   return {
     source: 'fc-destination',
-    functionName,
+    functionName: fn.name,
     requestId,
     why: `${String(condition ?? 'failed')} after ${String(approximateInvokeCount ?? '?')} attempt(s)${error ? `: ${error}` : ''}`,
-    subject: isCleanup ? `cleanup of ${String(request.InstanceId)}, reviews older than ${String(request.OlderThanMinutes)} min` : itemsSubject(request),
-    isCleanup,
-    payload: isCleanup ? request : record,
+    subject: fn.mode === 'cleanup' ? cleanupSubject(request) : itemsSubject(request),
+    mode: fn.mode,
+    payload: fn.mode === 'cleanup' ? request : record,
   };
+}
+
+/** A cleanup run's payload, given directly or in a timer's `payload` text. */
+function cleanupSubject(event: Record<string, unknown>): string {
+  const run = typeof event.payload === 'string' ? jsonOf(event.payload) : event;
+  if (!isRecord(run)) return 'cleanup (unreadable payload)';
+  const timer = typeof event.triggerName === 'string' ? ` (timer ${event.triggerName})` : '';
+  return `cleanup of ${String(run.InstanceId)}, reviews older than ${String(run.OlderThanMinutes)} min${timer}`;
 }
 
 function eventBridgeEvent(events: Array<Record<string, unknown>>): ParkedEvent {
@@ -90,7 +114,7 @@ function eventBridgeEvent(events: Array<Record<string, unknown>>): ParkedEvent {
     requestId: events.map((event) => String(event.id)).join(', '),
     why: 'EventBridge could not deliver it (dead letter)',
     subject: events.map((event) => itemsSubject(cloudEventItem(event))).join('; '),
-    isCleanup: false,
+    mode: 'withdraw',
     payload: events,
   };
 }

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { FcTarget } from '../../lib/fc/client';
 import type { Outcome } from './outcome';
 import type { FailureQueue, QueueMessage } from './failure-queue';
 import { QueueError, MAX_PEEK } from './failure-queue';
@@ -16,6 +17,8 @@ import { readParkedEvent, type ParkedEvent } from './parked-event';
 
 export interface RedriveOptions {
   queue: FailureQueue;
+  /** The account and region whose functions a message must name (lib/redrive/parked-event.ts). */
+  owner: Pick<FcTarget, 'accountId' | 'region'>;
   /** Invokes the event's function synchronously; never throws (no answer is `left`). */
   redrive(event: ParkedEvent): Promise<Outcome>;
   /** How long a taken message is hidden while its invocation runs: longer than the client waits for it. */
@@ -66,21 +69,24 @@ async function takeOne(message: QueueMessage, options: RedriveOptions, report: R
     held.set(message.messageId, handle);
     options.print(`  left: ${reason}; the message stays in the queue`);
   };
-  const event = readParkedEvent(message.body);
+  const event = readParkedEvent(message.body, options.owner);
   options.print(describe(message, event, options.nowMs()));
   if ('unreadable' in event) return leave(`not redriven: ${event.unreadable}`, message.receiptHandle!);
   const handle = await options.queue.hide(message.receiptHandle!, options.holdSeconds(event));
   const outcome = await options.redrive(event);
   if (outcome.kind === 'left') return leave(outcome.reason, handle);
+  let gone = 'message deleted';
   try {
     await options.queue.delete(handle);
   } catch (error) {
     if (!(error instanceof QueueError)) throw error;
+    // Taken and deleted by another run once this run's hold lapsed: nothing stays.
+    if (error.code === 'MessageNotExist') gone = 'the message was already gone (another run took it after this run\'s hold lapsed)';
     // Redriven, but still parked: the next run's invocation is answered from the delivery record.
-    return leave(`${outcome.kind} (${outcome.detail}), but ${error.message}`, handle);
+    else return leave(`${outcome.kind} (${outcome.detail}), but ${error.message}`, handle);
   }
   report[outcome.kind] += 1;
-  options.print(`  ${outcome.kind}: ${outcome.detail}; message deleted`);
+  options.print(`  ${outcome.kind}: ${outcome.detail}; ${gone}`);
 }
 
 /**
@@ -101,7 +107,7 @@ async function release(queue: FailureQueue, held: ReadonlyMap<string, string>): 
 }
 
 /** `--dry-run`: a peek, which hides, counts and deletes nothing (so it never holds a message back from a real run). */
-export async function dryRun(options: Pick<RedriveOptions, 'queue' | 'max' | 'nowMs' | 'print'>): Promise<{ shown: number; queueError?: string }> {
+export async function dryRun(options: Pick<RedriveOptions, 'queue' | 'owner' | 'max' | 'nowMs' | 'print'>): Promise<{ shown: number; queueError?: string }> {
   let messages: QueueMessage[];
   try {
     messages = await options.queue.peek(Math.min(options.max, MAX_PEEK));
@@ -110,7 +116,7 @@ export async function dryRun(options: Pick<RedriveOptions, 'queue' | 'max' | 'no
     return { shown: 0, queueError: error.message };
   }
   for (const message of messages) {
-    const event = readParkedEvent(message.body);
+    const event = readParkedEvent(message.body, options.owner);
     options.print(describe(message, event, options.nowMs()));
     options.print('unreadable' in event ? `  would be left: ${event.unreadable}` : `  would be redriven: ${event.functionName} invoked again with its original payload`);
   }

@@ -116,7 +116,7 @@ describe('never redrives twice; no message deleted before its outcome is final',
     expect(late.stdout).not.toMatch(/redriven: [^\n]*message deleted/);
   });
 
-  it.fails('BROKE: the slow run of that race reports truthfully: it does not say the message "stays in the queue" (another run deleted it) nor exit 1 for a message that is gone', async () => {
+  it('FIXED: the slow run of that race reports truthfully: it does not say the message "stays in the queue" (another run deleted it) nor exit 1 for a message that is gone', async () => {
     const { id, late } = await holdRunsOut();
     expect(ids()).not.toContain(id);
     expect(late.stdout).not.toContain('the message stays in the queue');

@@ -25,7 +25,7 @@ function staleReview(): { InstanceId: string; ScriptId: string } {
 }
 
 describe('no message is deleted before its outcome is final', () => {
-  it.fails("BROKE: a parked nightly cleanup (FC's destination message around the timer event) is rerun, or left; never deleted unrun", async () => {
+  it("FIXED: a parked nightly cleanup (FC's destination message around the timer event) is rerun, or left; never deleted unrun", async () => {
     // What s.yaml's timer trigger hands the cleanup, asynchronously: when that run fails for good
     // (it timed out, say), FC parks this event as the destination message's requestPayload.
     const stale = staleReview();
@@ -49,7 +49,7 @@ describe('no message is deleted before its outcome is final', () => {
     expect(queueOf(world).messages().map((m) => m.MessageId)).not.toContain(id);
   });
 
-  it.fails('BROKE: a parked cleanup rerun while OutboundBot still fails is left, not deleted as "done"', async () => {
+  it('FIXED: a parked cleanup rerun while OutboundBot still fails is left, not deleted as "done"', async () => {
     const stale = staleReview();
     const id = park(world, destinationBody(JSON.stringify({ InstanceId: stale.InstanceId, OlderThanMinutes: 1440 }), CLEANUP));
     world.stack.emulator.injectFault({ kind: 'status', status: 503, code: 'ServiceUnavailable' }, { times: 1000 });

@@ -86,7 +86,7 @@ describe('--dry-run and --max: reports what happened truthfully', () => {
     expect(snapshot()).toEqual(before);
   });
 
-  it.fails('BROKE: --dry-run on a queue holding 20 visible messages does not report "16 message(s) visible"', async () => {
+  it('FIXED: --dry-run on a queue holding 20 visible messages does not report "16 message(s) visible"', async () => {
     for (let i = 0; i < 20; i += 1) park(world, '{"unreadable":true}');
     const out = await cli([...redriveArgs(world), '--dry-run']);
     expect(out.code).toBe(0);
@@ -147,7 +147,7 @@ describe('unreachable queue or FC: a clear error, nothing deleted', () => {
     expect(await againstFc({ status: 502, body: '<html>Bad Gateway</html>' })).toEqual({ code: 1, stillThere: true });
   });
 
-  it.fails('BROKE: an answer that is not a result (200, JSON `{}`: a proxy, or another handler) is left, not deleted as "done"', async () => {
+  it('FIXED: an answer that is not a result (200, JSON `{}`: a proxy, or another handler) is left, not deleted as "done"', async () => {
     expect(await againstFc({ status: 200, headers: { 'content-type': 'application/json' }, body: '{}' })).toEqual({ code: 1, stillThere: true });
   });
 });
@@ -177,7 +177,7 @@ describe('secrets never leave', () => {
 });
 
 describe('never withdraws what was not asked', () => {
-  it.fails('BROKE: an EventBridge dead letter it misreads (a CloudEvent wrapping the undelivered event) is left, not deleted as "done"', async () => {
+  it('FIXED: an EventBridge dead letter it misreads (a CloudEvent wrapping the undelivered event) is left, not deleted as "done"', async () => {
     const item = scriptUnderReview(world.stack.emulator);
     const [original] = eventBridgeEvent(JSON.stringify(item), Date.now());
     // A plausible dead-letter envelope: a CloudEvent of its own whose data carries the event that was not delivered.
@@ -189,7 +189,7 @@ describe('never withdraws what was not asked', () => {
     expect(queueOf(world).messages().map((m) => m.MessageId)).toContain(id);
   });
 
-  it.fails("BROKE: a destination message naming another account's (or region's) function is left, not redriven into this account", async () => {
+  it("FIXED: a destination message naming another account's (or region's) function is left, not redriven into this account", async () => {
     const item = scriptUnderReview(world.stack.emulator);
     const record = JSON.parse(destinationBody(JSON.stringify(item)));
     record.requestContext.functionArn = 'acs:fc:cn-beijing:9999999999999999:functions/withdraw-script-review-withdraw';
@@ -199,7 +199,7 @@ describe('never withdraws what was not asked', () => {
     expect(out.stdout).toContain(`left ${id}`);
   });
 
-  it.fails('BROKE (trust is undocumented): a forged destination message for a script nobody asked to withdraw is not withdrawn', async () => {
+  it.fails('LIMIT (docs/OPERATIONS.md, "Redriving the failure queue": whoever may send to the failure queue is trusted): a forged destination message for a script nobody asked to withdraw is not withdrawn', async () => {
     // Anyone who may SendMessage to the failure queue writes this; nothing in it is signed.
     const victim = scriptUnderReview(world.stack.emulator);
     park(world, destinationBody(JSON.stringify(victim)));
@@ -207,11 +207,12 @@ describe('never withdraws what was not asked', () => {
     expect(withdrawalCalls(world, victim)).toBe(0);
   });
 
-  it('a 70 KB+ message (a batch padded with whitespace) is redriven as the batch it holds, no more', async () => {
+  it("a message near MNS's 64 KB limit (a batch padded with whitespace) is redriven as the batch it holds, no more", async () => {
     const items = Array.from({ length: 20 }, () => scriptUnderReview(world.stack.emulator));
-    const payload = JSON.stringify({ Items: items }, null, 1).replace(/\n/g, `\n${' '.repeat(3_600)}`);
+    const payload = JSON.stringify({ Items: items }, null, 1).replace(/\n/g, `\n${' '.repeat(600)}`);
     const body = destinationBody(payload);
-    expect(Buffer.byteLength(body)).toBeGreaterThan(70_000);
+    expect(Buffer.byteLength(body)).toBeGreaterThan(40_000);
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(65_536);
     const id = park(world, body);
     const out = await cli(redriveArgs(world));
     expect(out.code, out.stdout + out.stderr).toBe(0);

@@ -68,6 +68,14 @@ describe('the queue actions, through the official SDK', () => {
     expect(again!.receiptHandle).not.toBe(first!.receiptHandle);
   });
 
+  it("takes a body of MNS's 64 KB and refuses one byte more, whoever sends it (the local FC's parking too)", async () => {
+    const fits = 'x'.repeat(65_536);
+    expect((await sdk().sendMessage(QUEUE, { MessageBody: fits })).code).toBe(201);
+    await expect(sdk().sendMessage(QUEUE, { MessageBody: `${fits}x` })).rejects.toMatchObject({ name: 'MNSInvalidArgumentError' });
+    expect(() => mns.queue(QUEUE)!.send(`${fits}x`)).toThrow(/MessageTooLong/);
+    expect(mns.queue(QUEUE)!.messages()).toHaveLength(1);
+  });
+
   it('answers a queue it does not hold with 404 QueueNotExist', async () => {
     const other = openFailureQueue({ accountId: ACCOUNT, region: 'cn-shanghai', endpoint: mns.url, credentials: KEY }, 'no-such-queue');
     await expect(other.receive()).rejects.toMatchObject({ name: 'QueueError', code: 'QueueNotExist', message: 'ReceiveMessage failed: QueueNotExist (HTTP 404)' });
