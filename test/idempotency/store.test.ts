@@ -186,10 +186,13 @@ describe.runIf(redisAvailable)('redis store failures', () => {
 describe('a store bounded by the invocation', () => {
   const stalled: IdempotencyStore = storeOf(() => new Promise(() => undefined));
 
-  it('a store that stalls fails as unavailable at the bound, whatever its own timeout', async () => {
+  it('a store that stalls fails as unavailable at the bound, whatever its own timeout, saying so and that the call may have applied', async () => {
     const bounded = boundedBy(stalled, Date.now() + 80, systemClock);
     const startMs = Date.now();
-    await expect(bounded.put('k', { owner: 'o' }, 1_000)).rejects.toBeInstanceOf(IdempotencyStoreUnavailableError);
+    const error = (await bounded.put('k', { owner: 'o' }, 1_000).catch((e: unknown) => e)) as IdempotencyStoreUnavailableError;
+    expect(error).toBeInstanceOf(IdempotencyStoreUnavailableError);
+    expect(error.message).toBe('The idempotency store did not answer before the invocation ends');
+    expect(error.mayHaveApplied).toBe(true);
     expect(Date.now() - startMs).toBeGreaterThanOrEqual(70);
     expect(Date.now() - startMs).toBeLessThan(500);
     // Past the bound, a call fails at once.
