@@ -99,6 +99,23 @@ describe.each(makers)('%s store', (_, make, available) => {
     expect(await store.claim('k', { owner: 'b', fingerprint: 'g' }, 5_000, now)).toEqual({ claimed: false, holder: { owner: 'a', fingerprint: 'f', reclaimableFromMs: now - 1 } });
   }));
 
+  run('lets only a claim naming the same fingerprint take over a record that names one, even an empty one', withStore(async (store) => {
+    const now = Date.now();
+    const named = { owner: 'a', fingerprint: '', reclaimableFromMs: now - 1 };
+    await store.put('k', named, 5_000);
+    expect(await store.claim('k', { owner: 'b' }, 5_000, now)).toEqual({ claimed: false, holder: named });
+    expect(await store.claim('k', { owner: 'c', fingerprint: '' }, 5_000, now)).toEqual({ claimed: true, previous: named });
+    await store.put('bare', { owner: 'a', reclaimableFromMs: now - 1 }, 5_000);
+    expect(await store.claim('bare', { owner: 'b', fingerprint: 'f' }, 5_000, now)).toMatchObject({ claimed: true });
+  }));
+
+  run('release deletes the owner\'s record whatever it leaves behind', withStore(async (store) => {
+    const now = Date.now();
+    await store.put('k', { owner: 'a', carry: '["done"]', unsettled: { sinceMs: now - 10, untilMs: now }, reclaimableFromMs: now }, 5_000);
+    await store.release('k', 'a');
+    expect(await store.read('k')).toBeUndefined();
+  }));
+
   run('relinquishes for the owner only: deletes what has nothing to leave, else makes it reclaimable without the claim\'s life', withStore(async (store) => {
     const now = Date.now();
     await store.claim('bare', { owner: 'a', claimedAtMs: now, claimUntilMs: now + 1_000 }, 5_000, now);
