@@ -21,8 +21,8 @@ export async function openStore(settings: StoreSettings, clock: Pick<Clock, 'now
   return guarded(createRedisStore({ url: settings.redisUrl, timeoutMs: settings.timeoutMs, keyPrefix: settings.keyPrefix }));
 }
 
-/** Every failure of the shared store becomes IdempotencyStoreUnavailable: nothing more is attempted on it. */
-function guarded(store: IdempotencyStore): IdempotencyStore {
+/** Every failure of the shared store, whatever it throws, becomes IdempotencyStoreUnavailable: nothing more is attempted on it. */
+export function guarded(store: IdempotencyStore): IdempotencyStore {
   return storeOf(async (ops) => {
     try {
       return await store.batch(ops);

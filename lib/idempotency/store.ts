@@ -102,7 +102,7 @@ export function relinquished(record: OwnedRecord, nowMs: number): OwnedRecord | 
 
 /** May a claim with `fingerprint` take `holder` over at `nowMs`? */
 export function reclaimable(holder: OwnedRecord, fingerprint: string | undefined, nowMs: number): boolean {
-  return holder.reclaimableFromMs !== undefined && holder.reclaimableFromMs <= nowMs && (holder.fingerprint === undefined || holder.fingerprint === fingerprint);
+  return (holder.reclaimableFromMs ?? Infinity) <= nowMs && (holder.fingerprint === undefined || holder.fingerprint === fingerprint);
 }
 
 export function union(a: Span | undefined, b: Span): Span {

@@ -99,6 +99,37 @@ describe.each(makers)('%s store', (_, make, available) => {
     expect(await store.claim('k', { owner: 'b', fingerprint: 'g' }, 5_000, now)).toEqual({ claimed: false, holder: { owner: 'a', fingerprint: 'f', reclaimableFromMs: now - 1 } });
   }));
 
+  run('lets only a claim naming the same fingerprint take over a record that names one, even an empty one', withStore(async (store) => {
+    const now = Date.now();
+    const named = { owner: 'a', fingerprint: '', reclaimableFromMs: now - 1 };
+    await store.put('k', named, 5_000);
+    expect(await store.claim('k', { owner: 'b' }, 5_000, now)).toEqual({ claimed: false, holder: named });
+    expect(await store.claim('k', { owner: 'c', fingerprint: '' }, 5_000, now)).toEqual({ claimed: true, previous: named });
+    await store.put('bare', { owner: 'a', reclaimableFromMs: now - 1 }, 5_000);
+    expect(await store.claim('bare', { owner: 'b', fingerprint: 'f' }, 5_000, now)).toMatchObject({ claimed: true });
+  }));
+
+  run('lets release and relinquish of a key that holds nothing (expired, never written) pass quietly', withStore(async (store) => {
+    await store.release('absent', 'a');
+    await store.relinquish('absent', 'a', Date.now());
+    expect(await store.read('absent')).toBeUndefined();
+  }));
+
+  run('answers a read with a copy: changing it changes nothing stored', withStore(async (store) => {
+    await store.put('k', { owner: 'a', carry: '["done"]' }, 5_000);
+    const answer = (await store.read('k'))!;
+    answer.owner = 'mallory';
+    answer.carry = '[]';
+    expect(await store.read('k')).toEqual({ owner: 'a', carry: '["done"]' });
+  }));
+
+  run('release deletes the owner\'s record whatever it leaves behind', withStore(async (store) => {
+    const now = Date.now();
+    await store.put('k', { owner: 'a', carry: '["done"]', unsettled: { sinceMs: now - 10, untilMs: now }, reclaimableFromMs: now }, 5_000);
+    await store.release('k', 'a');
+    expect(await store.read('k')).toBeUndefined();
+  }));
+
   run('relinquishes for the owner only: deletes what has nothing to leave, else makes it reclaimable without the claim\'s life', withStore(async (store) => {
     const now = Date.now();
     await store.claim('bare', { owner: 'a', claimedAtMs: now, claimUntilMs: now + 1_000 }, 5_000, now);
@@ -109,6 +140,14 @@ describe.each(makers)('%s store', (_, make, available) => {
     await store.put('k', { owner: 'a', carry: '{}', claimedAtMs: now, claimUntilMs: now + 1_000, reclaimableFromMs: now + 1_000 }, 5_000);
     await store.relinquish('k', 'a', now + 5);
     expect(await store.read('k')).toEqual({ owner: 'a', carry: '{}', reclaimableFromMs: now + 5 });
+  }));
+
+  run('keeps, when relinquished, a record whose only legacy is its unsettled span: the next run must still reconcile within it', withStore(async (store) => {
+    const now = Date.now();
+    const unsettled = { sinceMs: now - 900, untilMs: now - 100 };
+    await store.put('k', { owner: 'a', unsettled, claimedAtMs: now, claimUntilMs: now + 1_000, reclaimableFromMs: now + 1_000 }, 5_000);
+    await store.relinquish('k', 'a', now + 5);
+    expect(await store.read('k')).toEqual({ owner: 'a', unsettled, reclaimableFromMs: now + 5 });
   }));
 
   run('runs a batch in order, each operation on its own key, and answers each', withStore(async (store) => {
@@ -133,6 +172,15 @@ describe('memory store bound', () => {
     for (const key of ['a', 'b', 'c', 'd']) await store.put(key, { owner: key }, 60_000);
     expect(await store.read('a')).toBeUndefined();
     expect((await Promise.all(['b', 'c', 'd'].map((k) => store.read(k)))).map((r) => r?.owner)).toEqual(['b', 'c', 'd']);
+  });
+
+  it('gives the place of a claim relinquished with nothing to leave back at once', async () => {
+    const store = createMemoryStore(systemClock, 2);
+    await store.put('kept', { owner: 'k' }, 60_000);
+    await store.claim('given-back', { owner: 'g' }, 60_000, Date.now());
+    await store.relinquish('given-back', 'g', Date.now());
+    await store.put('next', { owner: 'n' }, 60_000);
+    expect(await store.read('kept')).toEqual({ owner: 'k' });
   });
 });
 
@@ -186,10 +234,13 @@ describe.runIf(redisAvailable)('redis store failures', () => {
 describe('a store bounded by the invocation', () => {
   const stalled: IdempotencyStore = storeOf(() => new Promise(() => undefined));
 
-  it('a store that stalls fails as unavailable at the bound, whatever its own timeout', async () => {
+  it('a store that stalls fails as unavailable at the bound, whatever its own timeout, saying so and that the call may have applied', async () => {
     const bounded = boundedBy(stalled, Date.now() + 80, systemClock);
     const startMs = Date.now();
-    await expect(bounded.put('k', { owner: 'o' }, 1_000)).rejects.toBeInstanceOf(IdempotencyStoreUnavailableError);
+    const error = (await bounded.put('k', { owner: 'o' }, 1_000).catch((e: unknown) => e)) as IdempotencyStoreUnavailableError;
+    expect(error).toBeInstanceOf(IdempotencyStoreUnavailableError);
+    expect(error.message).toBe('The idempotency store did not answer before the invocation ends');
+    expect(error.mayHaveApplied).toBe(true);
     expect(Date.now() - startMs).toBeGreaterThanOrEqual(70);
     expect(Date.now() - startMs).toBeLessThan(500);
     // Past the bound, a call fails at once.

@@ -6,6 +6,8 @@ export interface StoreLink {
   /** The redis:// URL through the link, with `password`. */
   url: string;
   freeze(): void;
+  /** From the next client chunk naming `marker` on, nothing is forwarded (as `freeze`): what came before got through. */
+  freezeOn(marker: string): void;
   thaw(): void;
   /** The next client chunk naming `marker` reaches Redis, its reply never comes back, and the link refuses connections for `outageMs`. */
   cutOn(marker: string, outageMs: number): void;
@@ -15,6 +17,7 @@ export interface StoreLink {
 export async function storeLink(port: number, password: string, latencyMs = 0): Promise<StoreLink> {
   let frozen = false;
   let cut: { marker: string; outageMs: number } | undefined;
+  let freezeMarker: string | undefined;
   let refuseUntil = 0;
   const held: Array<() => void> = [];
   const sockets = new Set<net.Socket>();
@@ -29,6 +32,7 @@ export async function storeLink(port: number, password: string, latencyMs = 0): 
       else write();
     };
     client.on('data', (chunk: Buffer) => {
+      if (freezeMarker !== undefined && chunk.includes(freezeMarker)) [frozen, freezeMarker] = [true, undefined];
       if (cut && chunk.includes(cut.marker)) {
         const { outageMs } = cut;
         cut = undefined;
@@ -52,6 +56,7 @@ export async function storeLink(port: number, password: string, latencyMs = 0): 
   return {
     url: `redis://:${encodeURIComponent(password)}@127.0.0.1:${proxyPort}/0`,
     freeze: () => (frozen = true),
+    freezeOn: (marker) => (freezeMarker = marker),
     thaw: () => {
       frozen = false;
       for (const f of held.splice(0)) f();
