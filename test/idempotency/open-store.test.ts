@@ -109,6 +109,15 @@ describe('guarded: whatever the store throws', () => {
     expect(error.cause).toBe(refused);
   });
 
+  it('names a batch by its kinds of operation, and a batch of one kind by its count: 10,000 claims make a short message', async () => {
+    const down = Object.assign(new Error('down'), { code: 'ECONNRESET' });
+    const claim = (key: string) => ({ op: 'claim' as const, key, record: { owner: 'o' }, ttlMs: 1_000, nowMs: 0 });
+    const many = await failure(throwing(down).batch(Array.from({ length: 10_000 }, (_, n) => claim(`k${n}`))));
+    expect(many.message).toBe('The idempotency store did not answer (10000 claim: ECONNRESET)');
+    const mixed = await failure(throwing(down).batch([claim('a'), claim('b'), { op: 'read', key: 'c' }]));
+    expect(mixed.message).toBe('The idempotency store did not answer (claim+read: ECONNRESET)');
+  });
+
   it.each([undefined, null, 'down'])('turns %j, which is no Error, into IdempotencyStoreUnavailable too', async (thrown) => {
     const error = await failure(throwing(thrown).put('k', { owner: 'o' }, 1_000));
     expect(error).toBeInstanceOf(IdempotencyStoreUnavailableError);
