@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configVariables, parseCleanupConfig, parseWithdrawConfig } from '../../lib/runtime/config';
 import { shell } from '../local/shell';
+import { removeSHome } from '../support/s-home';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const schemaPath = path.resolve(root, 'test/fixtures/fc3-schema.json');
@@ -561,7 +562,7 @@ describe('Serverless Devs (the installed `s`, offline, in a temporary HOME)', ()
 
   afterAll(() => {
     // s leaves a detached update check behind that may still be writing under HOME/.s: retried, not failed.
-    if (home) rmSync(home, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+    removeSHome(home);
   });
 
   function standInCalls(): Array<{ resource: string; args: string[]; props: Json }> {
@@ -677,7 +678,7 @@ describe('`npm run deploy` when s cannot fetch its fc3 component (issue #22.7)',
   }, 60_000);
 
   afterAll(() => {
-    if (home) rmSync(home, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+    removeSHome(home);
   });
 
   /** A loopback port nothing listens on. */

@@ -28,6 +28,7 @@ import { configVariables, parseCleanupConfig, parseWithdrawConfig } from '../../
 import { parseCommandLine } from '../../local/cli-args';
 import { fencedBlocks, inlineSpans, markedBlock } from '../support/doc-blocks';
 import { ROOT } from '../support/local-stack';
+import { removeSHome } from '../support/s-home';
 
 const DOC = 'docs/OPERATIONS.md';
 const markdown = readFileSync(path.join(ROOT, DOC), 'utf8');
@@ -100,7 +101,7 @@ function sEnv(): NodeJS.ProcessEnv {
 
 afterAll(() => {
   // s leaves a detached update check behind that may still be writing under HOME/.s.
-  if (sHome) rmSync(sHome, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
+  removeSHome(sHome);
 });
 
 /** Each distinct `s` line is run once: the guide names `s preview` several times. */
