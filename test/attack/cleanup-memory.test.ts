@@ -10,8 +10,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInstanceCgroup, type InstanceCgroup } from '../../bench/fc-instance';
 import type { EmulatorScript, OutboundBotEmulator } from '../../emulator/outboundbot';
-import { startFrontend, type Frontend } from '../../local/fc-frontend';
-import { timerEvent } from '../support/fanout-stack';
+import type { Frontend } from '../../local/fc-frontend';
+import { startQueueingFrontend, timerEvent } from '../support/fanout-stack';
 import { buildScript } from '../support/local-stack';
 import { redisAvailable, startRedis, type RedisServer } from '../support/redis-server';
 import { contextFor, startTestEmulator, type RoleCredentials } from '../support/stack';
@@ -99,18 +99,8 @@ describe.runIf(SCALE)('adversary: 100,000 stale reviews in a 128 MB instance', (
     let frontend: Frontend;
     beforeAll(async () => {
       redis = await startRedis();
-      frontend = await startFrontend({
-        host: '127.0.0.1',
-        port: 0,
-        // FC's side only queues: what the withdraw function would do is not what is measured.
-        functions: new Map([['withdraw-script-review-withdraw', { handler: async () => ({}), timeoutSeconds: 30 }]]),
-        httpFunction: 'withdraw-script-review-withdraw',
-        keys: new Map([[role.accessKeyId, { accessKeySecret: role.accessKeySecret, securityToken: role.securityToken }]]),
-        roleCredentials: () => ({ ...role }),
-        asyncRetries: 0,
-        asyncRetryDelayMs: 10,
-        log: () => {},
-      });
+      // FC's side only queues: what the withdraw function would do is not what is measured.
+      frontend = await startQueueingFrontend(role);
     });
     afterAll(async () => {
       await frontend?.close();

@@ -9,10 +9,10 @@ import { MODES, runModeOf, type RunMode } from '../../lib/cleanup/modes';
 import { createCleanupService } from '../../lib/cleanup/service';
 import type { CleanupResult } from '../../lib/cleanup/summary';
 import type { CleanupConfig } from '../../lib/runtime/config';
-import { startFrontend, type Frontend } from '../../local/fc-frontend';
+import type { Frontend } from '../../local/fc-frontend';
+import { startQueueingFrontend, WITHDRAW_FUNCTION } from '../support/fanout-stack';
 import { contextFor, startTestEmulator, type RoleCredentials } from '../support/stack';
 
-const WITHDRAW_FUNCTION = 'withdraw-script-review-withdraw';
 
 let emulator: OutboundBotEmulator;
 let role: RoleCredentials;
@@ -22,17 +22,7 @@ const queued: Array<{ Items: Array<{ InstanceId: string; ScriptId: string }> }> 
 
 beforeAll(async () => {
   ({ emulator, role } = await startTestEmulator());
-  frontend = await startFrontend({
-    host: '127.0.0.1',
-    port: 0,
-    functions: new Map([[WITHDRAW_FUNCTION, { handler: async (event) => queued.push(JSON.parse(event.toString('utf8'))), timeoutSeconds: 30 }]]),
-    httpFunction: WITHDRAW_FUNCTION,
-    keys: new Map([[role.accessKeyId, { accessKeySecret: role.accessKeySecret, securityToken: role.securityToken }]]),
-    roleCredentials: () => ({ ...role }),
-    asyncRetries: 0,
-    asyncRetryDelayMs: 10,
-    log: () => {},
-  });
+  frontend = await startQueueingFrontend(role, (event) => queued.push(JSON.parse(event.toString('utf8'))));
 });
 afterAll(async () => {
   await frontend?.close();

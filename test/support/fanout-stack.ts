@@ -116,6 +116,24 @@ function captureJsonLines(lines: string[]): () => void {
   return () => void (process.stdout.write = writeStdout);
 }
 
+/**
+ * A local FC front end whose withdraw function only hands each async invocation's event to
+ * `onEvent`: for tests of what the cleanup queues, not of what the withdraw function does.
+ */
+export function startQueueingFrontend(role: RoleCredentials, onEvent: (event: Buffer) => void = () => {}): Promise<Frontend> {
+  return startFrontend({
+    host: '127.0.0.1',
+    port: 0,
+    functions: new Map([[WITHDRAW_FUNCTION, { handler: async (event) => (onEvent(event), {}), timeoutSeconds: 30 }]]),
+    httpFunction: WITHDRAW_FUNCTION,
+    keys: new Map([[role.accessKeyId, { accessKeySecret: role.accessKeySecret, securityToken: role.securityToken }]]),
+    roleCredentials: () => ({ ...role }),
+    asyncRetries: 0,
+    asyncRetryDelayMs: 10,
+    log: () => {},
+  });
+}
+
 /** A timer trigger's event carrying `payload`, as FC delivers it. */
 export const timerEvent = (payload: Record<string, unknown>) =>
   Buffer.from(JSON.stringify({ triggerTime: '2026-11-24T19:00:00Z', triggerName: 'nightly', payload: JSON.stringify(payload) }));
