@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { fail } from './child-report';
 import { readDeployment } from './deployment';
 import { IpcChild } from './processes';
 import { summarize } from './stats';
@@ -76,10 +77,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: Error) => {
-    process.stderr.write(`${error.stack ?? error.message}\n`);
-    process.exit(1);
-  },
-);
+main().then(() => process.exit(0), fail);

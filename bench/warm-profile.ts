@@ -10,6 +10,7 @@
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fail } from './child-report';
 import { readDeployment } from './deployment';
 import { IpcChild } from './processes';
 import type { RoundReply, WarmArgs, WarmVariant } from './warm-child';
@@ -173,10 +174,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: Error) => {
-    process.stderr.write(`${error.stack ?? error.message}\n`);
-    process.exit(1);
-  },
-);
+main().then(() => process.exit(0), fail);
