@@ -63,7 +63,9 @@ export async function planChunks(items: readonly WithdrawalItem[], runRequestId:
     for (const item of items) {
       const answer = answers[next++]!;
       const chosen = answer.claimed ? taskId : recordedTaskId(answer.holder.taskId) ?? taskId;
-      byTask.set(chosen, [...(byTask.get(chosen) ?? []), item]);
+      const group = byTask.get(chosen);
+      if (group) group.push(item);
+      else byTask.set(chosen, [item]);
     }
   }
   return [...byTask].map(([taskId, items], index) => ({ index, taskId, items }));

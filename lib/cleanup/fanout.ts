@@ -161,8 +161,7 @@ export async function dispatchChunk({ index, taskId, items }: PlannedChunk, deps
   const { Code, Message, last } = runFailure(run, 'before the chunk was queued');
   const failed = { ...base, Success: false, HttpStatusCode: last?.statusCode, RequestId: last?.requestId };
   if (unconfirmed) {
-    const detail = `${Code}: ${Message}`;
-    return { ...failed, Code: 'DispatchUnconfirmed', Message: `Function Compute may have queued the chunk (an attempt went unanswered); its task list tells by TaskId. Last: ${detail}`, Unconfirmed: items };
+    return { ...failed, Code: 'DispatchUnconfirmed', Message: `Function Compute may have queued the chunk (an attempt went unanswered); its task list tells by TaskId. Last: ${Code}: ${Message}`, Unconfirmed: items };
   }
   return { ...failed, Code, Message, NotDispatched: items };
 }

@@ -14,7 +14,7 @@ import { planChunks } from './chunk-plan';
 import { createAsyncInvoker, dispatchChunk, logChunk, resolveFanoutTarget, type ChunkResult, type FanoutTarget } from './fanout';
 import type { CleanupRequest } from './request';
 import type { StaleReview } from './select';
-import { MAX_LISTED_ITEMS, type Outcome } from './summary';
+import { listed, type Outcome } from './summary';
 
 /** One invocation of the cleanup, as its modes see it. */
 export interface Run {
@@ -69,8 +69,8 @@ function dryRun(run: Run, selected: StaleReview[]): Outcome {
   if (selected.length > MAX_CANDIDATE_LINES) {
     run.log.info('would withdraw more (dry run)', { InstanceId, notLogged: selected.length - MAX_CANDIDATE_LINES, note: 'each is in the answer\'s Candidates, up to MAX_LISTED_ITEMS' });
   }
-  const notListed = Math.max(0, selected.length - MAX_LISTED_ITEMS);
-  const detail = { Candidates: selected.slice(0, MAX_LISTED_ITEMS), ...(notListed > 0 ? { CandidatesNotListed: notListed } : {}) };
+  const { list, notListed } = listed(selected);
+  const detail = { Candidates: list, ...(notListed > 0 ? { CandidatesNotListed: notListed } : {}) };
   return { summary: { Withdrawn: 0, Failed: 0, Dispatched: 0, Remaining: [] }, detail };
 }
 

@@ -162,7 +162,7 @@ interface Counts {
 export const MAX_LISTED_ITEMS = 1_000;
 
 /** At most MAX_LISTED_ITEMS of `items`, those `first` picks ahead of the rest when they do not all fit. */
-function listed<T>(items: readonly T[], first: (item: T) => boolean = () => false): { list: T[]; notListed: number } {
+export function listed<T>(items: readonly T[], first: (item: T) => boolean = () => false): { list: T[]; notListed: number } {
   if (items.length <= MAX_LISTED_ITEMS) return { list: [...items], notListed: 0 };
   const ordered = [...items.filter(first), ...items.filter((item) => !first(item))];
   return { list: ordered.slice(0, MAX_LISTED_ITEMS), notListed: items.length - MAX_LISTED_ITEMS };
