@@ -32,7 +32,14 @@ const HANDLE = /^[0-9A-F]{8}-[0-9A-F]{24}$/;
 const newHandle = (): string => `${randomBytes(4).toString('hex')}-${randomBytes(12).toString('hex')}`.toUpperCase();
 
 /** A queue's largest MaximumMessageSize, and its default: 64 KB (MNS's limits). */
-export const MAX_MESSAGE_BYTES = 65_536;
+const MAX_MESSAGE_BYTES = 65_536;
+
+/** A body longer than MAX_MESSAGE_BYTES, which MNS refuses whoever sends it. */
+export class MessageTooLongError extends Error {
+  constructor(bytes: number) {
+    super(`MessageTooLong: ${bytes} bytes, more than the queue's MaximumMessageSize of ${MAX_MESSAGE_BYTES}`);
+  }
+}
 
 export class MnsQueue {
   readonly #messages: MnsMessage[] = [];
@@ -44,9 +51,10 @@ export class MnsQueue {
     private readonly now: () => number,
   ) {}
 
-  /** @throws Error when `body` is longer than MNS takes (MAX_MESSAGE_BYTES), as SendMessage refuses it. */
+  /** @throws MessageTooLongError when `body` is longer than MNS takes. */
   send(body: string, delaySeconds = 0, priority = 8): MnsMessage {
-    if (Buffer.byteLength(body, 'utf8') > MAX_MESSAGE_BYTES) throw new Error(`MessageTooLong: ${Buffer.byteLength(body, 'utf8')} bytes, more than the queue's MaximumMessageSize of ${MAX_MESSAGE_BYTES}`);
+    const bytes = Buffer.byteLength(body, 'utf8');
+    if (bytes > MAX_MESSAGE_BYTES) throw new MessageTooLongError(bytes);
     const nowMs = this.now();
     const message: MnsMessage = {
       MessageId: randomBytes(16).toString('hex').toUpperCase(),

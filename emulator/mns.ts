@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { authenticateMns, type MnsRefusal } from './mns-auth';
-import { MAX_MESSAGE_BYTES, MnsQueue, type MnsMessage } from './mns-queue';
+import { MessageTooLongError, MnsQueue, type MnsMessage } from './mns-queue';
 import { elementText, errorXml, xmlDocument, xmlList, type XmlFields } from './mns-xml';
 
 export interface MnsEmulatorOptions {
@@ -123,12 +123,17 @@ async function handle(call: Call): Promise<Answer> {
 function sendMessage(queue: MnsQueue, xml: string, hostId: string): Answer {
   const body = elementText(xml, 'MessageBody');
   if (body === undefined) return failure(400, 'MalformedXML', 'The XML you provided was not well-formed.', hostId);
-  if (Buffer.byteLength(body, 'utf8') > MAX_MESSAGE_BYTES) return failure(400, 'InvalidArgument', 'The length of message should not be larger than MaximumMessageSize.', hostId);
   const delay = Number(elementText(xml, 'DelaySeconds') ?? 0);
   const priority = Number(elementText(xml, 'Priority') ?? 8);
   if (!Number.isInteger(delay) || delay < 0 || delay > 604_800) return failure(400, 'InvalidArgument', 'The value of DelaySeconds should between 0 and 604800 seconds.', hostId);
   if (!Number.isInteger(priority) || priority < 1 || priority > 16) return failure(400, 'InvalidArgument', 'The value of Priority should between 1 and 16.', hostId);
-  const sent = queue.send(body, delay, priority);
+  let sent: MnsMessage;
+  try {
+    sent = queue.send(body, delay, priority);
+  } catch (error) {
+    if (!(error instanceof MessageTooLongError)) throw error;
+    return failure(400, 'InvalidArgument', 'The length of message should not be larger than MaximumMessageSize.', hostId);
+  }
   return { status: 201, xml: xmlDocument('Message', { MessageId: sent.MessageId, MessageBodyMD5: sent.MessageBodyMD5 }) };
 }
 
