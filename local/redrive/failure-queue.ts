@@ -7,6 +7,7 @@
  * @module
  */
 import type { Credentials } from '../../lib/core/credentials';
+import { oneLine } from '../invoke-error';
 
 /** Where the queue is and who reads it. */
 export interface QueueTarget {
@@ -113,7 +114,7 @@ async function call<T>(action: string, request: () => Promise<SdkAnswer<T>>, emp
     if (code !== undefined) throw new QueueError(`${action} failed: ${code}${status ? ` (HTTP ${status})` : ''}`, code, { cause: error });
     // A transport error: Node's code (ECONNREFUSED, ENOTFOUND…) says it; httpx's message adds the URL without a separator.
     const nodeCode = (error as { code?: unknown }).code;
-    throw new QueueError(`${action} failed: ${typeof nodeCode === 'string' ? nodeCode : firstLine(error)}`, typeof nodeCode === 'string' ? nodeCode : undefined, { cause: error });
+    throw new QueueError(`${action} failed: ${typeof nodeCode === 'string' ? nodeCode : oneLine(error)}`, typeof nodeCode === 'string' ? nodeCode : undefined, { cause: error });
   }
 }
 
@@ -124,9 +125,4 @@ function expectBody<T>(answer: SdkAnswer<T>, action: string): T {
 
 function message(m: SdkMessage): QueueMessage {
   return { messageId: m.MessageId, body: m.MessageBody ?? '', enqueueTimeMs: Number(m.EnqueueTime), dequeueCount: Number(m.DequeueCount), receiptHandle: m.ReceiptHandle };
-}
-
-function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split('\n', 1)[0]!.trim();
 }

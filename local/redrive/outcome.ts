@@ -15,6 +15,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { isRecord } from '../../lib/core/records';
 import type { Mode } from '../cli-args';
+import { oneLine } from '../invoke-error';
 
 export type Outcome =
   | { kind: 'redriven'; detail: string }
@@ -26,7 +27,7 @@ type Result = Record<string, unknown>;
 export function outcomeOf({ headers, data }: { headers: IncomingHttpHeaders; data: unknown }, mode: Mode): Outcome {
   const answer = jsonOf(data);
   const errorType = headers['x-fc-error-type'];
-  if (errorType) return { kind: 'left', reason: `the function failed again (${String(errorType)}): ${firstLine(field(answer, 'errorMessage'))}` };
+  if (errorType) return { kind: 'left', reason: `the function failed again (${String(errorType)}): ${oneLine(field(answer, 'errorMessage') ?? '')}` };
   if (!isResult(answer)) return { kind: 'left', reason: 'the function answered something that is not a result' };
   if (mode === 'cleanup') {
     return answer.Success === true ? { kind: 'redriven', detail: 'the cleanup run succeeded' } : { kind: 'left', reason: `the cleanup run did not succeed: ${codes([answer])}` };
@@ -66,8 +67,4 @@ function jsonOf(data: unknown): unknown {
 
 function field(value: unknown, name: string): unknown {
   return isRecord(value) ? value[name] : undefined;
-}
-
-function firstLine(value: unknown): string {
-  return String(value ?? '').split('\n', 1)[0]!.trim();
 }
